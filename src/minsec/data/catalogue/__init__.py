@@ -1,0 +1,117 @@
+"""The material catalogue and the mappings from each publisher's series to minsec's material × stage.
+
+Schema as data: the CSV files beside this module are the single source of truth; this module only reads
+and validates them.
+
+* ``materials.csv`` — id, name, family, EU CRMA 2023 status, US 2022 critical-minerals list membership.
+* ``usgs_series.csv`` — USGS world-table code + series-type pattern → material, stage, basis.
+* ``wmd_series.csv`` — World Mining Data commodity → material, stage, reported basis, minsec basis and the
+  stoichiometric ``content_factor`` between them (Li2O → Li 0.46452 = 2·6.941/29.881, etc.).
+* ``hs_codes.csv`` — HS 1992 six-digit code → material, stage, basis and content factor where the product
+  has a defined composition (NaN where the grade varies, e.g. ores and concentrates).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+STAGES = ("mining", "refining")
+
+
+def _path(name: str) -> Path:
+    return Path(str(resources.files(__package__).joinpath(name)))
+
+
+@cache
+def materials() -> pd.DataFrame:
+    """The material catalogue, indexed by material id."""
+    table = pd.read_csv(_path("materials.csv"), dtype=str, keep_default_na=False).set_index("material")
+    if table.index.duplicated().any():
+        raise ValueError(f"duplicate material ids: {list(table.index[table.index.duplicated()])}")
+    return table
+
+
+@cache
+def usgs_series() -> pd.DataFrame:
+    table = pd.read_csv(_path("usgs_series.csv"), dtype=str, keep_default_na=False)
+    _check(table, "usgs_series.csv")
+    return table
+
+
+@cache
+def wmd_series() -> pd.DataFrame:
+    table = pd.read_csv(_path("wmd_series.csv"), dtype={"content_factor": float}, keep_default_na=False)
+    _check(table, "wmd_series.csv")
+    return table
+
+
+@cache
+def hs_codes() -> pd.DataFrame:
+    table = pd.read_csv(_path("hs_codes.csv"), dtype={"hs92": str, "content_factor": float},
+                        keep_default_na=False, na_values={"content_factor": [""]})
+    _check(table, "hs_codes.csv")
+    if table["hs92"].duplicated().any():
+        raise ValueError("hs_codes.csv: an HS code is mapped to two materials")
+    return table
+
+
+def _check(table: pd.DataFrame, name: str) -> None:
+    unknown = set(table["material"]) - set(materials().index)
+    if unknown:
+        raise ValueError(f"{name}: materials not in materials.csv: {sorted(unknown)}")
+    bad_stage = set(table["stage"]) - set(STAGES)
+    if bad_stage:
+        raise ValueError(f"{name}: unknown stages {sorted(bad_stage)}")
+
+
+@dataclass(frozen=True)
+class Groups:
+    """Country groups (EU27, the partnership, …) resolved to sets of ISO3 codes."""
+
+    definitions: dict[str, dict]
+
+    def members(self, group: str) -> frozenset[str]:
+        """ISO3 members of a group; a member may itself be a group (expanded recursively)."""
+        if group not in self.definitions:
+            raise KeyError(f"unknown group {group!r}; known: {sorted(self.definitions)}")
+        out: set[str] = set()
+        for member in self.definitions[group]["members"]:
+            out |= self.members(member) if member in self.definitions else {member}
+        return frozenset(out)
+
+    def __contains__(self, group: str) -> bool:
+        return group in self.definitions
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.definitions)
+
+
+def load_groups(path: str | Path | None = None) -> Groups:
+    """Read a groups YAML file (default: the one shipped with minsec) and validate its members."""
+    from minsec.data import countries
+
+    source = Path(path) if path is not None else _path("groups.yaml")
+    try:
+        raw = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"{source}: cannot read groups file: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ValueError(f"{source}: expected a mapping of group name → {{name, members}}")
+    for name, spec in raw.items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("members"), list):
+            raise ValueError(f"{source}: group {name!r} needs a 'members' list")
+        for member in spec["members"]:
+            if member in raw:
+                continue
+            try:
+                countries.normalise_iso3(str(member))
+            except countries.UnknownCountryError:
+                raise ValueError(f"{source}: group {name!r}: unknown member {member!r}") from None
+    return Groups(raw)

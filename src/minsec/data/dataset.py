@@ -1,0 +1,188 @@
+"""minsec's tidy dataset format: a directory of Parquet (or CSV) tables plus ``manifest.json``.
+
+The bundled dataset shipped inside the package is one such directory; ``minsec --data DIR`` points at
+another.  Each table's columns are declared once in :data:`SCHEMA` (type and meaning) and used to validate
+what is loaded, to document the format (``docs/data-format.md``) and to report errors by table, row and
+column.
+
+=================  =====================================================================================
+table              one row per
+=================  =====================================================================================
+production         source × release × material × stage × measure × country × year (tonnes unless ``unit``)
+trade              year × exporter × importer × HS92 code (BACI: value in thousand USD, quantity in tonnes)
+governance         country × year × indicator (WGI estimates; ``pv_gpr`` = GeoPolRisk-normalised PV, 0–1)
+us_salient         USGS release × material × year × field (US salient statistics, e.g. ``NIR_pct``)
+prices             series × month (World Bank Pink Sheet, nominal USD)
+export_controls    measure (China's MOFCOM/GAC export-control announcements)
+=================  =====================================================================================
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+FORMAT_VERSION = 1
+
+#: table → column → (kind, description). kind: str | int | float | bool | date
+SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
+    "production": {
+        "source": ("str", "'usgs' or 'wmd'"),
+        "release": ("str", "publisher release, e.g. MCS2024, MCS2023, WMD2025"),
+        "material": ("str", "minsec material id (see `minsec materials`)"),
+        "stage": ("str", "'mining' or 'refining'"),
+        "measure": ("str", "'production' or 'capacity'"),
+        "country": ("str", "ISO3; 'WLD' = published world total, 'OTH' = published 'Other countries'"),
+        "year": ("int", "calendar year"),
+        "value": ("float", "quantity in `unit`, on minsec's `basis` (NaN = missing, never zero)"),
+        "unit": ("str", "'t' (metric tonnes) for all masses; 'Mm3' (helium) otherwise"),
+        "basis": ("str", "what is counted, e.g. 'Li content', 'REO equivalent', 'bauxite gross dry weight'"),
+        "value_reported": ("float", "the value on the publisher's own basis (before content conversion)"),
+        "flag": ("str", "reported / estimated / withheld / not_available / … (publisher's marker)"),
+        "estimated": ("bool", "the publisher marks the value as an estimate"),
+        "note": ("str", "publisher's note"),
+    },
+    "trade": {
+        "year": ("int", "calendar year"),
+        "exporter": ("str", "ISO3 of the exporting economy"),
+        "importer": ("str", "ISO3 of the importing economy"),
+        "hs92": ("str", "HS 1992 six-digit product code (see the catalogue's hs_codes.csv)"),
+        "value_kusd": ("float", "FOB value, thousand current USD"),
+        "quantity_t": ("float", "quantity in metric tonnes of product (NaN where BACI has none)"),
+    },
+    "governance": {
+        "country": ("str", "ISO3"),
+        "year": ("int", "calendar year"),
+        "indicator": ("str", "va, pv, ge, rq, rl, cc (WGI estimates, ≈ −2.5…2.5) or pv_gpr (0–1, 1 = least stable)"),
+        "estimate": ("float", "indicator value (NaN = missing)"),
+    },
+    "us_salient": {
+        "release": ("str", "USGS release"),
+        "material": ("str", "minsec material id"),
+        "year": ("int", "calendar year"),
+        "field": ("str", "USGS field name with its unit suffix, e.g. NIR_pct, Price_dt"),
+        "value": ("float", "numeric value (NaN when the cell is W, NA, E, a bound or text)"),
+        "value_raw": ("str", "the cell as published"),
+        "flag": ("str", "reported / withheld / net_exporter / bound / …"),
+    },
+    "prices": {
+        "series": ("str", "World Bank series name"),
+        "unit": ("str", "unit as published, e.g. $/mt"),
+        "month": ("date", "first day of the month"),
+        "price": ("float", "nominal price"),
+    },
+    "export_controls": {
+        "measure_id": ("str", "identifier, e.g. CN-2023-23"),
+        "elements": ("str", "chemical symbols, ';'-separated"),
+    },
+}
+
+NONNEGATIVE = {"production": ["value", "value_reported"], "trade": ["value_kusd", "quantity_t"]}
+
+
+class DatasetError(ValueError):
+    """A tidy table that violates the dataset format; the message names table, row and column."""
+
+
+def validate(tables: dict[str, pd.DataFrame]) -> None:
+    """Check every table against :data:`SCHEMA`; raise :class:`DatasetError` on the first violation."""
+    from minsec.data import catalogue
+
+    for name, columns in SCHEMA.items():
+        if name not in tables:
+            raise DatasetError(f"table {name!r} is missing")
+        frame = tables[name]
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise DatasetError(f"{name}: missing columns {missing}")
+        for column, (kind, _) in columns.items():
+            series = frame[column]
+            if kind in ("int", "float") and not pd.api.types.is_numeric_dtype(series):
+                raise DatasetError(f"{name}: column {column!r} must be numeric, is {series.dtype}")
+            if kind == "int" and series.isna().any():
+                row = int(np.flatnonzero(series.isna().to_numpy())[0])
+                raise DatasetError(f"{name}, row {row}, column {column!r}: missing value")
+        for column in NONNEGATIVE.get(name, []):
+            negative = frame[column].to_numpy(dtype=float) < 0
+            if negative.any():
+                row = int(np.flatnonzero(negative)[0])
+                raise DatasetError(f"{name}, row {row}, column {column!r}: negative quantity "
+                                   f"{frame[column].iloc[row]}")
+    production = tables["production"]
+    for column, allowed in (("material", set(catalogue.materials().index)), ("stage", set(catalogue.STAGES)),
+                            ("source", {"usgs", "wmd"}), ("measure", {"production", "capacity"})):
+        bad = ~production[column].isin(allowed)
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DatasetError(f"production, row {row}, column {column!r}: unknown value "
+                               f"{production[column].iloc[row]!r}")
+    key = ["source", "release", "material", "stage", "measure", "country", "year"]
+    duplicated = production.duplicated(key)
+    if duplicated.any():
+        row = int(np.flatnonzero(duplicated.to_numpy())[0])
+        raise DatasetError(f"production, row {row}: duplicate key {production.iloc[row][key].to_dict()}")
+    bad_pv = tables["governance"].query("indicator == 'pv_gpr' and (estimate < 0 or estimate > 1)")
+    if len(bad_pv):
+        raise DatasetError(f"governance, row {bad_pv.index[0]}, column 'estimate': pv_gpr outside [0, 1]")
+
+
+def bundled_dir() -> Path:
+    """The dataset shipped inside the package."""
+    return Path(str(resources.files("minsec.data").joinpath("bundled")))
+
+
+@dataclass
+class Dataset:
+    """A loaded tidy dataset: its tables and manifest."""
+
+    path: Path
+    tables: dict[str, pd.DataFrame]
+    manifest: dict = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+
+def load(path: str | Path | None = None, tables: tuple[str, ...] | None = None) -> Dataset:
+    """Load a dataset directory (default: the bundled one). Each table is ``<name>.parquet`` or ``<name>.csv``.
+
+    ``tables`` restricts loading to the named tables (faster when only some are needed); validation then
+    covers only the loaded tables' columns.
+    """
+    directory = Path(path) if path is not None else bundled_dir()
+    if not directory.is_dir():
+        raise DatasetError(f"data directory {directory} does not exist")
+    wanted = tables or tuple(SCHEMA)
+    loaded: dict[str, pd.DataFrame] = {}
+    for name in wanted:
+        parquet, csv = directory / f"{name}.parquet", directory / f"{name}.csv"
+        if parquet.exists():
+            try:
+                loaded[name] = pd.read_parquet(parquet)
+            except Exception as exc:  # pyarrow raises several unrelated types for corrupt files
+                raise DatasetError(f"{parquet}: not a readable Parquet file ({exc.__class__.__name__}: {exc})") from None
+        elif csv.exists():
+            try:
+                loaded[name] = pd.read_csv(csv, dtype={"hs92": str, "country": str})
+            except (UnicodeDecodeError, pd.errors.ParserError) as exc:
+                raise DatasetError(f"{csv}: not a readable CSV file ({exc})") from None
+        else:
+            raise DatasetError(f"{directory}: table {name!r} missing (expected {name}.parquet or {name}.csv)")
+    if set(wanted) == set(SCHEMA):
+        validate(loaded)
+    else:
+        partial = {name: loaded.get(name) for name in SCHEMA}
+        for name, frame in partial.items():
+            if frame is None:
+                continue
+            missing = [c for c in SCHEMA[name] if c not in frame.columns]
+            if missing:
+                raise DatasetError(f"{name}: missing columns {missing}")
+    manifest_path = directory / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    return Dataset(directory, loaded, manifest)

@@ -1,0 +1,23 @@
+"""Errors raised at the data boundary. Each names the file, the row and the column that is wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class DataFormatError(ValueError):
+    """A source file that does not have the layout or values its loader expects.
+
+    ``row`` is the 1-based line number in the file (header = 1) where known.
+    """
+
+    def __init__(self, path: str | Path, message: str, *, row: int | None = None, column: str | None = None):
+        self.path = str(path)
+        self.row = row
+        self.column = column
+        where = self.path
+        if row is not None:
+            where += f", row {row}"
+        if column is not None:
+            where += f", column {column!r}"
+        super().__init__(f"{where}: {message}")
