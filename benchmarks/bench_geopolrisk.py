@@ -1,0 +1,165 @@
+"""GeoPolRisk throughput: minsec vs geopolrisk-py 2.0.1, side by side in one process.
+
+Run with ``python3 make.py bench`` (a separate environment, because geopolrisk-py pins pandas <= 2.3.3).
+
+What is measured
+----------------
+* minsec: load the bundled dataset and compute GeoPolRisk for **every importer × every material × every year
+  2018–2022** (plus the EU27 and partnership groups), wall time including the load.
+* geopolrisk-py: the time its import takes to load its databases, then the per-result time of its own
+  calculation path (``aggregateTrade`` → ``HHI`` per member → ``GeoPolRisk``, exactly what its ``gprs_calc``
+  loops over, minus the Excel/SQLite output) on a seeded random sample of the same material-importer-years.
+* agreement: on the sample, minsec run on *the same inputs* the peer uses (its political-stability table as
+  it reads it: 0.0 placeholders for missing WGI and the duplicated "Guyana" row kept) must match to 1e-9;
+  the differences that remain with minsec's corrected inputs are counted and explained.
+
+The peer writes logs into ``~/Documents/geopolrisk``; HOME is pointed at a temporary directory first.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+RAW = ROOT / "data" / "raw"
+YEARS = list(range(2018, 2023))
+SAMPLE = int(os.environ.get("MINSEC_BENCH_SAMPLE", "400"))
+TARGET_SECONDS = 2.0
+TARGET_RATIO = 300.0
+
+
+def minsec_full_run() -> tuple[pd.DataFrame, float]:
+    started = time.perf_counter()
+    from minsec.model import SupplyChain
+
+    chain = SupplyChain.load()
+    result = chain.geopolrisk(years=YEARS)
+    return result, time.perf_counter() - started
+
+
+def peer_political_stability(codes: dict[int, str]) -> pd.Series:
+    """The PV table exactly as geopolrisk-py reads it (first row per BACI code, 0.0 placeholders kept)."""
+    table = pd.read_csv(RAW / "world_mining_data" / "geopolrisk_wgi_pv_normalized.csv", dtype=str,
+                        keep_default_na=False)
+    table = table[table["country_code"].str.isdigit()].drop_duplicates("country_code", keep="first")
+    table["country"] = table["country_code"].astype(int).map(codes)
+    table = table.dropna(subset=["country"])
+    long = table.melt(id_vars="country", value_vars=[str(y) for y in YEARS], var_name="year", value_name="ps")
+    long["ps"] = pd.to_numeric(long["ps"].replace({"None": "", "nan": ""}), errors="coerce")
+    long["year"] = long["year"].astype(int)
+    return long.set_index(["country", "year"])["ps"]
+
+
+def main() -> int:
+    import xarray as xr
+
+    from minsec.data.loaders import baci
+    from minsec.model import SupplyChain
+    from minsec.risk.geopolrisk import geopolrisk
+
+    # ---------------------------------------------------------------- minsec, full job, cold
+    result, minsec_seconds = minsec_full_run()
+    n_results = len(result)
+    minsec_rate = n_results / minsec_seconds
+    print(f"minsec: {n_results} material-importer-years (every importer × material × year 2018–2022) "
+          f"in {minsec_seconds:.2f} s including load → {minsec_rate:,.0f} results/s")
+
+    # ---------------------------------------------------------------- the peer
+    os.environ["HOME"] = tempfile.mkdtemp(prefix="gpr-home-")
+    started = time.perf_counter()
+    from geopolrisk.assessment import core, utils  # noqa: F401 - the import loads its databases
+    from geopolrisk.assessment.database import databases
+    peer_data = utils.mapped_baci()
+    peer_load = time.perf_counter() - started
+    print(f"geopolrisk-py 2.0.1: database load + trade mapping {peer_load:.1f} s")
+
+    codes = baci.read_country_codes(RAW / "cepii_baci" / "country_codes.csv")
+    iso_table = databases.production["Country_ISO"]
+    name_of: dict[str, str] = {}
+    for number, name in zip(iso_table["ISO"], iso_table["Country"], strict=True):
+        # BACI keeps codes of former entities (58 Belgium-Luxembourg …1998, 280 FR Germany …1990) under the
+        # same ISO3: the first, current code names the economy.
+        if int(number) in codes:
+            name_of.setdefault(codes[int(number)], name)
+    chain = SupplyChain.load()
+    inputs = chain.geopolrisk_inputs()
+    series = chain.materials()  # noqa: F841 - keeps the catalogue warm for the sample lookups
+    wmd_names = pd.read_csv(ROOT / "src" / "minsec" / "data" / "catalogue" / "wmd_series.csv")
+    bundled_codes = set(chain.trade["hs92"].unique())
+    wmd_names = wmd_names[wmd_names["geopolrisk_hs92"].fillna("").map(
+        lambda s: bool(s) and all(c in bundled_codes for c in s.split(";")))]
+    peer_ids = databases.production["HS Code Map"].set_index("Sheet_name")["Reference ID"]
+    wmd_names = wmd_names[wmd_names["wmd_commodity"].isin(peer_ids.index)]
+    wmd_names["peer_id"] = wmd_names["wmd_commodity"].map(peer_ids)
+
+    singles = result[~result["importer"].isin(chain.groups.names) & result["importer"].isin(name_of)]
+    candidates = singles.merge(wmd_names[["material", "stage", "peer_id"]], on=["material", "stage"])
+    sample = candidates.sample(n=min(SAMPLE, len(candidates)), random_state=20260222)
+
+    peer_rows = []
+    started = time.perf_counter()
+    for row in sample.itertuples():
+        name = name_of[row.importer]
+        members = databases.regionslist[name]
+        numerator, total_trade, price = utils.aggregateTrade(row.year, members, row.peer_id, peer_data)
+        production = [core.HHI(row.peer_id, int(row.year), m) for m in members]
+        hhi = production[-1][1]
+        score, cf, ir = core.GeoPolRisk(numerator, total_trade, price, sum(p[0] for p in production), hhi)
+        peer_rows.append((row.importer, row.material, row.stage, row.year, hhi, ir, score, cf))
+    peer_seconds = time.perf_counter() - started
+    peer_rate = len(sample) / peer_seconds
+    print(f"geopolrisk-py 2.0.1: {len(sample)} sampled material-importer-years in {peer_seconds:.1f} s "
+          f"→ {peer_rate:,.1f} results/s")
+    peer = pd.DataFrame(peer_rows, columns=["importer", "material", "stage", "year", "hhi_peer", "ir_peer",
+                                            "score_peer", "cf_peer"])
+    peer_full_seconds = peer_load + n_results / peer_rate
+    print(f"geopolrisk-py estimated for the full job: {peer_load:.1f} s load + {n_results / peer_rate:,.0f} s "
+          f"= {peer_full_seconds:,.0f} s")
+
+    # ---------------------------------------------------------------- agreement on the same inputs
+    same_inputs = geopolrisk(chain.trade, inputs["production"],
+                             xr.DataArray.from_series(peer_political_stability(codes)).rename(
+                                 {"country": "country", "year": "year"}),
+                             inputs["series_hs"], YEARS, importers=sorted(set(sample["importer"])))
+    compared = peer.merge(same_inputs, on=["importer", "material", "stage", "year"], how="left")
+    compared = compared.merge(result, on=["importer", "material", "stage", "year"], suffixes=("", "_own"))
+    checks = {
+        "hhi": np.abs(compared["hhi"] - compared["hhi_peer"]) / compared["hhi_peer"].abs().clip(lower=1e-300),
+        "import_risk": np.abs(compared["import_risk"] - compared["ir_peer"]),
+        "geopolrisk_score": np.abs(compared["geopolrisk_score"] - compared["score_peer"]),
+    }
+    print(f"agreement on the peer's own inputs ({len(compared)} results):")
+    worst = 0.0
+    for name, diff in checks.items():
+        worst = max(worst, float(diff.max()))
+        print(f"  {name:18s} max |difference| {diff.max():.2e}")
+    if os.environ.get("MINSEC_BENCH_DEBUG"):
+        bad = compared[checks["import_risk"] > 1e-9]
+        print(bad[["importer", "material", "stage", "year", "import_risk", "ir_peer", "imports_t",
+                   "domestic_production_t"]].head(20).to_string())
+    own_diff = np.abs(compared["geopolrisk_score_own"] - compared["score_peer"])
+    differing = compared[own_diff > 1e-9]
+    print(f"with minsec's corrected PV inputs (0.5 imputed for missing WGI, Guyana ≠ French Guiana): "
+          f"{len(differing)} of {len(compared)} sampled scores differ (max {own_diff.max():.2e})")
+    cf_diff = np.abs(compared["characterisation_factor"] - compared["cf_peer"]) / compared["cf_peer"].abs().clip(
+        lower=1e-12)
+    print(f"characterisation factor: {int((cf_diff > 1e-9).sum())} of {len(compared)} differ — the peer divides "
+          "the value of flows lacking a quantity by the quantity of the others; minsec prices only flows with both")
+
+    ratio = minsec_rate / peer_rate
+    print(f"throughput ratio minsec / geopolrisk-py = {ratio:,.0f}× (target ≥ {TARGET_RATIO:.0f}×); "
+          f"minsec full job {minsec_seconds:.2f} s (target ≤ {TARGET_SECONDS:.1f} s)")
+    ok = ratio >= TARGET_RATIO and minsec_seconds <= TARGET_SECONDS and worst <= 1e-9
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Supply-risk indices: pure, vectorised functions over labelled arrays, each citing its source."""
