@@ -74,7 +74,7 @@ def main() -> int:
     # ---------------------------------------------------------------- the peer
     os.environ["HOME"] = tempfile.mkdtemp(prefix="gpr-home-")
     started = time.perf_counter()
-    from geopolrisk.assessment import core, utils  # noqa: F401 - the import loads its databases
+    from geopolrisk.assessment import core, utils
     from geopolrisk.assessment.database import databases
     peer_data = utils.mapped_baci()
     peer_load = time.perf_counter() - started

@@ -165,7 +165,8 @@ def load(path: str | Path | None = None, tables: tuple[str, ...] | None = None) 
             try:
                 loaded[name] = pd.read_parquet(parquet)
             except Exception as exc:  # pyarrow raises several unrelated types for corrupt files
-                raise DatasetError(f"{parquet}: not a readable Parquet file ({exc.__class__.__name__}: {exc})") from None
+                reason = f"{exc.__class__.__name__}: {exc}"
+                raise DatasetError(f"{parquet}: not a readable Parquet file ({reason})") from None
         elif csv.exists():
             try:
                 loaded[name] = pd.read_csv(csv, dtype={"hs92": str, "country": str})
@@ -186,3 +187,17 @@ def load(path: str | Path | None = None, tables: tuple[str, ...] | None = None) 
     manifest_path = directory / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     return Dataset(directory, loaded, manifest)
+
+
+def format_markdown() -> str:
+    """The dataset format as Markdown, derived from :data:`SCHEMA` (docs/data-format.md is this text)."""
+    lines = ["# minsec tidy data format", "",
+             "Generated from `minsec.data.dataset.SCHEMA` (`minsec data schema`); a test keeps this file in step.",
+             "", "A data directory holds one file per table, `<table>.parquet` or `<table>.csv`, and optionally",
+             "`manifest.json` (sources, years, licences, row counts, known gaps). Missing values stay empty:",
+             "they are never zero.", ""]
+    for table, columns in SCHEMA.items():
+        lines += [f"## `{table}`", "", "| column | type | meaning |", "|---|---|---|"]
+        lines += [f"| `{name}` | {kind} | {meaning} |" for name, (kind, meaning) in columns.items()]
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,361 @@
+"""The ``minsec`` command line (Typer + Rich).
+
+Heavy libraries (pandas, xarray) are imported inside the commands so that ``minsec --help`` stays fast.
+Every command that prints data takes ``--format table|json|csv``.  Bad input (unknown material, country,
+year, a broken data directory) gives a one-line error and exit code 2 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="minsec — supply-chain map and supply-risk indices for critical minerals.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+data_app = typer.Typer(help="The bundled dataset: build it from the publishers' files, show what is in it.",
+                       no_args_is_help=True)
+risk_app = typer.Typer(help="Supply-risk indices: concentration, GeoPolRisk, import reliance.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+app.add_typer(risk_app, name="risk")
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class State:
+    data: Path | None = None
+    groups: Path | None = None
+
+
+DataOption = Annotated[Path | None, typer.Option("--data", help="Tidy data directory (default: bundled dataset).")]
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+
+
+@app.callback()
+def _global(data: DataOption = None,
+            groups: Annotated[Path | None, typer.Option("--groups", help="Country-groups YAML file.")] = None) -> None:
+    State.data = data
+    State.groups = groups
+
+
+def fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _chain():
+    from minsec.model import SupplyChain
+
+    return SupplyChain.load(State.data, State.groups)
+
+
+def emit(frame, fmt: Format, title: str = "") -> None:
+    """Print a DataFrame as a Rich table, JSON records or CSV."""
+    import json
+
+    import numpy as np
+
+    if fmt is Format.json:
+        records = frame.replace({np.nan: None}).to_dict(orient="records")
+        sys.stdout.write(json.dumps(records, indent=1, default=str, ensure_ascii=False) + "\n")
+    elif fmt is Format.csv:
+        frame.to_csv(sys.stdout, index=False)
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=title or None, show_lines=False)
+        for column in frame.columns:
+            table.add_column(str(column), overflow="fold")
+        for row in frame.itertuples(index=False):
+            table.add_row(*[_cell(v) for v in row])
+        Console().print(table)
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        if value != value:
+            return "—"
+        return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    return str(value)
+
+
+def _run(function):
+    """Turn expected user errors into one-line messages."""
+    from minsec.data.countries import UnknownCountryError
+    from minsec.data.dataset import DatasetError
+    from minsec.data.errors import DataFormatError
+
+    try:
+        return function()
+    except (DataFormatError, DatasetError, UnknownCountryError, FileNotFoundError) as exc:
+        fail(str(exc))
+    except KeyError as exc:
+        fail(str(exc.args[0]) if exc.args else str(exc))
+    except ValueError as exc:
+        fail(str(exc))
+    return None
+
+
+# ------------------------------------------------------------------------------------------------ materials
+@app.command()
+def materials(fmt: FormatOption = Format.table) -> None:
+    """The material catalogue: id, name, family, EU CRMA status, stages and sources that cover it."""
+
+    def run():
+        from minsec.data import catalogue
+
+        table = catalogue.materials().reset_index()
+        usgs = catalogue.usgs_series().groupby("material")["stage"].agg(lambda s: ",".join(sorted(set(s))))
+        wmd = catalogue.wmd_series().groupby("material")["stage"].agg(lambda s: ",".join(sorted(set(s))))
+        hs = catalogue.hs_codes().groupby("material")["hs92"].agg(",".join)
+        table["usgs_stages"] = table["material"].map(usgs).fillna("")
+        table["wmd_stages"] = table["material"].map(wmd).fillna("")
+        table["hs92"] = table["material"].map(hs).fillna("")
+        emit(table, fmt, "minsec materials")
+
+    _run(run)
+
+
+# ------------------------------------------------------------------------------------------------ data
+@data_app.command("info")
+def data_info(fmt: FormatOption = Format.table) -> None:
+    """Every source of the dataset: years, licence, row counts and known gaps."""
+
+    def run():
+        import pandas as pd
+
+        from minsec.data import dataset
+
+        manifest = dataset.load(State.data).manifest
+        if not manifest:
+            fail("the data directory has no manifest.json")
+        rows = []
+        for name, source in manifest["sources"].items():
+            years = source.get("years") or []
+            rows.append({"source": name, "title": source["title"], "years": "–".join(map(str, years)),
+                         "licence": source["licence"], "rows": source["rows"],
+                         "known_gaps": len(source.get("known_gaps", [])),
+                         "first_gaps": " | ".join(source.get("known_gaps", [])[:2])})
+        emit(pd.DataFrame(rows), fmt, f"dataset format {manifest['format']}, built {manifest['built']}")
+
+    _run(run)
+
+
+@data_app.command("schema")
+def data_schema() -> None:
+    """Print the tidy data format (tables, columns, types, meanings) as Markdown."""
+    from minsec.data import dataset
+
+    typer.echo(dataset.format_markdown())
+
+
+@data_app.command("build")
+def data_build(
+    raw: Annotated[Path, typer.Option(help="Directory with the publishers' original files.")] = Path("data/raw"),
+    out: Annotated[Path | None, typer.Option(help="Output directory (default: the bundled dataset).")] = None,
+) -> None:
+    """Rebuild the tidy dataset from the publishers' original files (all or nothing)."""
+
+    def run():
+        from minsec.data import build, dataset
+
+        result = build.build(raw)
+        target = build.write(result, out or dataset.bundled_dir())
+        for name, meta in result.manifest["tables"].items():
+            typer.echo(f"{name:16s} {meta['rows']:>8,d} rows")
+        typer.echo(f"written to {target}")
+
+    _run(run)
+
+
+# ------------------------------------------------------------------------------------------------ risk
+def concentration_table(chain, source: str, material: str | None, stage: str | None, year: int | None):
+    import pandas as pd
+
+    from minsec.risk.concentration import concentration
+
+    if source not in ("usgs", "wmd"):
+        raise ValueError(f"unknown source {source!r}: use usgs or wmd")
+    production = chain.production.sel(source=source, drop=True)
+    world = chain.world_total.sel(source=source, drop=True)
+    result = concentration(production, world).to_dataframe().reset_index()
+    if material is not None:
+        chain.check_material(material)
+        result = result[result["material"] == material]
+    if stage is not None:
+        if stage not in ("mining", "refining"):
+            raise ValueError(f"unknown stage {stage!r}: use mining or refining")
+        result = result[result["stage"] == stage]
+    if year is not None:
+        available = sorted(int(y) for y in set(result["year"]))
+        if year not in available:
+            raise ValueError(f"year {year} not in the data (available: {available})")
+        result = result[result["year"] == year]
+    result = result[result["world_total"].notna()].copy()
+    basis = chain.basis.sel(source=source).to_series()
+    units = chain.units.sel(source=source).to_series()
+    keys = pd.MultiIndex.from_frame(result[["material", "stage"]])
+    result.insert(3, "source", source)
+    result["unit"] = units.reindex(keys).to_numpy()
+    result["basis"] = basis.reindex(keys).to_numpy()
+    columns = ["material", "stage", "year", "source", "world_total", "unit", "basis", "top_country", "top_share",
+               "hhi", "hhi_upper", "n_producers", "unallocated_share", "exceeds_65pct"]
+    return result[columns].sort_values(["material", "stage", "year"]).reset_index(drop=True)
+
+
+@risk_app.command("concentration")
+def risk_concentration(
+    material: Annotated[str | None, typer.Option(help="Material id (see `minsec materials`).")] = None,
+    stage: Annotated[str | None, typer.Option(help="mining or refining.")] = None,
+    year: Annotated[int | None, typer.Option(help="Year.")] = None,
+    source: Annotated[str, typer.Option(help="usgs or wmd.")] = "usgs",
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Production shares, leading producer, HHI and producer count per material × stage × year.
+
+    Shares are relative to the published world total; HHI counts named producers only (the unallocated
+    remainder is treated as atomised; hhi_upper treats it as one producer)."""
+    _run(lambda: emit(concentration_table(_chain(), source, material, stage, year), fmt, "Production concentration"))
+
+
+def _years(chain, year: str) -> list[int]:
+    available = sorted(int(y) for y in set(chain.trade["year"].unique()) & set(chain.production.year.values))
+    if year == "all":
+        return [y for y in available if 2018 <= y <= 2022] or available
+    if not year.isdigit() or int(year) not in available:
+        raise ValueError(f"year {year!r} not available (trade and WMD production overlap: {available})")
+    return [int(year)]
+
+
+def _importers(chain, importer: str) -> list[str] | None:
+    from minsec.data import countries
+
+    if importer == "all":
+        return None
+    if importer in chain.groups:
+        return [importer]
+    return [countries.normalise_iso3(importer)]
+
+
+def geopolrisk_table(chain, importer: str, year: str, material: str | None):
+    from minsec.data import catalogue
+
+    materials = [chain.check_material(material)] if material else None
+    result = chain.geopolrisk(_years(chain, year), _importers(chain, importer), materials)
+    result.insert(2, "material_name", result["material"].map(catalogue.materials()["name"]))
+    return result
+
+
+@risk_app.command("geopolrisk")
+def risk_geopolrisk(
+    importer: Annotated[str, typer.Option(help="ISO3 code, a group (EU27, partnership) or 'all'.")] = "all",
+    year: Annotated[str, typer.Option(help="Year or 'all' (2018–2022).")] = "all",
+    material: Annotated[str | None, typer.Option(help="Material id.")] = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """GeoPolRisk score and characterisation factor (Gemechu et al. 2016; geopolrisk-py 2.0.1 method)."""
+    _run(lambda: emit(geopolrisk_table(_chain(), importer, year, material), fmt, "GeoPolRisk"))
+
+
+def import_reliance_records(chain, importer: str, year: str, material: str | None, source: str):
+    from minsec.data import catalogue
+    from minsec.risk.import_reliance import import_reliance_table
+
+    years = sorted(int(y) for y in set(chain.trade["year"].unique()))
+    if year != "all":
+        if not year.isdigit() or int(year) not in years:
+            raise ValueError(f"year {year!r} not in the trade data ({years[0]}–{years[-1]})")
+        years = [int(year)]
+    entities = ({name: chain.groups.members(name) for name in chain.groups.names} if importer == "all"
+                else {importer: chain.members(importer)})
+    production = chain.production_table[(chain.production_table["source"] == source)]
+    result = import_reliance_table(chain.trade, production, catalogue.hs_codes(), entities, years)
+    if material is not None:
+        result = result[result["material"] == chain.check_material(material)]
+    return result[result["net_import_reliance"].notna()].reset_index(drop=True)
+
+
+@risk_app.command("import-reliance")
+def risk_import_reliance(
+    importer: Annotated[str, typer.Option(help="ISO3 code, a group (EU27, partnership) or 'all' groups.")] = "EU27",
+    year: Annotated[str, typer.Option(help="Year or 'all'.")] = "all",
+    material: Annotated[str | None, typer.Option(help="Material id.")] = None,
+    source: Annotated[str, typer.Option(help="Production source: usgs or wmd.")] = "wmd",
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Net import reliance (M − X)/(P + M − X) from trade and production, basis-checked per HS code."""
+    _run(lambda: emit(import_reliance_records(_chain(), importer, year, material, source), fmt,
+                      "Net import reliance"))
+
+
+# ------------------------------------------------------------------------------------------------ overview
+@app.command()
+def overview(
+    year: Annotated[int | None, typer.Option(help="Concentration year (default: latest USGS year).")] = None,
+    fmt: FormatOption = Format.table,
+    top: Annotated[int, typer.Option(help="Rows per section.")] = 10,
+) -> None:
+    """The risk overview: most concentrated materials per stage, CRMA 65 % breaches, top GeoPolRisk (US, EU)."""
+
+    def run():
+        import json
+
+        import numpy as np
+        from rich.console import Console
+
+        from minsec.data import catalogue
+
+        chain = _chain()
+        usgs_years = chain.years("usgs")
+        conc_year = year or max(usgs_years)
+        conc = concentration_table(chain, "usgs", None, None, conc_year)
+        conc["name"] = conc["material"].map(catalogue.materials()["name"])
+        sections = {}
+        for stage in ("mining", "refining"):
+            sections[f"Most concentrated — {stage} ({conc_year}, USGS)"] = (
+                conc[conc["stage"] == stage].sort_values("hhi", ascending=False).head(top)
+                [["material", "name", "top_country", "top_share", "hhi", "n_producers", "world_total", "unit"]])
+        eu = chain.groups.members("EU27")
+        breaches = conc[conc["exceeds_65pct"] & ~conc["top_country"].isin(eu)]
+        sections[f"CRMA benchmark: one third country > 65 % of world supply ({conc_year})"] = (
+            breaches.sort_values("top_share", ascending=False)[["material", "name", "stage", "top_country",
+                                                                 "top_share"]])
+        gpr_year = max(y for y in _years(chain, "all"))
+        gpr = geopolrisk_table(chain, "all", str(gpr_year), None)
+        for entity in ("USA", "EU27"):
+            sections[f"Top GeoPolRisk scores — {entity} ({gpr_year})"] = (
+                gpr[gpr["importer"] == entity].sort_values("geopolrisk_score", ascending=False).head(top)
+                [["material", "material_name", "hhi", "import_risk", "geopolrisk_score", "imputed_exporters"]])
+        if fmt is Format.json:
+            payload = {title: frame.replace({np.nan: None}).to_dict(orient="records")
+                       for title, frame in sections.items()}
+            sys.stdout.write(json.dumps(payload, indent=1, default=str) + "\n")
+            return
+        if fmt is Format.csv:
+            for title, frame in sections.items():
+                sys.stdout.write(f"# {title}\n")
+                frame.to_csv(sys.stdout, index=False)
+            return
+        console = Console()
+        console.print("[bold]minsec supply-risk overview[/bold] — bundled data: USGS MCS 2023/2024, "
+                      "World Mining Data, BACI, WGI. Shares are of the published world total; HHI 0–1.")
+        for title, frame in sections.items():
+            emit(frame, Format.table, title)
+
+    _run(run)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
