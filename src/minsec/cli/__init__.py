@@ -18,7 +18,8 @@ app = typer.Typer(help="minsec — supply-chain map and supply-risk indices for 
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 data_app = typer.Typer(help="The bundled dataset: build it from the publishers' files, show what is in it.",
                        no_args_is_help=True)
-risk_app = typer.Typer(help="Supply-risk indices: concentration, GeoPolRisk, import reliance.", no_args_is_help=True)
+risk_app = typer.Typer(help="Supply-risk indices: concentration, GeoPolRisk, import reliance, routes.",
+                       no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(risk_app, name="risk")
 
@@ -294,6 +295,41 @@ def risk_import_reliance(
     """Net import reliance (M − X)/(P + M − X) from trade and production, basis-checked per HS code."""
     _run(lambda: emit(import_reliance_records(_chain(), importer, year, material, source), fmt,
                       "Net import reliance"))
+
+
+def routes_table(chain, importer: str, year: str, material: str | None, suppliers: bool):
+    from minsec.risk.routes import import_sources
+
+    years = sorted(int(y) for y in set(chain.trade["year"].unique()))
+    if year != "all":
+        if not year.isdigit() or int(year) not in years:
+            raise ValueError(f"year {year!r} not in the trade data ({years[0]}–{years[-1]})")
+        years = [int(year)]
+    if importer == "all":
+        partnership = chain.groups.members("partnership")
+        entities = {name: chain.groups.members(name) for name in chain.groups.names}
+        entities |= {code: {code} for code in sorted(partnership)}
+    else:
+        entities = {importer: chain.members(importer)}
+    trade = chain.trade
+    if material is not None:
+        trade = trade[trade["material"] == chain.check_material(material)]
+    summary, outside = import_sources(trade, entities, chain.groups.members("partnership"), years)
+    return outside if suppliers else summary
+
+
+@risk_app.command("routes")
+def risk_routes(
+    importer: Annotated[str, typer.Option(help="ISO3, a group (EU27, partnership) or 'all' partners.")] = "all",
+    year: Annotated[str, typer.Option(help="Year or 'all'.")] = "2022",
+    material: Annotated[str | None, typer.Option(help="Material id.")] = None,
+    suppliers: Annotated[bool, typer.Option(help="One row per outside supplier instead of the summary.")] = False,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Partner routes: share of imports from partners vs outside suppliers, and from each outside supplier.
+
+    For EU27 this is the CRMA import-dependence check per stage (exceeds_65pct: one third country > 65 %)."""
+    _run(lambda: emit(routes_table(_chain(), importer, year, material, suppliers), fmt, "Import routes"))
 
 
 # ------------------------------------------------------------------------------------------------ overview
