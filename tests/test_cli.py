@@ -1,0 +1,95 @@
+"""The command line: formats, the overview, and one-line errors with exit code 2 for bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from minsec.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_concentration_json_has_the_documented_fields_and_usgs_figures():
+    result = invoke("risk", "concentration", "--material", "rare_earths", "--stage", "mining", "--year", "2023",
+                    "--format", "json")
+    assert result.exit_code == 0, result.output
+    [record] = json.loads(result.output)
+    for field in ("material", "stage", "year", "source", "world_total", "unit", "top_country", "top_share", "hhi",
+                  "n_producers", "exceeds_65pct"):
+        assert field in record
+    # USGS MCS 2024: China 240,000 t of a 350,000 t world total
+    assert record["top_country"] == "CHN"
+    assert record["world_total"] == 350_000
+    assert record["top_share"] == pytest.approx(240_000 / 350_000)
+    assert record["exceeds_65pct"] is True
+
+
+def test_geopolrisk_csv_for_eu27_lists_imputed_exporters_column():
+    result = invoke("risk", "geopolrisk", "--importer", "EU27", "--year", "2022", "--material", "cobalt",
+                    "--format", "csv")
+    assert result.exit_code == 0, result.output
+    header = result.output.splitlines()[0].split(",")
+    for field in ("importer", "material", "material_name", "year", "hhi", "import_risk", "geopolrisk_score",
+                  "characterisation_factor", "imputed_exporters"):
+        assert field in header
+    assert result.output.splitlines()[1].startswith("EU27,cobalt,Cobalt")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("risk", "concentration", "--material", "unobtainium"), "unknown material 'unobtainium'"),
+        (("risk", "geopolrisk", "--importer", "XXX"), "unknown country code 'XXX'"),
+        (("risk", "concentration", "--year", "1900"), "year 1900 not in the data"),
+        (("risk", "concentration", "--source", "bgs"), "unknown source 'bgs'"),
+        (("--data", "/nonexistent/minsec", "risk", "concentration"), "does not exist"),
+    ],
+)
+def test_bad_input_gives_one_line_error_and_exit_code_2(args, message):
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_overview_json_has_every_section():
+    result = invoke("overview", "--format", "json", "--top", "3")
+    assert result.exit_code == 0, result.output
+    sections = json.loads(result.output)
+    titles = list(sections)
+    assert any(t.startswith("Most concentrated — mining") for t in titles)
+    assert any(t.startswith("Most concentrated — refining") for t in titles)
+    assert any(t.startswith("CRMA benchmark") for t in titles)
+    assert any("USA" in t for t in titles) and any("EU27" in t for t in titles)
+    crma = next(v for k, v in sections.items() if k.startswith("CRMA"))
+    assert {"material": "gallium", "stage": "refining", "top_country": "CHN"}.items() <= crma[0].items()
+
+
+def test_corrupt_data_directory_is_a_clear_error(tmp_path: Path):
+    (tmp_path / "production.parquet").write_bytes(b"not parquet")
+    result = invoke("--data", str(tmp_path), "risk", "concentration")
+    assert result.exit_code == 2
+    assert "production.parquet" in result.output
+
+
+def test_docs_data_format_is_generated_from_the_schema():
+    from minsec.data import dataset
+
+    docs = Path(__file__).resolve().parents[1] / "docs" / "data-format.md"
+    assert docs.read_text().strip() == dataset.format_markdown().strip()
+
+
+def test_help_does_not_import_the_data_stack():
+    code = "import sys; from minsec.cli import app; print('pandas' in sys.modules, 'xarray' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
