@@ -266,15 +266,21 @@ def risk_geopolrisk(
     _run(lambda: emit(geopolrisk_table(_chain(), importer, year, material), fmt, "GeoPolRisk"))
 
 
+def _trade_years(chain, year: str) -> list[int]:
+    """All trade years, or the one asked for (validated)."""
+    years = sorted(int(y) for y in set(chain.trade["year"].unique()))
+    if year == "all":
+        return years
+    if not year.isdigit() or int(year) not in years:
+        raise ValueError(f"year {year!r} not in the trade data ({years[0]}–{years[-1]})")
+    return [int(year)]
+
+
 def import_reliance_records(chain, importer: str, year: str, material: str | None, source: str):
     from minsec.data import catalogue
     from minsec.risk.import_reliance import import_reliance_table
 
-    years = sorted(int(y) for y in set(chain.trade["year"].unique()))
-    if year != "all":
-        if not year.isdigit() or int(year) not in years:
-            raise ValueError(f"year {year!r} not in the trade data ({years[0]}–{years[-1]})")
-        years = [int(year)]
+    years = _trade_years(chain, year)
     entities = ({name: chain.groups.members(name) for name in chain.groups.names} if importer == "all"
                 else {importer: chain.members(importer)})
     production = chain.production_table[(chain.production_table["source"] == source)]
@@ -300,11 +306,7 @@ def risk_import_reliance(
 def routes_table(chain, importer: str, year: str, material: str | None, suppliers: bool):
     from minsec.risk.routes import import_sources
 
-    years = sorted(int(y) for y in set(chain.trade["year"].unique()))
-    if year != "all":
-        if not year.isdigit() or int(year) not in years:
-            raise ValueError(f"year {year!r} not in the trade data ({years[0]}–{years[-1]})")
-        years = [int(year)]
+    years = _trade_years(chain, year)
     if importer == "all":
         partnership = chain.groups.members("partnership")
         entities = {name: chain.groups.members(name) for name in chain.groups.names}
