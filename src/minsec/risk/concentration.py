@@ -61,8 +61,8 @@ def concentration(production: xr.DataArray, world_total: xr.DataArray, dim: str 
     """All concentration measures at once, as an ``xarray.Dataset`` over the non-country dimensions.
 
     Variables: ``world_total``, ``top_country``, ``top_share``, ``hhi``, ``hhi_upper``, ``n_producers``,
-    ``unallocated_share``, ``n_missing`` (economies listed with a missing value, e.g. USGS "W"),
-    ``exceeds_65pct`` (top share > 65 %, the CRMA benchmark applied to world supply).
+    ``unallocated_share`` (includes withheld figures such as USGS "W"), ``exceeds_65pct`` (top share > 65 %,
+    the CRMA benchmark applied to world supply).
     """
     shares = production_shares(production, world_total, dim)
     hhi = herfindahl_hirschman_index(shares, dim)
@@ -76,6 +76,5 @@ def concentration(production: xr.DataArray, world_total: xr.DataArray, dim: str 
         "hhi_upper": hhi + np.maximum(remainder, 0.0) ** 2,
         "n_producers": number_of_producers(production, dim),
         "unallocated_share": remainder,
-        "n_missing": production.isnull().sum(dim) - production.isnull().all(dim) * production.sizes[dim],
         "exceeds_65pct": (top_share > CRMA_SINGLE_COUNTRY_BENCHMARK),
     })

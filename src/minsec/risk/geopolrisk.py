@@ -150,7 +150,7 @@ def geopolrisk(
     result["numerator"] = summed["weighted"].reindex(index).fillna(0.0)
     result["value_kusd"] = summed["v"].reindex(index).fillna(0.0)
     result["domestic_production_t"] = domestic.reindex(index).fillna(0.0)
-    result["imputed_exporters"] = imputed_list.reindex(index).fillna("")
+    result["imputed_exporters"] = imputed_list.astype(object).reindex(index).fillna("")
     result = result.reset_index().rename(columns={"entity": "importer"})
 
     hhi_series = hhi.to_series().rename("hhi")
