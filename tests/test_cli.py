@@ -93,3 +93,19 @@ def test_help_does_not_import_the_data_stack():
     code = "import sys; from minsec.cli import app; print('pandas' in sys.modules, 'xarray' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_import_reliance_for_usa_shows_usgs_published_nir_beside_minsec():
+    result = invoke("risk", "import-reliance", "--importer", "USA", "--source", "usgs", "--year", "2022",
+                    "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = {(r["material"], r["stage"]): r for r in json.loads(result.output)}
+    # USGS MCS 2024 salient tables: US NIR 2022 aluminum 52 %, chromium 84 %, barite ">75"
+    assert rows[("aluminium", "refining")]["usgs_nir"] == pytest.approx(0.52)
+    assert rows[("chromium", "mining")]["usgs_nir"] == pytest.approx(0.84)
+    assert rows[("barite", "mining")]["usgs_nir_published"] == ">75"
+    assert rows[("barite", "mining")]["usgs_nir"] is None
+    # US bauxite production is withheld (W): minsec says so instead of treating it as zero
+    assert rows[("aluminium", "mining")]["production_missing"] is True
+    for row in rows.values():
+        assert row["net_import_reliance"] <= 1.0

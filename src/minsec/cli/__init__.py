@@ -278,13 +278,15 @@ def _trade_years(chain, year: str) -> list[int]:
 
 def import_reliance_records(chain, importer: str, year: str, material: str | None, source: str):
     from minsec.data import catalogue
-    from minsec.risk.import_reliance import import_reliance_table
+    from minsec.risk.import_reliance import attach_usgs_published_nir, import_reliance_table
 
     years = _trade_years(chain, year)
     entities = ({name: chain.groups.members(name) for name in chain.groups.names} if importer == "all"
                 else {importer: chain.members(importer)})
     production = chain.production_table[(chain.production_table["source"] == source)]
     result = import_reliance_table(chain.trade, production, catalogue.hs_codes(), entities, years)
+    if "USA" in entities and len(chain.us_salient):
+        result = attach_usgs_published_nir(result, chain.us_salient)
     if material is not None:
         result = result[result["material"] == chain.check_material(material)]
     return result[result["net_import_reliance"].notna()].reset_index(drop=True)

@@ -126,15 +126,20 @@ def _wmd_production(path: Path) -> pd.DataFrame:
 
 
 def _salient(raw_dir: Path, report: usgs.LoadReport) -> pd.DataFrame:
-    codes = catalogue.usgs_series().drop_duplicates("usgs_code").set_index("usgs_code")["material"]
+    series = catalogue.usgs_series()
+    codes = series.drop_duplicates("usgs_code").set_index("usgs_code")["material"]
+    # a salient table describes its commodity's stage (bauxi: mining, alumi: refining); "" when the code
+    # covers both stages (copper)
+    stages = series.groupby("usgs_code")["stage"].agg(lambda s: s.iloc[0] if s.nunique() == 1 else "")
     frames = []
     for release in ("usgs_mcs2023", "usgs_mcs2024"):
         table = usgs.read_salient_release(raw_dir / release / "salient", codes=set(codes.index), report=report)
         frames.append(table)
     salient = pd.concat(frames, ignore_index=True)
     salient["material"] = salient["usgs_code"].map(codes)
+    salient["stage"] = salient["usgs_code"].map(stages)
     return salient.dropna(subset=["material"])[
-        ["release", "material", "year", "field", "value", "value_raw", "flag"]].reset_index(drop=True)
+        ["release", "material", "stage", "year", "field", "value", "value_raw", "flag"]].reset_index(drop=True)
 
 
 def build(raw_dir: str | Path) -> BuildResult:

@@ -64,6 +64,7 @@ SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
     "us_salient": {
         "release": ("str", "USGS release"),
         "material": ("str", "minsec material id"),
+        "stage": ("str", "stage the USGS commodity table describes ('' when it covers both)"),
         "year": ("int", "calendar year"),
         "field": ("str", "USGS field name with its unit suffix, e.g. NIR_pct, Price_dt"),
         "value": ("float", "numeric value (NaN when the cell is W, NA, E, a bound or text)"),

@@ -67,3 +67,25 @@ def import_reliance_table(trade: pd.DataFrame, production: pd.DataFrame, hs_code
     result["apparent_consumption_t"] = produced + imports - exports
     result["production_missing"] = result["production_t"].isna()
     return result.sort_values(["importer", "material", "stage", "year"]).reset_index(drop=True)
+
+
+def attach_usgs_published_nir(result: pd.DataFrame, salient: pd.DataFrame, importer: str = "USA") -> pd.DataFrame:
+    """Add USGS's published US net import reliance (salient field ``NIR_pct``, latest release) beside minsec's.
+
+    ``usgs_nir_published`` keeps USGS's text (bounds such as ">75", "E" = net exporter); ``usgs_nir`` is the
+    numeric share (0–1) where USGS gives a number.  USGS's NIR is for the commodity as a whole (all stages,
+    stock changes included, US Census trade); minsec's is per stage from BACI — see docs/methods.md.
+    """
+    nir = salient[salient["field"] == "NIR_pct"].sort_values("release")
+    # a table covering both stages (copper) is compared with each stage
+    both = nir[nir["stage"] == ""]
+    nir = pd.concat([nir[nir["stage"] != ""], both.assign(stage="mining"), both.assign(stage="refining")])
+    published = nir.drop_duplicates(["material", "stage", "year"], keep="last").set_index(["material", "stage", "year"])
+    rows = result["importer"] == importer
+    keys = pd.MultiIndex.from_frame(result.loc[rows, ["material", "stage", "year"]])
+    out = result.copy()
+    out["usgs_nir_published"] = ""
+    out["usgs_nir"] = float("nan")
+    out.loc[rows, "usgs_nir_published"] = published["value_raw"].reindex(keys).fillna("").to_numpy()
+    out.loc[rows, "usgs_nir"] = (published["value"].reindex(keys) / 100.0).to_numpy()
+    return out
