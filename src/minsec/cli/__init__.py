@@ -141,10 +141,11 @@ def data_info(fmt: FormatOption = Format.table) -> None:
         rows = []
         for name, source in manifest["sources"].items():
             years = source.get("years") or []
+            gaps = source.get("known_gaps", [])
             rows.append({"source": name, "title": source["title"], "years": "–".join(map(str, years)),
                          "licence": source["licence"], "rows": source["rows"],
-                         "known_gaps": len(source.get("known_gaps", [])),
-                         "first_gaps": " | ".join(source.get("known_gaps", [])[:2])})
+                         "known_gaps": gaps if fmt is Format.json else len(gaps),
+                         "first_gaps": " | ".join(gaps[:2])})
         emit(pd.DataFrame(rows), fmt, f"dataset format {manifest['format']}, built {manifest['built']}")
 
     _run(run)
