@@ -90,7 +90,6 @@ def main() -> int:
             name_of.setdefault(codes[int(number)], name)
     chain = SupplyChain.load()
     inputs = chain.geopolrisk_inputs()
-    series = chain.materials()  # noqa: F841 - keeps the catalogue warm for the sample lookups
     wmd_names = pd.read_csv(ROOT / "src" / "minsec" / "data" / "catalogue" / "wmd_series.csv")
     bundled_codes = set(chain.trade["hs92"].unique())
     wmd_names = wmd_names[wmd_names["geopolrisk_hs92"].fillna("").map(

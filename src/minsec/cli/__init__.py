@@ -282,8 +282,7 @@ def import_reliance_records(chain, importer: str, year: str, material: str | Non
     from minsec.risk.import_reliance import attach_usgs_published_nir, import_reliance_table
 
     years = _trade_years(chain, year)
-    entities = ({name: chain.groups.members(name) for name in chain.groups.names} if importer == "all"
-                else {importer: chain.members(importer)})
+    entities = chain.groups.all_members() if importer == "all" else {importer: chain.members(importer)}
     production = chain.production_table[(chain.production_table["source"] == source)]
     result = import_reliance_table(chain.trade, production, catalogue.hs_codes(), entities, years)
     if "USA" in entities and len(chain.us_salient):
@@ -312,8 +311,7 @@ def routes_table(chain, importer: str, year: str, material: str | None, supplier
     years = _trade_years(chain, year)
     if importer == "all":
         partnership = chain.groups.members("partnership")
-        entities = {name: chain.groups.members(name) for name in chain.groups.names}
-        entities |= {code: {code} for code in sorted(partnership)}
+        entities = chain.groups.all_members() | {code: frozenset({code}) for code in sorted(partnership)}
     else:
         entities = {importer: chain.members(importer)}
     trade = chain.trade

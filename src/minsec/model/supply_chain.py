@@ -6,14 +6,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import xarray as xr
 
 from minsec.data import catalogue, countries
 from minsec.data.dataset import Dataset, load
-
-SOURCES = ("usgs", "wmd")
 
 
 @dataclass
@@ -69,17 +66,20 @@ class SupplyChain:
         return xr.DataArray.from_series(series).sortby(dims)
 
     @cached_property
+    def _economy_rows(self) -> pd.DataFrame:
+        """Production rows of single economies (without the WLD/OTH aggregate rows)."""
+        return self.production_table[self.production_table["country"].map(countries.is_economy)]
+
+    @cached_property
     def production(self) -> xr.DataArray:
-        economies = self.production_table[self.production_table["country"].map(countries.is_economy)]
-        array = self._array(economies, ["source", "material", "stage", "country", "year"])
+        array = self._array(self._economy_rows, ["source", "material", "stage", "country", "year"])
         array.attrs.update(unit="t", description="production by economy, minsec basis")
         return array
 
     @cached_property
     def production_reported(self) -> xr.DataArray:
         """Production on the publisher's own basis (e.g. WMD lithium as Li2O), as published methods use it."""
-        economies = self.production_table[self.production_table["country"].map(countries.is_economy)]
-        return self._array(economies, ["source", "material", "stage", "country", "year"], "value_reported")
+        return self._array(self._economy_rows, ["source", "material", "stage", "country", "year"], "value_reported")
 
     def _aggregate(self, code: str) -> xr.DataArray:
         rows = self.production_table[self.production_table["country"] == code]
@@ -94,15 +94,17 @@ class SupplyChain:
     def other_countries(self) -> xr.DataArray:
         return self._aggregate(countries.OTHER)
 
+    def _series_attribute(self, column: str) -> xr.DataArray:
+        table = self.production_table.drop_duplicates(["source", "material", "stage"], keep="last")
+        return xr.DataArray.from_series(table.set_index(["source", "material", "stage"])[column])
+
     @cached_property
     def basis(self) -> xr.DataArray:
-        table = self.production_table.drop_duplicates(["source", "material", "stage"], keep="last")
-        return xr.DataArray.from_series(table.set_index(["source", "material", "stage"])["basis"])
+        return self._series_attribute("basis")
 
     @cached_property
     def units(self) -> xr.DataArray:
-        table = self.production_table.drop_duplicates(["source", "material", "stage"], keep="last")
-        return xr.DataArray.from_series(table.set_index(["source", "material", "stage"])["unit"])
+        return self._series_attribute("unit")
 
     @cached_property
     def governance(self) -> xr.DataArray:
@@ -142,18 +144,14 @@ class SupplyChain:
             inputs["production"] = inputs["production"].sel(material=[
                 m for m in materials if m in inputs["production"].material.values])
             inputs["series_hs"] = inputs["series_hs"][inputs["series_hs"]["material"].isin(materials)]
-        groups = {name: self.groups.members(name) for name in self.groups.names}
         return geopolrisk(self.trade, inputs["production"], inputs["political_stability"], inputs["series_hs"],
-                          years, importers, groups, intra_group)  # type: ignore[arg-type]
+                          years, importers, self.groups.all_members(), intra_group)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ helpers
     def years(self, source: str) -> list[int]:
         """Years with any production figure from ``source``."""
         known = self.production.sel(source=source).notnull().any(["material", "stage", "country"])
         return [int(y) for y in self.production.year.values[known.values]]
-
-    def materials(self) -> pd.DataFrame:
-        return catalogue.materials()
 
     def check_material(self, material: str) -> str:
         if material not in catalogue.materials().index:
@@ -165,6 +163,3 @@ class SupplyChain:
         if importer in self.groups:
             return self.groups.members(importer)
         return frozenset({countries.normalise_iso3(importer)})
-
-    def economies(self) -> np.ndarray:
-        return np.array(sorted(set(self.trade["importer"]) | set(self.production.country.values)))

@@ -85,6 +85,10 @@ class Groups:
             out |= self.members(member) if member in self.definitions else {member}
         return frozenset(out)
 
+    def all_members(self) -> dict[str, frozenset[str]]:
+        """Every group name → its ISO3 members."""
+        return {name: self.members(name) for name in self.definitions}
+
     def __contains__(self, group: str) -> bool:
         return group in self.definitions
 
