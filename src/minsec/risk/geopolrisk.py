@@ -33,6 +33,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from minsec.risk.entities import entity_imports, membership_table
+
 CF_COPPER = 0.409412948
 IMPUTED_POLITICAL_STABILITY = 0.5
 
@@ -59,16 +61,12 @@ def import_risk(numerator: np.ndarray, imports: np.ndarray, domestic: np.ndarray
         return np.where(denominator > 0, numerator / denominator, np.nan)
 
 
-def _membership(importers: Iterable[str] | None, groups: Mapping[str, Iterable[str]], economies: np.ndarray,
-                ) -> pd.DataFrame:
-    """Table (entity, country): each single economy maps to itself, each group to its members."""
+def _entities(importers: Iterable[str] | None, groups: Mapping[str, Iterable[str]], economies: np.ndarray,
+              ) -> dict[str, Iterable[str]]:
+    """Entities to compute: each wanted single economy (its own only member) and each wanted group."""
     singles = economies if importers is None else [i for i in importers if i not in groups]
-    rows = [pd.DataFrame({"entity": singles, "country": singles})]
     wanted_groups = groups if importers is None else {g: groups[g] for g in importers if g in groups}
-    for name, members in wanted_groups.items():
-        members = sorted(members)
-        rows.append(pd.DataFrame({"entity": name, "country": members}))
-    return pd.concat(rows, ignore_index=True)
+    return {code: [code] for code in singles} | dict(wanted_groups)
 
 
 def geopolrisk(
@@ -122,15 +120,13 @@ def geopolrisk(
     flows = flows.assign(ps=np.where(imputed, IMPUTED_POLITICAL_STABILITY, score), imputed=imputed)
 
     economies = np.union1d(flows["importer"].unique(), production.country.values)
-    members = _membership(importers, groups, economies)
-    flows = flows.merge(members, left_on="importer", right_on="country", how="inner").drop(columns="country")
-    if groups:
-        pairs = pd.MultiIndex.from_tuples([(g, m) for g, ms in groups.items() for m in ms])
-        internal = pd.MultiIndex.from_arrays([flows["entity"], flows["exporter"]]).isin(pairs)
-        if intra_group == "exclude":
-            flows = flows.loc[~internal]
-        else:
-            flows = flows.assign(ps=np.where(internal, 0.0, flows["ps"]), imputed=flows["imputed"] & ~internal)
+    members = membership_table(_entities(importers, groups, economies))
+    flows = entity_imports(flows, members)
+    if intra_group == "exclude":
+        flows = flows.loc[~flows["internal"]]
+    else:
+        flows = flows.assign(ps=np.where(flows["internal"], 0.0, flows["ps"]),
+                             imputed=flows["imputed"] & ~flows["internal"])
     flows = flows.assign(weighted=flows["q"] * flows["ps"])
 
     keys = ["entity", "material", "stage", "year"]

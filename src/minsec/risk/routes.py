@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 import pandas as pd
 
 from minsec.risk.concentration import CRMA_SINGLE_COUNTRY_BENCHMARK
+from minsec.risk.entities import entity_imports, membership_table
 
 
 def import_sources(trade: pd.DataFrame, entities: Mapping[str, Iterable[str]], partners: Iterable[str],
@@ -28,12 +29,8 @@ def import_sources(trade: pd.DataFrame, entities: Mapping[str, Iterable[str]], p
     ``trade`` must carry ``material`` and ``stage`` columns (see :class:`minsec.model.SupplyChain`).
     """
     partners = set(partners)
-    membership = pd.DataFrame([(name, member) for name, members in entities.items() for member in members],
-                              columns=["entity", "importer"])
-    flows = trade[trade["year"].isin(list(years))].merge(membership, on="importer")
-    internal = pd.MultiIndex.from_arrays([flows["entity"], flows["exporter"]]).isin(
-        pd.MultiIndex.from_frame(membership))
-    flows = flows.loc[~internal & flows[measure].notna()]
+    flows = entity_imports(trade[trade["year"].isin(list(years))], membership_table(entities))
+    flows = flows.loc[~flows["internal"] & flows[measure].notna()]
     flows = flows.assign(from_partner=flows["exporter"].isin(partners))
     keys = ["entity", "material", "stage", "year"]
     total = flows.groupby(keys)[measure].sum()
