@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from minsec.data import catalogue, dataset
-from minsec.data.loaders import baci, export_controls, pinksheet, usgs, wgi, wmd
+from minsec.data.loaders import baci, export_controls, parameters, pinksheet, usgs, wgi, wmd
 
 #: Where each source lives inside a raw-data directory, its publisher, and its licence.
 SOURCES = {
@@ -60,6 +60,13 @@ SOURCES = {
         "title": "China's export-control measures on critical minerals 2023–2025",
         "publisher": "MOFCOM / GAC announcements, compiled", "citation": "see primary_source_url per measure",
         "licence": "Facts from government notices; compilation",
+    },
+    "parameters": {
+        "title": "Sourced market, stockpile and disruption parameters (elasticities, capacity, disruption "
+                 "history, value at risk, recent prices, stockpile programmes)",
+        "publisher": "compiled from USGS, OECD, IEA, CRS, ECB, IMF, company filings and price reporters",
+        "citation": "source_title and source_url per record",
+        "licence": "Facts cited with attribution (USGS public domain; others per record)",
     },
 }
 
@@ -185,8 +192,11 @@ def build(raw_dir: str | Path) -> BuildResult:
     reports["china_export_controls"].files.append("china_export_controls_critical_minerals_2023_2025.csv")
     measures = measures.astype({c: str for c in measures.columns if measures[c].dtype == object})
 
+    facts = parameters.read_facts(raw_dir / "parameters")
+    reports["parameters"].files += [f"{stem}.csv" for stem in parameters.METRIC_COLUMN]
+
     tables = {"production": production, "trade": trade, "governance": governance, "us_salient": salient,
-              "prices": prices, "export_controls": measures}
+              "prices": prices, "export_controls": measures, "parameter_facts": facts}
     dataset.validate(tables)
     manifest = _manifest(tables, reports, raw_dir)
     return BuildResult(tables, manifest)
@@ -212,6 +222,7 @@ def _manifest(tables: dict[str, pd.DataFrame], reports: dict[str, usgs.LoadRepor
         "cepii_baci": len(tables["trade"]),
         "worldbank_pinksheet": len(tables["prices"]),
         "china_export_controls": len(tables["export_controls"]),
+        "parameters": len(tables["parameter_facts"]),
     }
     years = {
         "usgs_mcs2024": _years(production[production["release"] == "MCS2024"]),
@@ -221,6 +232,7 @@ def _manifest(tables: dict[str, pd.DataFrame], reports: dict[str, usgs.LoadRepor
         "cepii_baci": _years(tables["trade"]),
         "worldbank_pinksheet": _years(tables["prices"], "month"),
         "china_export_controls": [2023, 2025],
+        "parameters": _years(tables["parameter_facts"].dropna(subset=["year"])),
     }
     wmd_rows = production[production["source"] == "wmd"]
     reports["world_mining_data"].gaps.append(
@@ -233,6 +245,11 @@ def _manifest(tables: dict[str, pd.DataFrame], reports: dict[str, usgs.LoadRepor
         "(W withheld, NA, XX, qualitative)")
     reports["worldbank_wgi"].gaps.append(
         f"{int(governance[governance.indicator != 'pv_gpr']['estimate'].isna().sum())} indicator-years missing ('..')")
+    reports["parameters"].gaps += [
+        "no short-run price elasticity for any critical mineral (copper long-run only): minsec calibrates "
+        "its defaults on the documented disruptions (`minsec scenario calibrate`)",
+        "spare capacity by country only for gallium; other materials use a documented default share",
+        "end-use shares only for lithium (world 2022), gallium (US 2010), rare earths (US 2018)"]
     sources = {}
     for name, meta in SOURCES.items():
         provenance = raw_dir / name / "PROVENANCE.md"

@@ -14,6 +14,7 @@ governance         country × year × indicator (WGI estimates; ``pv_gpr`` = Geo
 us_salient         USGS release × material × year × field (US salient statistics, e.g. ``NIR_pct``)
 prices             series × month (World Bank Pink Sheet, nominal USD)
 export_controls    measure (China's MOFCOM/GAC export-control announcements)
+parameter_facts    sourced fact (elasticity, capacity, disruption, value at risk, price, stockpile)
 =================  =====================================================================================
 """
 
@@ -80,6 +81,19 @@ SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
     "export_controls": {
         "measure_id": ("str", "identifier, e.g. CN-2023-23"),
         "elements": ("str", "chemical symbols, ';'-separated"),
+    },
+    "parameter_facts": {
+        "file": ("str", "capacity / disruption_history / elasticities / prices_recent / stockpiles / value_at_risk"),
+        "record_id": ("str", "the record's id in its file (e.g. DH033), cited by the models that use it"),
+        "event_id": ("str", "disruption event id (disruption_history only)"),
+        "material": ("str", "material as the source names it (free text)"),
+        "metric": ("str", "what the number is (the file's metric / parameter / price type column)"),
+        "value": ("float", "the reported figure (NaN when the source gives a range)"),
+        "value_low": ("float", "lower bound, or the 'before' level for value_kind 'from_to'"),
+        "value_high": ("float", "upper bound, or the 'after' level for value_kind 'from_to'"),
+        "unit": ("str", "unit exactly as reported"),
+        "source_url": ("str", "the document read"),
+        "confidence": ("str", "high / medium / low"),
     },
 }
 

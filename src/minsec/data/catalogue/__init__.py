@@ -53,8 +53,9 @@ def wmd_series() -> pd.DataFrame:
 
 @cache
 def hs_codes() -> pd.DataFrame:
-    table = pd.read_csv(_path("hs_codes.csv"), dtype={"hs92": str, "content_factor": float},
-                        keep_default_na=False, na_values={"content_factor": [""]})
+    table = pd.read_csv(_path("hs_codes.csv"),
+                        dtype={"hs92": str, "content_factor": float, "typical_content_factor": float},
+                        keep_default_na=False, na_values={"content_factor": [""], "typical_content_factor": [""]})
     _check(table, "hs_codes.csv")
     if table["hs92"].duplicated().any():
         raise ValueError("hs_codes.csv: an HS code is mapped to two materials")
