@@ -1,0 +1,344 @@
+"""The baseline market of every material × stage: who supplies whom, what each region consumes, spare capacity.
+
+For each *market* (a material at a stage with production data) and baseline year *Y*:
+
+* ``production`` — each producer's output in *Y* on minsec's basis (USGS, latest release; World Mining Data
+  where USGS has no figure).  The publisher's "Other countries" remainder is the producer ``OTH`` so that
+  producers add up to the published world total.
+* ``supply[market, producer, region]`` — the supply matrix (t/yr).  A producer *c* exports to region *R*
+  what BACI records from *c* to *R*'s members (mean of *Y*−2…*Y*, gross tonnes × the HS code's content
+  factor, or its catalogued typical grade), scaled down so that exports never exceed *c*'s output; the rest
+  of *c*'s output stays in *c*'s own region.  Flows between members of one region are internal.  Where the
+  market's own stage has no trade codes, the other stage's codes give the destinations (flagged).
+  Where there is no bilateral trade at all (gallium, germanium …), each region with a published apparent
+  consumption (USGS salient statistics, US only) buys the world production mix, and the remaining demand is
+  pooled in ``ROW`` (flagged ``unknown``).
+* ``demand = supply.sum("producer")`` — apparent consumption of each region; equals world production.
+* ``spare[market, producer]`` — published capacity − production where the USGS publishes capacity (gallium,
+  alumina/aluminium, titanium sponge); NaN elsewhere (the engine applies the ``spare_capacity_share``
+  parameter).
+* ``feedstock[market, region, source_region]`` — for refining markets whose material also has a mining
+  market: the share of each region's ore supply coming from each source region (refiners in a region are
+  assumed to share the region's ore mix).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from minsec.data import catalogue, countries
+from minsec.model.supply_chain import SupplyChain
+
+DEFAULT_YEAR = 2023
+TRADE_YEARS = 3
+UNNAMED_PRODUCERS = "OTH"
+REST_OF_WORLD = "ROW"
+
+
+def default_regions(chain: SupplyChain) -> tuple[str, ...]:
+    """The partnership's members (groups stay whole, e.g. EU27), China, and the rest of the world."""
+    members = list(chain.groups.definitions.get("partnership", {}).get("members", []))
+    return (*members, "CHN", REST_OF_WORLD)
+
+
+def region_map(chain: SupplyChain, regions: Iterable[str]) -> dict[str, str]:
+    """ISO3 → region for every economy named in the data (economies not in a region map to ``ROW``)."""
+    mapping: dict[str, str] = {}
+    for region in regions:
+        if region == REST_OF_WORLD:
+            continue
+        for member in chain.members(region):
+            if member in mapping:
+                raise ValueError(f"{member} belongs to two regions ({mapping[member]} and {region})")
+            mapping[member] = region
+    return mapping
+
+
+@dataclass(frozen=True)
+class MarketBaseline:
+    """Baseline supply, demand and capacity of every market; see the module docstring for the method."""
+
+    supply: xr.DataArray
+    spare: xr.DataArray
+    feedstock: xr.DataArray
+    price: xr.DataArray
+    demand_basis: xr.DataArray
+    trade_basis: xr.DataArray
+    production_year: xr.DataArray
+    regions: tuple[str, ...]
+    region_of: dict[str, str]
+    year: int
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def demand(self) -> xr.DataArray:
+        """Apparent consumption, market × region (t/yr)."""
+        return self.supply.sum("producer")
+
+    @property
+    def production(self) -> xr.DataArray:
+        """Output, market × producer (t/yr)."""
+        return self.supply.sum("region")
+
+    @property
+    def markets(self) -> list[str]:
+        return [str(m) for m in self.supply.market.values]
+
+    def producer_region(self) -> np.ndarray:
+        """Region index of each producer (``OTH`` and unlisted economies are ``ROW``)."""
+        index = {r: i for i, r in enumerate(self.regions)}
+        return np.array([index[self.region_of.get(str(p), REST_OF_WORLD)] for p in self.supply.producer.values])
+
+    def market_ids(self, material: str, stage: str | None = None) -> list[str]:
+        """Market labels of a material (all its stages unless ``stage`` is given)."""
+        found = [m for m in self.markets if m.split(".")[0] == material and (stage is None or m.endswith(stage))]
+        return found
+
+
+def market_label(material: str, stage: str) -> str:
+    return f"{material}.{stage}"
+
+
+def _production(chain: SupplyChain, year: int) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Producer output per market for ``year`` (USGS first, WMD fallback), with ``OTH`` = world − named."""
+    table = chain.production_table
+    table = table[(table["measure"] == "production") & table["value"].notna() & (table["year"] <= year)]
+    table = table.assign(economy=table["country"].map(countries.is_economy).astype(bool))
+    rows, years = [], {}
+    for (material, stage), group in table.groupby(["material", "stage"], sort=True):
+        chosen = None
+        for source in ("usgs", "wmd"):
+            source_rows = group[group["source"] == source]
+            named = source_rows[source_rows["economy"]]
+            if named["value"].sum() > 0:
+                latest = int(named.loc[named["value"] > 0, "year"].max())
+                chosen = source_rows[source_rows["year"] == latest]
+                break
+        if chosen is None:
+            continue
+        label = market_label(str(material), str(stage))
+        named = chosen[chosen["economy"]]
+        out = named.groupby("country")["value"].sum()
+        world = chosen.loc[chosen["country"] == countries.WORLD, "value"]
+        if len(world) and float(world.iloc[0]) > out.sum():
+            out[UNNAMED_PRODUCERS] = float(world.iloc[0]) - out.sum()
+        years[label] = int(chosen["year"].iloc[0])
+        rows.append(pd.DataFrame({"market": label, "producer": out.index, "production": out.to_numpy()}))
+    return pd.concat(rows, ignore_index=True), years
+
+
+def _trade(chain: SupplyChain, year: int) -> pd.DataFrame:
+    """Mean yearly flows of ``year``−2…``year`` in tonnes of the market basis, by material and stage."""
+    hs = catalogue.hs_codes().set_index("hs92")
+    factor = hs["content_factor"].fillna(hs["typical_content_factor"])
+    trade = chain.trade[chain.trade["year"].between(year - TRADE_YEARS + 1, year)]
+    trade = trade[trade["hs92"].map(factor).notna() & trade["quantity_t"].notna()]
+    trade = trade.assign(quantity=trade["quantity_t"] * trade["hs92"].map(factor))
+    flows = trade.groupby(["material", "stage", "exporter", "importer"])["quantity"].sum() / TRADE_YEARS
+    return flows.reset_index()
+
+
+def _us_consumption(chain: SupplyChain) -> pd.Series:
+    """US apparent consumption per market from the salient statistics (latest year with a value)."""
+    mapping = pd.read_csv(catalogue._path("us_consumption.csv"), dtype={"to_t": float})
+    salient = chain.us_salient
+    out = {}
+    for row in mapping.itertuples():
+        values = salient[(salient["material"] == row.material) & (salient["field"] == row.field)].dropna(
+            subset=["value"])
+        if len(values):
+            latest = values.sort_values("year").iloc[-1]
+            out[market_label(row.material, row.stage)] = float(latest["value"]) * row.to_t
+    return pd.Series(out, dtype=float)
+
+
+def reference_prices(chain: SupplyChain, year: int = DEFAULT_YEAR) -> pd.DataFrame:
+    """Baseline price of each market in USD per tonne of the market basis, with its source.
+
+    USGS salient prices: the latest year with a value; Pink Sheet: the mean of ``year``'s monthly prices.
+    """
+    table = pd.read_csv(catalogue._path("reference_prices.csv"), dtype={"to_usd_per_t": float})
+    salient = chain.us_salient
+    pink = chain.dataset.tables.get("prices") if chain.dataset is not None else None
+    rows = []
+    for row in table.itertuples():
+        price, when = np.nan, None
+        if row.source == "usgs_salient":
+            # "palladium/Price_Rhodium_dto": the field sits in another material's salient table
+            owner, _, series = row.series.rpartition("/")
+            values = salient[(salient["material"] == (owner or row.material)) & (salient["field"] == series)].dropna(
+                subset=["value"])
+            if len(values):
+                latest = values.sort_values("year").iloc[-1]
+                price, when = float(latest["value"]), int(latest["year"])
+        elif pink is not None and len(pink):
+            monthly = pink[(pink["series"] == row.series) & (pd.to_datetime(pink["month"]).dt.year == year)]
+            if len(monthly):
+                price, when = float(monthly["price"].mean()), year
+        rows.append({"market": market_label(row.material, row.stage), "usd_per_t": price * row.to_usd_per_t,
+                     "source": f"{row.source}:{row.series}", "year": when, "note": row.note})
+    return pd.DataFrame(rows)
+
+
+def build_baseline(chain: SupplyChain, regions: Iterable[str] | None = None, year: int = DEFAULT_YEAR,
+                   demand_overrides: pd.DataFrame | None = None) -> MarketBaseline:
+    """Build the baseline market (see the module docstring).
+
+    ``demand_overrides``: optional table ``market, region, consumption_t`` replacing computed consumption of
+    those regions (the producers' mix of the market is kept, the remainder stays with ``ROW``).
+    """
+    regions = tuple(regions or default_regions(chain))
+    if REST_OF_WORLD not in regions:
+        regions = (*regions, REST_OF_WORLD)
+    region_of = region_map(chain, regions)
+    production, years = _production(chain, year)
+    markets = sorted(production["market"].unique())
+    producers = sorted(production["producer"].unique())
+    region_index = {r: i for i, r in enumerate(regions)}
+    producer_index = {p: i for i, p in enumerate(producers)}
+    supply = np.zeros((len(markets), len(producers), len(regions)))
+    demand_basis = np.full((len(markets), len(regions)), "trade", dtype=object)
+    trade_basis = np.full(len(markets), "", dtype=object)
+    flows = _trade(chain, year)
+    us_consumption = _us_consumption(chain)
+    notes = []
+
+    def region(code: str) -> str:
+        return region_of.get(code, REST_OF_WORLD)
+
+    for m, label in enumerate(markets):
+        material, stage = label.split(".")
+        output = production[production["market"] == label].set_index("producer")["production"]
+        own = flows[(flows["material"] == material) & (flows["stage"] == stage)]
+        trade_basis[m] = f"BACI {stage} codes"
+        if own.empty:
+            other_stage = next(s for s in catalogue.STAGES if s != stage)
+            has_other_market = market_label(material, other_stage) in years
+            own = flows[(flows["material"] == material) & (flows["stage"] == other_stage)]
+            trade_basis[m] = f"BACI {other_stage} codes (proxy)" if not own.empty and not has_other_market else ""
+            if has_other_market:
+                own = own.iloc[0:0]
+        if not own.empty:
+            own = own.assign(importer_region=own["importer"].map(region), exporter_region=own["exporter"].map(region))
+            own = own[own["importer_region"] != own["exporter_region"]]
+            exports = own.groupby(["exporter", "importer_region"])["quantity"].sum()
+            for producer, produced in output.items():
+                p = producer_index[producer]
+                home = region_index[region(str(producer))]
+                if producer in exports.index.get_level_values(0):
+                    to_regions = exports.loc[producer]
+                    scale = min(1.0, produced / to_regions.sum()) if to_regions.sum() > 0 else 0.0
+                    for target, quantity in to_regions.items():
+                        supply[m, p, region_index[target]] += scale * quantity
+                supply[m, p, home] += produced - supply[m, p].sum()
+        else:
+            trade_basis[m] = "none: market mix"
+            known = {"USA": us_consumption.get(label)} if "USA" in region_index else {}
+            world = float(output.sum())
+            shares = np.zeros(len(regions))
+            for name, quantity in known.items():
+                if quantity is not None and np.isfinite(quantity) and world > 0:
+                    shares[region_index[name]] = min(quantity / world, 1.0)
+                    demand_basis[m, region_index[name]] = "USGS apparent consumption"
+            shares[region_index[REST_OF_WORLD]] += 1.0 - shares.sum()
+            for r, name in enumerate(regions):
+                if demand_basis[m, r] == "trade":
+                    demand_basis[m, r] = "unknown (pooled in ROW)" if name != REST_OF_WORLD else "remainder"
+            for producer, produced in output.items():
+                supply[m, producer_index[producer]] += produced * shares
+            notes.append(f"{label}: no bilateral trade data; regions buy the world production mix")
+
+    coords = {"market": markets, "producer": producers, "region": list(regions)}
+    supply_array = xr.DataArray(supply, dims=("market", "producer", "region"), coords=coords,
+                                attrs={"unit": "t/yr", "year": year})
+    if demand_overrides is not None and len(demand_overrides):
+        supply_array = _apply_demand_overrides(supply_array, demand_overrides, demand_basis)
+
+    spare = _spare_capacity(chain, markets, producers, production, year)
+    feedstock = _feedstock(supply_array, region_of, regions)
+    prices = reference_prices(chain, year).drop_duplicates("market").set_index("market")["usd_per_t"]
+    price = xr.DataArray(prices.reindex(markets).to_numpy(dtype=float), dims="market", coords={"market": markets},
+                         attrs={"unit": "USD/t"})
+    return MarketBaseline(
+        supply=supply_array, spare=spare, feedstock=feedstock, price=price,
+        demand_basis=xr.DataArray(demand_basis, dims=("market", "region"),
+                                  coords={"market": markets, "region": list(regions)}),
+        trade_basis=xr.DataArray(trade_basis, dims="market", coords={"market": markets}),
+        production_year=xr.DataArray([years[m] for m in markets], dims="market", coords={"market": markets}),
+        regions=regions, region_of=region_of, year=year, notes=notes)
+
+
+def _apply_demand_overrides(supply: xr.DataArray, overrides: pd.DataFrame,
+                            demand_basis: np.ndarray) -> xr.DataArray:
+    """Set region consumption to the given tonnes, buying the market's producer mix; ROW absorbs the rest."""
+    supply = supply.copy()
+    markets = list(supply.market.values)
+    regions = list(supply.region.values)
+    for row in overrides.itertuples():
+        if row.market not in markets:
+            raise ValueError(f"demand override: unknown market {row.market!r}")
+        if row.region not in regions or row.region == REST_OF_WORLD:
+            raise ValueError(f"demand override: region {row.region!r} is not one of {regions[:-1]}")
+        m, r = markets.index(row.market), regions.index(row.region)
+        output = supply.values[m].sum(axis=1)
+        world = output.sum()
+        current = supply.values[m, :, r].sum()
+        target = float(row.consumption_t)
+        if not 0 <= target <= world:
+            raise ValueError(f"demand override {row.market}/{row.region}: {target} t outside [0, world {world:.0f}]")
+        mix = output / world
+        freed = supply.values[m, :, r] - target * mix
+        supply.values[m, :, r] = target * mix
+        supply.values[m, :, regions.index(REST_OF_WORLD)] += freed
+        if (supply.values[m, :, regions.index(REST_OF_WORLD)] < -1e-6 * world).any():
+            raise ValueError(f"demand override {row.market}/{row.region}: more than the rest of the world holds")
+        demand_basis[m, r] = f"user table ({current:.0f} t computed)"
+    return supply
+
+
+def _spare_capacity(chain: SupplyChain, markets: list[str], producers: list[str], production: pd.DataFrame,
+                    year: int) -> xr.DataArray:
+    table = chain.dataset["production"] if chain.dataset is not None else chain.production_table
+    capacity = table[(table["measure"] == "capacity") & (table["source"] == "usgs") & table["value"].notna()
+                     & (table["year"] <= year) & table["country"].map(countries.is_economy)]
+    spare = np.full((len(markets), len(producers)), np.nan)
+    for (material, stage), group in capacity.groupby(["material", "stage"]):
+        label = market_label(str(material), str(stage))
+        if label not in markets:
+            continue
+        latest = group[group["year"] == group["year"].max()].groupby("country")["value"].sum()
+        output = production[production["market"] == label].set_index("producer")["production"]
+        if latest.sum() > 3 * output.sum():
+            continue  # e.g. titanium: the capacity series counts pigment as well as sponge
+        m = markets.index(label)
+        spare[m] = 0.0
+        for country, cap in latest.items():
+            if country in producers:
+                spare[m, producers.index(country)] = max(0.0, cap - float(output.get(country, 0.0)))
+    return xr.DataArray(spare, dims=("market", "producer"), coords={"market": markets, "producer": producers},
+                        attrs={"unit": "t/yr", "note": "published capacity − production; NaN = not published"})
+
+
+def _feedstock(supply: xr.DataArray, region_of: dict[str, str], regions: tuple[str, ...]) -> xr.DataArray:
+    """Ore sourcing of each region (share by source region) for refining markets with a mining market."""
+    markets = list(supply.market.values)
+    shares = np.full((len(markets), len(regions), len(regions)), np.nan)
+    producer_region = np.array([regions.index(region_of.get(str(p), REST_OF_WORLD)) for p in supply.producer.values])
+    for m, label in enumerate(markets):
+        material, stage = label.split(".")
+        mining = market_label(material, "mining")
+        if stage != "refining" or mining not in markets:
+            continue
+        flows = supply.values[markets.index(mining)]  # producer × region
+        by_source = np.zeros((len(regions), len(regions)))  # source region × consuming region
+        np.add.at(by_source, producer_region, flows)
+        total = by_source.sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shares[m] = np.where(total > 0, by_source / total, 0.0).T  # consuming region × source region
+    return xr.DataArray(shares, dims=("market", "region", "source_region"),
+                        coords={"market": markets, "region": list(regions), "source_region": list(regions)})

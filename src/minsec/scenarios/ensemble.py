@@ -1,0 +1,374 @@
+"""Monte Carlo ensembles of disruption scenarios, vectorised over scenarios, chunked, on Dask distributed.
+
+Event model (docs/methods.md, "Ensembles"; every number is an :class:`EnsembleSpec` field a user can
+override):
+
+* candidates are producer × market pairs with at least ``min_share`` of the market's output;
+* each year a candidate imposes an export restriction with probability
+  ``restriction_rate × instability × (history_multiplier if recorded)`` where *instability* is the
+  producer's GeoPolRisk-normalised WGI political-stability score (0 = most stable, 1 = least; 0.5 where
+  missing) and *recorded* means an export control or disruption of that country on that material is in the
+  bundled record (China's MOFCOM/GAC measures, the disruption history); it suffers a production outage
+  with probability ``outage_rate``;
+* restriction depth ~ Beta(4, 1) (mean 0.8; recorded export drops were 61–97 %: DH029/30, DH035, DH041,
+  DH048), outage depth ~ Beta(1, 3) (mean 0.25), durations ~ lognormal with median ``duration_median``
+  months (recorded: 2, 7.8 and 11 months — DH001, DH012, DH044), capped at the horizon;
+* a restriction targets the partnership with probability ``partnership_target_share``, else every
+  destination outside the restricting country's region.
+
+Chunk *c* draws from ``numpy.random.default_rng(SeedSequence(seed, spawn_key=(c,)))`` and chunk sizes do not
+depend on the executor, so a run is reproducible from its seed and the Dask and single-process runs agree.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict, Field
+
+from minsec.data import catalogue, countries
+from minsec.scenarios.baseline import REST_OF_WORLD, UNNAMED_PRODUCERS
+from minsec.scenarios.engine import EventTable, MarketArrays, simulate
+from minsec.scenarios.run import ScenarioContext
+
+THRESHOLDS_PCT = (1.0, 5.0, 10.0, 25.0)
+
+#: chemical symbols / names used in the export-control table → minsec material
+ELEMENT_MATERIALS = {
+    "Ga": "gallium", "Ge": "germanium", "Sb": "antimony", "C (graphite)": "graphite", "W": "tungsten",
+    "Te": "tellurium", "Bi": "bismuth", "Mo": "molybdenum", "In": "indium", "Li": "lithium", "Ni": "nickel",
+    "Co": "cobalt", "Mn": "manganese", "REE": "rare_earths", "Sm": "rare_earths", "Gd": "rare_earths",
+    "Tb": "rare_earths", "Dy": "rare_earths", "Lu": "rare_earths", "Sc": "rare_earths", "Y": "rare_earths",
+    "Ho": "rare_earths", "Er": "rare_earths", "Tm": "rare_earths", "Eu": "rare_earths", "Yb": "rare_earths",
+}
+
+
+class EnsembleSpec(BaseModel):
+    """Size, seed and event-model parameters of an ensemble (defaults documented in the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    n_scenarios: int = Field(10_000, ge=1, le=100_000_000)
+    seed: int = Field(0, ge=0)
+    chunk_size: int = Field(10_000, ge=1, le=1_000_000)
+    horizon_months: float = Field(12.0, gt=0, le=120)
+    period_months: float = Field(3.0, gt=0, le=12)
+    min_share: float = Field(0.02, ge=0, le=1)
+    restriction_rate: float = Field(0.05, ge=0, le=1)
+    history_multiplier: float = Field(3.0, ge=1)
+    outage_rate: float = Field(0.02, ge=0, le=1)
+    restriction_depth: tuple[float, float] = (4.0, 1.0)
+    outage_depth: tuple[float, float] = (1.0, 3.0)
+    duration_median: float = Field(8.0, gt=0)
+    duration_sigma: float = Field(0.7, ge=0)
+    partnership_target_share: float = Field(0.5, ge=0, le=1)
+    cvar_level: float = Field(0.95, gt=0, lt=1)
+
+    @property
+    def n_periods(self) -> int:
+        return math.ceil(self.horizon_months / self.period_months)
+
+    @property
+    def n_chunks(self) -> int:
+        return math.ceil(self.n_scenarios / self.chunk_size)
+
+    def chunk_bounds(self, chunk: int) -> tuple[int, int]:
+        start = chunk * self.chunk_size
+        return start, min(start + self.chunk_size, self.n_scenarios)
+
+
+def recorded_restrictions(context: ScenarioContext) -> pd.DataFrame:
+    """Country × material pairs with a recorded export control or supply disruption, and the record."""
+    rows = []
+    controls = context.chain.dataset.tables.get("export_controls")
+    if controls is not None:
+        for measure in controls.itertuples():
+            for element in str(measure.elements).split(";"):
+                material = ELEMENT_MATERIALS.get(element.strip()) or ELEMENT_MATERIALS.get(
+                    element.strip().split(" ")[0])
+                if material and "suspension" not in str(measure.control_type):
+                    rows.append(("CHN", material, measure.measure_id))
+    facts = context.chain.dataset["parameter_facts"]
+    history = facts[(facts["file"] == "disruption_history") & (facts["event_id"] != "")]
+    names = {m: row["name"].lower() for m, row in catalogue.materials().iterrows()}
+    for event in history.drop_duplicates("event_id").itertuples():
+        place = re.split(r"[(;]", str(event.country))[0].strip()
+        try:
+            code = countries.iso3_from_name(place)
+        except countries.UnknownCountryError:
+            continue
+        text = str(event.material).lower()
+        for material, name in names.items():
+            if name.split(" ")[0].split("/")[0] in text or material.replace("_", " ") in text:
+                rows.append((code, material, event.event_id))
+    table = pd.DataFrame(rows, columns=["country", "material", "record"]).drop_duplicates(["country", "material"])
+    return table.reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Producer × market pairs that can be disrupted, with their annual event probabilities."""
+
+    market: np.ndarray
+    producer: np.ndarray
+    restriction_probability: np.ndarray
+    outage_probability: np.ndarray
+    targets_all: np.ndarray          # K × R: every region but the producer's own
+    targets_partnership: np.ndarray  # K × R: partnership regions but the producer's own
+    table: pd.DataFrame = field(repr=False)
+
+
+def candidates(context: ScenarioContext, spec: EnsembleSpec) -> Candidates:
+    """The candidate table with probabilities (see the module docstring)."""
+    baseline = context.baseline
+    production = baseline.production.values  # M × P
+    share = production / np.maximum(production.sum(axis=1, keepdims=True), 1e-300)
+    producers = [str(p) for p in baseline.supply.producer.values]
+    market_idx, producer_idx = np.nonzero(share >= spec.min_share)
+    keep = np.array([producers[p] != UNNAMED_PRODUCERS for p in producer_idx], dtype=bool)
+    market_idx, producer_idx = market_idx[keep], producer_idx[keep]
+    stability = context.chain.governance.sel(indicator="pv_gpr", drop=True)
+    latest = stability.sel(year=stability.year.values[stability.notnull().any("country").values].max())
+    instability = latest.to_series().reindex(producers).fillna(0.5).to_numpy()
+    recorded = recorded_restrictions(context)
+    recorded_keys = set(zip(recorded["country"], recorded["material"], strict=True))
+    materials = [m.split(".")[0] for m in baseline.markets]
+    history = np.array([(producers[p], materials[m]) in recorded_keys
+                        for m, p in zip(market_idx, producer_idx, strict=True)], dtype=bool)
+    p_restrict = np.clip(spec.restriction_rate * instability[producer_idx]
+                         * np.where(history, spec.history_multiplier, 1.0), 0, 1)
+    p_outage = np.clip(np.full(len(market_idx), spec.outage_rate), 0, 1 - p_restrict)
+    regions = list(baseline.regions)
+    own = baseline.producer_region()[producer_idx]
+    not_own = np.ones((len(own), len(regions)), dtype=bool)
+    not_own[np.arange(len(own)), own] = False
+    partnership = context.regions("partnership", "ensemble") if "partnership" in context.chain.groups else \
+        np.array([r != REST_OF_WORLD for r in regions])
+    table = pd.DataFrame({"market": [baseline.markets[m] for m in market_idx],
+                          "producer": [producers[p] for p in producer_idx], "share": share[market_idx, producer_idx],
+                          "instability": instability[producer_idx], "recorded": history,
+                          "p_restriction": p_restrict, "p_outage": p_outage})
+    return Candidates(market_idx, producer_idx, p_restrict, p_outage, not_own, not_own & partnership[None], table)
+
+
+def sample_events(spec: EnsembleSpec, cands: Candidates, chunk: int, leakage: np.ndarray) -> tuple[EventTable, int]:
+    """Draw the events of one chunk (scenario indices local to the chunk)."""
+    start, stop = spec.chunk_bounds(chunk)
+    n = stop - start
+    rng = np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(chunk,)))
+    draws = rng.random((n, len(cands.market)), dtype=np.float32)
+    restrict = draws < cands.restriction_probability[None].astype(np.float32)
+    outage = ~restrict & (draws < (cands.restriction_probability + cands.outage_probability)[None].astype(np.float32))
+    scenario, k = np.nonzero(restrict | outage)
+    is_restriction = restrict[scenario, k]
+    count = len(k)
+    depth = np.where(is_restriction, rng.beta(*spec.restriction_depth, count), rng.beta(*spec.outage_depth, count))
+    duration = np.minimum(rng.lognormal(math.log(spec.duration_median), spec.duration_sigma, count),
+                          spec.horizon_months)
+    to_partnership = rng.random(count) < spec.partnership_target_share
+    targets = np.where(is_restriction[:, None],
+                       np.where(to_partnership[:, None], cands.targets_partnership[k], cands.targets_all[k]), True)
+    market = cands.market[k]
+    events = EventTable(scenario=scenario.astype(np.int64), market=market, producer=cands.producer[k],
+                        restriction=is_restriction, fraction=depth, start=np.zeros(count), duration=duration,
+                        targets=targets, leakage=leakage[market])
+    return events, n
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """One chunk's tidy rows (scenarios with a shortfall) and its per-(market, region) matrices."""
+
+    chunk: int
+    n_scenarios: int
+    rows: pa.Table
+    shortfall_pct: np.ndarray     # S × M × R (percent of annual demand)
+    loss_usd: np.ndarray          # S × M
+
+
+def run_chunk(chunk: int, spec: EnsembleSpec, arrays: MarketArrays, cands: Candidates, leakage: np.ndarray,
+              markets: list[str], regions: list[str]) -> ChunkResult:
+    """Sample and simulate one chunk (pure given its inputs; runs on a Dask worker or in process)."""
+    events, n = sample_events(spec, cands, chunk, leakage)
+    result = simulate(arrays, events, n, spec.n_periods, spec.period_months, detail=False)
+    return tabulate_chunk(chunk, spec, arrays, result.shortfall, result.price_restricted, result.price_open,
+                          result.targeted, markets, regions)
+
+
+def tabulate_chunk(chunk: int, spec: EnsembleSpec, arrays: MarketArrays, shortfall: np.ndarray,
+                   price_restricted: np.ndarray, price_open: np.ndarray, targeted: np.ndarray,
+                   markets: list[str], regions: list[str]) -> ChunkResult:
+    """Tidy rows and summary matrices from simulated arrays (shared by the vectorised and loop runs)."""
+    first, _ = spec.chunk_bounds(chunk)
+    n = shortfall.shape[0]
+    shortfall = np.maximum(shortfall, 0.0)
+    annual = arrays.supply.sum(axis=1) * spec.horizon_months / 12.0  # M × R demand over the horizon
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pct = np.where(annual[None] > 0, 100 * shortfall / annual[None], 0.0)
+    value = np.nan_to_num(arrays.price * arrays.value_multiplier)
+    loss = (shortfall.sum(axis=2) * value[None])
+    peak_restricted = np.nan_to_num(np.nanmax(np.where(np.isnan(price_restricted), -np.inf, price_restricted),
+                                              axis=2), neginf=np.nan)
+    peak_open = price_open.max(axis=2)
+    s, m, r = np.nonzero(shortfall > 1e-9)
+    peak = np.where(targeted[s, m, r], peak_restricted[s, m], peak_open[s, m])
+    materials = sorted({x.split(".")[0] for x in markets})
+    material_of = np.array([materials.index(x.split(".")[0]) for x in markets], dtype=np.int32)
+    stage_of = np.array([x.endswith(".refining") for x in markets], dtype=np.int32)
+    rows = pa.table({
+        "scenario": pa.array((s + first).astype(np.int64)),
+        "material": pa.DictionaryArray.from_arrays(pa.array(material_of[m]), pa.array(materials)),
+        "stage": pa.DictionaryArray.from_arrays(pa.array(stage_of[m]), pa.array(["mining", "refining"])),
+        "importer": pa.DictionaryArray.from_arrays(pa.array(r.astype(np.int32)), pa.array(regions)),
+        "targeted": pa.array(targeted[s, m, r]),
+        "shortfall_t": pa.array(shortfall[s, m, r].astype(np.float32)),
+        "shortfall_pct": pa.array(pct[s, m, r].astype(np.float32)),
+        "value_at_risk_usd": pa.array((shortfall[s, m, r] * value[m]).astype(np.float32)),
+        "peak_price_index": pa.array(peak.astype(np.float32)),
+    })
+    return ChunkResult(chunk, n, rows, pct.astype(np.float32), loss)
+
+
+class Summary:
+    """Streaming summaries over chunks: expected shortfall, exceedance probabilities, CVaR, expected loss."""
+
+    def __init__(self, spec: EnsembleSpec, markets: list[str], regions: list[str]) -> None:
+        self.spec, self.markets, self.regions = spec, markets, regions
+        shape = (len(markets), len(regions))
+        self.n = 0
+        self.sum_pct = np.zeros(shape)
+        self.exceed = np.zeros((len(THRESHOLDS_PCT), *shape))
+        self.tail_k = max(1, math.ceil((1 - spec.cvar_level) * spec.n_scenarios))
+        self.tail = np.zeros((0, *shape), dtype=np.float32)
+        self.sum_loss = np.zeros(len(markets))
+        self.sum_short_t = np.zeros(shape)
+
+    def add(self, chunk: ChunkResult, annual_demand: np.ndarray) -> None:
+        pct = chunk.shortfall_pct
+        self.n += chunk.n_scenarios
+        self.sum_pct += pct.sum(axis=0)
+        self.sum_short_t += pct.sum(axis=0) * annual_demand / 100
+        for i, threshold in enumerate(THRESHOLDS_PCT):
+            self.exceed[i] += (pct > threshold).sum(axis=0)
+        merged = np.concatenate([self.tail, pct], axis=0)
+        if merged.shape[0] > self.tail_k:
+            merged = -np.partition(-merged, self.tail_k - 1, axis=0)[: self.tail_k]
+        self.tail = merged
+        self.sum_loss += chunk.loss_usd.sum(axis=0)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        index = pd.MultiIndex.from_product([self.markets, self.regions], names=["market", "importer"])
+        frame = pd.DataFrame({"expected_shortfall_pct": (self.sum_pct / self.n).ravel(),
+                              "expected_shortfall_t": (self.sum_short_t / self.n).ravel()}, index=index)
+        for i, threshold in enumerate(THRESHOLDS_PCT):
+            frame[f"p_shortfall_gt_{threshold:g}pct"] = (self.exceed[i] / self.n).ravel()
+        tail = np.zeros((self.tail_k, *self.sum_pct.shape), dtype=np.float32)
+        tail[: self.tail.shape[0]] = self.tail
+        frame[f"cvar{round(self.spec.cvar_level * 100)}_shortfall_pct"] = tail.mean(axis=0).ravel()
+        frame = frame.reset_index()
+        frame.insert(1, "material", frame["market"].str.split(".").str[0])
+        ranking = pd.DataFrame({"market": self.markets, "expected_loss_usd": self.sum_loss / self.n})
+        ranking["material"] = ranking["market"].str.split(".").str[0]
+        ranking = (ranking.groupby("material", as_index=False)["expected_loss_usd"].sum()
+                   .sort_values("expected_loss_usd", ascending=False, ignore_index=True))
+        ranking.insert(0, "rank", np.arange(1, len(ranking) + 1))
+        return {"by_market_importer": frame, "ranking": ranking}
+
+
+@dataclass
+class EnsembleResult:
+    spec: EnsembleSpec
+    path: Path | None
+    rows_written: int
+    summary: dict[str, pd.DataFrame]
+    candidates: pd.DataFrame
+    executor: str
+
+
+def run_ensemble(context: ScenarioContext, spec: EnsembleSpec, out: str | Path | None = None,
+                 scheduler: str | None = "local", progress: Callable[[int], None] | None = None,
+                 keep_rows: bool = False) -> EnsembleResult:
+    """Run the ensemble and stream its tidy rows to Parquet (``out``), in chunk order.
+
+    ``scheduler``: ``None`` = single process; ``"local"`` = a Dask LocalCluster on this machine; otherwise
+    the address of a running Dask scheduler (``tcp://host:8786``).  ``progress`` is called with the number
+    of scenarios finished after each chunk.  The file is written to a temporary name and renamed at the end,
+    so a failed run leaves nothing behind.
+    """
+    arrays = MarketArrays.from_baseline(context.baseline, context.parameters)
+    cands = candidates(context, spec)
+    leakage = context.parameters.reindex(context.baseline.markets)["leakage"].to_numpy(float)
+    markets, regions = context.baseline.markets, list(context.baseline.regions)
+    summary = Summary(spec, markets, regions)
+    annual = arrays.supply.sum(axis=1) * spec.horizon_months / 12.0
+    path = Path(out) if out is not None else None
+    partial = path.with_name(path.name + ".partial") if path is not None else None
+    writer: pq.ParquetWriter | None = None
+    kept: list[pa.Table] = []
+    written = 0
+    args = (spec, arrays, cands, leakage, markets, regions)
+    try:
+        for result in _execute(args, spec.n_chunks, scheduler):
+            if partial is not None:
+                if writer is None:
+                    partial.parent.mkdir(parents=True, exist_ok=True)
+                    writer = pq.ParquetWriter(partial, result.rows.schema, compression="zstd")
+                writer.write_table(result.rows)
+            if keep_rows:
+                kept.append(result.rows)
+            written += result.rows.num_rows
+            summary.add(result, annual)
+            if progress is not None:
+                progress(result.n_scenarios)
+        if writer is not None:
+            writer.close()
+            writer = None
+            partial.replace(path)  # type: ignore[union-attr]
+    finally:
+        if writer is not None:
+            writer.close()
+        if partial is not None and partial.exists():
+            partial.unlink()
+    result = EnsembleResult(spec, path, written, summary.tables(), cands.table,
+                            "single process" if scheduler is None else f"dask ({scheduler})")
+    if keep_rows:
+        result.summary["rows"] = pa.concat_tables(kept).to_pandas() if kept else pd.DataFrame()
+    return result
+
+
+def _execute(args: tuple, n_chunks: int, scheduler: str | None):
+    """Yield chunk results in chunk order, in process or on Dask (bounded number of chunks in flight)."""
+    if scheduler is None:
+        for chunk in range(n_chunks):
+            yield run_chunk(chunk, *args)
+        return
+    from distributed import Client, LocalCluster
+
+    cluster = None
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    else:
+        client = Client(scheduler)
+    try:
+        shared = [client.scatter(a, broadcast=True) for a in args]
+        in_flight = max(2, 2 * len(client.scheduler_info()["workers"]))
+        futures = {}
+        submitted = 0
+        for chunk in range(n_chunks):
+            while submitted < n_chunks and submitted < chunk + in_flight:
+                futures[submitted] = client.submit(run_chunk, submitted, *shared, pure=False)
+                submitted += 1
+            yield futures.pop(chunk).result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

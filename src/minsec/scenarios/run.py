@@ -1,0 +1,364 @@
+"""Run a scenario: resolve names, compile events and responses to arrays, simulate, tabulate the answer.
+
+``ScenarioContext`` holds what every run needs (supply chain, baseline market, calibrated parameters);
+:func:`run_scenario` returns a :class:`ScenarioResult` with tidy tables (per market, per region, price path,
+per end-use sector, sensitivity) that the CLI prints and the API serves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from minsec.data import countries
+from minsec.model.supply_chain import SupplyChain
+from minsec.scenarios import parameters as params
+from minsec.scenarios.baseline import REST_OF_WORLD, MarketBaseline, build_baseline
+from minsec.scenarios.engine import EventTable, Exogenous, MarketArrays, SimulationResult, simulate
+from minsec.scenarios.market import active_share
+from minsec.scenarios.schema import (
+    DemandRestraint,
+    DemandShock,
+    ExportRestriction,
+    ProductionOutage,
+    Scenario,
+    ScenarioError,
+    StockRelease,
+    Substitution,
+)
+
+TABLES = ("production", "trade", "governance", "us_salient", "prices", "parameter_facts")
+SENSITIVITY = (0.5, 2.0)
+
+
+@dataclass
+class ScenarioContext:
+    """Supply chain, baseline market and calibrated default parameters shared by scenario runs."""
+
+    chain: SupplyChain
+    baseline: MarketBaseline
+    calibration: pd.DataFrame
+    parameters: pd.DataFrame
+
+    @classmethod
+    def load(cls, data: str | Path | None = None, groups: str | Path | None = None,
+             regions: tuple[str, ...] | None = None, demand: pd.DataFrame | None = None) -> ScenarioContext:
+        chain = SupplyChain.load(data, groups, tables=TABLES)
+        return cls.from_chain(chain, regions, demand)
+
+    @classmethod
+    def from_chain(cls, chain: SupplyChain, regions: tuple[str, ...] | None = None,
+                   demand: pd.DataFrame | None = None) -> ScenarioContext:
+        baseline = build_baseline(chain, regions, demand_overrides=demand)
+        calibration = params.calibrate(chain, baseline)
+        return cls(chain, baseline, calibration, params.default_parameters(baseline, calibration))
+
+    def with_regions(self, extra: list[str]) -> ScenarioContext:
+        regions = tuple(r for r in self.baseline.regions if r != REST_OF_WORLD) + tuple(extra) + (REST_OF_WORLD,)
+        return ScenarioContext.from_chain(self.chain, regions)
+
+    # ------------------------------------------------------------------ name resolution
+    def country(self, name: str, where: str) -> str:
+        try:
+            return countries.normalise_iso3(name)
+        except countries.UnknownCountryError:
+            try:
+                return countries.iso3_from_name(name)
+            except countries.UnknownCountryError:
+                raise ScenarioError(f"{where}: unknown country {name!r}") from None
+
+    def markets(self, materials: list[str], stage: str | None, where: str) -> list[int]:
+        out = []
+        for material in materials:
+            try:
+                self.chain.check_material(material)
+            except KeyError:
+                raise ScenarioError(f"{where}: unknown material {material!r}; see `minsec materials`") from None
+            found = self.baseline.market_ids(material, stage)
+            if not found:
+                raise ScenarioError(f"{where}: no {stage or ''} production data for {material!r} in the baseline")
+            out += [self.baseline.markets.index(m) for m in found]
+        return out
+
+    def regions(self, names: str | list[str], where: str, exclude: str | None = None) -> np.ndarray:
+        """Boolean mask over regions for 'all', group names, region names or countries outside any region."""
+        regions = list(self.baseline.regions)
+        mask = np.zeros(len(regions), dtype=bool)
+        for name in [names] if isinstance(names, str) else names:
+            mask |= self._region_mask(name, where)
+        if exclude is not None:
+            mask[regions.index(exclude)] = False
+        return mask
+
+    def _region_mask(self, name: str, where: str) -> np.ndarray:
+        regions = list(self.baseline.regions)
+        mask = np.zeros(len(regions), dtype=bool)
+        if name == "all":
+            mask[:] = True
+        elif name in regions:
+            mask[regions.index(name)] = True
+        elif name in self.chain.groups:
+            for member in self.chain.groups.definitions[name]["members"]:
+                mask |= self._region_mask(member, where)
+        else:
+            code = self.country(name, where)
+            if code in regions:
+                mask[regions.index(code)] = True
+            elif code in self.baseline.region_of:
+                raise ScenarioError(f"{where}: {code} is part of region {self.baseline.region_of[code]}; "
+                                    "name the region")
+            else:
+                raise ScenarioError(f"{where}: {code} is not a region of the model "
+                                    f"({', '.join(regions)}); it is part of {REST_OF_WORLD}")
+        return mask
+
+    def extra_regions(self, scenario: Scenario) -> list[str]:
+        """Countries a scenario targets that are not yet regions (they become regions of their own)."""
+        names: list[str] = []
+        for item in [*scenario.events, *scenario.responses]:
+            for attr in ("targets", "regions"):
+                value = getattr(item, attr, None)
+                if value is not None:
+                    names += [value] if isinstance(value, str) else list(value)
+            if isinstance(item, StockRelease):
+                names.append(item.region)
+        extra = []
+        for name in names:
+            if name == "all" or name in self.baseline.regions or name in self.chain.groups:
+                continue
+            try:
+                code = countries.normalise_iso3(name)
+            except countries.UnknownCountryError:
+                continue  # reported with its field by the resolution step
+            if code not in self.baseline.regions and code not in self.baseline.region_of and code not in extra:
+                extra.append(code)
+        return extra
+
+
+@dataclass
+class ScenarioResult:
+    """Tables answering a scenario; ``to_dict`` for JSON."""
+
+    scenario: Scenario
+    summary: pd.DataFrame
+    by_region: pd.DataFrame
+    price_path: pd.DataFrame
+    by_sector: pd.DataFrame
+    sensitivity: pd.DataFrame
+    parameters: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+    simulation: SimulationResult | None = None
+
+    def to_dict(self) -> dict:
+        def records(frame: pd.DataFrame) -> list[dict]:
+            return [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
+                    for row in frame.to_dict(orient="records")]
+
+        return {"scenario": self.scenario.model_dump(mode="json"), "summary": records(self.summary),
+                "by_region": records(self.by_region), "price_path": records(self.price_path),
+                "by_sector": records(self.by_sector), "sensitivity": records(self.sensitivity),
+                "parameters": records(self.parameters.reset_index()), "warnings": self.warnings}
+
+
+def compile_scenario(scenario: Scenario, context: ScenarioContext, parameters: pd.DataFrame
+                     ) -> tuple[EventTable, Exogenous, list[int], list[str]]:
+    """Events → :class:`EventTable`, responses → :class:`Exogenous` (one scenario); affected markets."""
+    baseline = context.baseline
+    regions = list(baseline.regions)
+    producers = [str(p) for p in baseline.supply.producer.values]
+    n_markets, n_periods = len(baseline.markets), scenario.n_periods
+    rows: dict[str, list] = {k: [] for k in ("market", "producer", "restriction", "fraction", "start", "duration",
+                                             "targets", "leakage")}
+    affected: list[int] = []
+    warnings: list[str] = []
+    for i, event in enumerate(scenario.events):
+        where = f"events[{i}]"
+        if isinstance(event, ExportRestriction | ProductionOutage):
+            country = context.country(event.country, f"{where}.country")
+            home = baseline.region_of.get(country, REST_OF_WORLD)
+            if isinstance(event, ExportRestriction):
+                targets = context.regions(event.targets, f"{where}.targets", exclude=home)
+                if not targets.any():
+                    raise ScenarioError(f"{where}.targets: no region left to target outside {country}'s own")
+            else:
+                targets = np.ones(len(regions), dtype=bool)
+            for m in context.markets(event.materials, event.stage, f"{where}.materials"):
+                affected.append(m)
+                if country not in producers or baseline.supply.values[m, producers.index(country)].sum() <= 0:
+                    warnings.append(f"{where}: {country} produces no {baseline.markets[m]} in the baseline; "
+                                    "the event has no effect")
+                    continue
+                leakage = parameters.loc[baseline.markets[m], "leakage"]
+                if isinstance(event, ExportRestriction) and event.leakage is not None:
+                    leakage = event.leakage
+                rows["market"].append(m)
+                rows["producer"].append(producers.index(country))
+                rows["restriction"].append(isinstance(event, ExportRestriction))
+                rows["fraction"].append(event.fraction)
+                rows["start"].append(event.start_month)
+                rows["duration"].append(event.duration_months)
+                rows["targets"].append(targets)
+                rows["leakage"].append(leakage)
+    n = len(rows["market"])
+    events = EventTable(
+        scenario=np.zeros(n, dtype=np.int64), market=np.array(rows["market"], dtype=np.int64),
+        producer=np.array(rows["producer"], dtype=np.int64), restriction=np.array(rows["restriction"], dtype=bool),
+        fraction=np.array(rows["fraction"], dtype=float), start=np.array(rows["start"], dtype=float),
+        duration=np.array(rows["duration"], dtype=float),
+        targets=np.array(rows["targets"], dtype=bool).reshape(n, len(regions)),
+        leakage=np.array(rows["leakage"], dtype=float))
+
+    exogenous = Exogenous.zeros((1, n_markets, n_periods, len(regions)))
+    demand = baseline.supply.values.sum(axis=1) * scenario.period_months / 12.0    # M × R per period
+    for i, item in enumerate([*scenario.events, *scenario.responses]):
+        kind = "events" if i < len(scenario.events) else "responses"
+        where = f"{kind}[{i if kind == 'events' else i - len(scenario.events)}]"
+        if isinstance(item, ExportRestriction | ProductionOutage):
+            continue
+        if isinstance(item, Substitution):
+            mask = context.regions(item.regions, f"{where}.regions")
+            cover = np.clip(active_share(np.array([item.start_month]), np.array([1e9]), n_periods,
+                                         scenario.period_months)[0], 0, 1)
+            mid = (np.arange(n_periods) + 0.5) * scenario.period_months - item.start_month
+            ramp_share = np.clip(mid / item.ramp_months, 0, 1) if item.ramp_months > 0 else (mid >= 0) * 1.0
+            for m in context.markets(item.materials, item.stage, f"{where}.materials"):
+                affected.append(m)
+                exogenous.substitution[0, m] += (item.fraction * cover * ramp_share)[:, None] * demand[m] * mask
+            continue
+        share = active_share(np.array([item.start_month]), np.array([item.duration_months]), n_periods,
+                             scenario.period_months)[0]
+        if isinstance(item, StockRelease):
+            mask = context.regions(item.region, f"{where}.region")
+            if mask.sum() != 1:
+                raise ScenarioError(f"{where}.region: name one region of the model")
+            markets = context.markets([item.material], item.stage, f"{where}.material")
+            per_month = item.tonnes / item.duration_months
+            for m in markets[:1]:
+                affected.append(m)
+                exogenous.release[0, m][:, mask] += (per_month * scenario.period_months * share)[:, None]
+        elif isinstance(item, DemandRestraint | DemandShock):
+            mask = context.regions(item.regions, f"{where}.regions")
+            for m in context.markets(item.materials, item.stage, f"{where}.materials"):
+                affected.append(m)
+                volume = share[:, None] * demand[m] * mask
+                if isinstance(item, DemandRestraint):
+                    exogenous.restraint[0, m] += item.fraction * volume
+                else:
+                    exogenous.demand_shock[0, m] += item.change * volume
+    return events, exogenous, sorted(set(affected)), warnings
+
+
+def run_scenario(scenario: Scenario, context: ScenarioContext, sensitivity: bool = True) -> ScenarioResult:
+    """Propagate one scenario; tables per market, region, period and end-use sector."""
+    extra = context.extra_regions(scenario)
+    if extra:
+        context = context.with_regions(extra)
+    try:
+        parameters = params.apply_overrides(context.parameters, scenario.parameters)
+    except ValueError as exc:
+        raise ScenarioError(f"{scenario.name}: {exc}") from None
+    events, exogenous, affected, warnings = compile_scenario(scenario, context, parameters)
+    baseline = context.baseline
+    warnings += _demand_warnings(baseline, affected)
+    arrays = MarketArrays.from_baseline(baseline, parameters)
+    result = simulate(arrays, events, 1, scenario.n_periods, scenario.period_months, exogenous)
+    sens = _sensitivity(context, parameters, events, exogenous, scenario, affected) if sensitivity else \
+        pd.DataFrame()
+    return _tabulate(scenario, context, parameters, result, affected, sens, warnings)
+
+
+def _demand_warnings(baseline: MarketBaseline, affected: list[int]) -> list[str]:
+    out = []
+    for m in affected:
+        unknown = [r for r, basis in zip(baseline.regions, baseline.demand_basis.values[m], strict=True)
+                   if str(basis).startswith("unknown")]
+        if unknown:
+            out.append(f"{baseline.markets[m]}: no bilateral trade data; demand of {', '.join(unknown)} is unknown "
+                       "and pooled in ROW (supply a demand table with --demand)")
+    return out
+
+
+def _sensitivity(context: ScenarioContext, parameters: pd.DataFrame, events: EventTable, exogenous: Exogenous,
+                 scenario: Scenario, affected: list[int]) -> pd.DataFrame:
+    rows = []
+    for factor in SENSITIVITY:
+        varied = parameters.copy()
+        varied["demand_elasticity"] *= factor
+        varied["supply_elasticity"] *= factor
+        arrays = MarketArrays.from_baseline(context.baseline, varied)
+        result = simulate(arrays, events, 1, scenario.n_periods, scenario.period_months, exogenous)
+        for m in affected:
+            peak = np.nanmax(np.concatenate([result.price_restricted[0, m], result.price_open[0, m]]))
+            rows.append({"market": context.baseline.markets[m], "elasticity_factor": factor,
+                         "peak_price_index": peak,
+                         "shortfall_t": float(np.maximum(result.shortfall[0, m], 0).sum())})
+    return pd.DataFrame(rows)
+
+
+def end_use_shares(context: ScenarioContext) -> pd.DataFrame:
+    """End-use shares by material from the value-at-risk facts (``end-use share: <sector>`` rows)."""
+    facts = context.chain.dataset["parameter_facts"]
+    rows = facts[(facts["file"] == "value_at_risk") & facts["metric"].str.startswith("end-use share")]
+    material = rows["material"].str.replace(" ", "_")
+    return pd.DataFrame({"material": material, "sector": rows["metric"].str.split(": ", n=1).str[1],
+                         "share": rows["value"] / 100, "scope": rows["country"], "year": rows["year"],
+                         "record_id": rows["record_id"]})
+
+
+def _tabulate(scenario: Scenario, context: ScenarioContext, parameters: pd.DataFrame, result: SimulationResult,
+              affected: list[int], sensitivity: pd.DataFrame, warnings: list[str]) -> ScenarioResult:
+    baseline = context.baseline
+    markets, regions = baseline.markets, list(baseline.regions)
+    months = (np.arange(scenario.n_periods) + 1) * scenario.period_months
+    shortfall = np.maximum(result.shortfall[0], 0.0)      # M × T × R
+    horizon_demand = result.demand * scenario.n_periods   # M × R
+    region_rows, price_rows, summary_rows = [], [], []
+    for m in affected:
+        label = markets[m]
+        material, stage = label.split(".")
+        price = baseline.price.values[m]
+        value = price * parameters.loc[label, "value_multiplier"]
+        for r, region in enumerate(regions):
+            short = float(shortfall[m, :, r].sum())
+            region_rows.append({
+                "market": label, "material": material, "stage": stage, "region": region,
+                "targeted": bool(result.targeted[0, m, r]), "demand_t": float(horizon_demand[m, r]),
+                "shortfall_t": short,
+                "shortfall_pct": 100 * short / horizon_demand[m, r] if horizon_demand[m, r] > 0 else np.nan,
+                "peak_month_shortfall_pct": float(np.max(shortfall[m, :, r] / result.demand[m, r]) * 100)
+                if result.demand[m, r] > 0 else np.nan,
+                "value_at_risk_usd": short * value, "demand_basis": str(baseline.demand_basis.values[m, r])})
+        for t in range(scenario.n_periods):
+            price_rows.append({
+                "market": label, "period": t, "month": float(months[t]),
+                "price_index_restricted": float(result.price_restricted[0, m, t]),
+                "price_index_open": float(result.price_open[0, m, t]),
+                "price_usd_per_t_restricted": float(result.price_restricted[0, m, t] * price),
+                "price_usd_per_t_open": float(result.price_open[0, m, t] * price),
+                "lost_t": float(result.lost[0, m, t]), "diverted_t": float(result.diverted[0, m, t]),
+                "supply_response_t": float(result.response[0, m, t]), "unsold_t": float(result.unsold[0, m, t]),
+                "shortfall_t": float(shortfall[m, t].sum())})
+        total_short = float(shortfall[m].sum())
+        summary_rows.append({
+            "market": label, "material": material, "stage": stage,
+            "peak_price_index_restricted": float(np.nanmax(result.price_restricted[0, m]))
+            if np.isfinite(result.price_restricted[0, m]).any() else np.nan,
+            "peak_price_index_open": float(result.price_open[0, m].max()),
+            "lost_t": float(result.lost[0, m].sum()), "supply_response_t": float(result.response[0, m].sum()),
+            "shortfall_t": total_short, "shortfall_pct_world": 100 * total_short / horizon_demand[m].sum(),
+            "value_at_risk_usd": total_short * value, "price_usd_per_t": price})
+    by_region = pd.DataFrame(region_rows)
+    shares = end_use_shares(context)
+    sector_rows = []
+    for row in by_region.itertuples():
+        for share in shares[shares["material"] == row.material].itertuples():
+            sector_rows.append({"market": row.market, "region": row.region, "sector": share.sector,
+                                "shortfall_t": row.shortfall_t * share.share, "share": share.share,
+                                "share_source": f"{share.record_id} ({share.scope} {share.year})"})
+    used = parameters.loc[[markets[m] for m in affected]]
+    return ScenarioResult(scenario, pd.DataFrame(summary_rows), by_region, pd.DataFrame(price_rows),
+                          pd.DataFrame(sector_rows), sensitivity, used, warnings, result)
+
