@@ -14,7 +14,8 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="minsec — supply-chain map and supply-risk indices for critical minerals.",
+app = typer.Typer(help="minsec — supply-chain map, supply-risk indices and emergency planning for critical "
+                       "minerals.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 data_app = typer.Typer(help="The bundled dataset: build it from the publishers' files, show what is in it.",
                        no_args_is_help=True)
@@ -390,6 +391,12 @@ def overview(
             emit(frame, Format.table, title)
 
     _run(run)
+
+
+from minsec.cli.scenarios import emergency_app, scenario_app  # noqa: E402 - registers on the app above
+
+app.add_typer(scenario_app, name="scenario")
+app.add_typer(emergency_app, name="emergency")
 
 
 def main() -> None:

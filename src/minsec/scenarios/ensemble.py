@@ -149,7 +149,8 @@ def candidates(context: ScenarioContext, spec: EnsembleSpec) -> Candidates:
     regions = list(baseline.regions)
     own = baseline.producer_region()[producer_idx]
     not_own = np.ones((len(own), len(regions)), dtype=bool)
-    not_own[np.arange(len(own)), own] = False
+    named = own != regions.index(REST_OF_WORLD)  # ROW pools many markets: its restrictors target it too
+    not_own[np.flatnonzero(named), own[named]] = False
     partnership = context.regions("partnership", "ensemble") if "partnership" in context.chain.groups else \
         np.array([r != REST_OF_WORLD for r in regions])
     table = pd.DataFrame({"market": [baseline.markets[m] for m in market_idx],

@@ -117,7 +117,7 @@ class ScenarioContext:
 
     def extra_regions(self, scenario: Scenario) -> list[str]:
         """Countries a scenario targets that are not yet regions (they become regions of their own)."""
-        names: list[str] = []
+        names: list[str] = [e.country for e in scenario.events if isinstance(e, ExportRestriction)]
         for item in [*scenario.events, *scenario.responses]:
             for attr in ("targets", "regions"):
                 value = getattr(item, attr, None)
@@ -132,7 +132,10 @@ class ScenarioContext:
             try:
                 code = countries.normalise_iso3(name)
             except countries.UnknownCountryError:
-                continue  # reported with its field by the resolution step
+                try:
+                    code = countries.iso3_from_name(name)
+                except countries.UnknownCountryError:
+                    continue  # reported with its field by the resolution step
             if code not in self.baseline.regions and code not in self.baseline.region_of and code not in extra:
                 extra.append(code)
         return extra
@@ -180,7 +183,10 @@ def compile_scenario(scenario: Scenario, context: ScenarioContext, parameters: p
             country = context.country(event.country, f"{where}.country")
             home = baseline.region_of.get(country, REST_OF_WORLD)
             if isinstance(event, ExportRestriction):
-                targets = context.regions(event.targets, f"{where}.targets", exclude=home)
+                # a restrictor keeps supplying its own market; ROW is a pool of many markets, so a restrictor
+                # inside it cannot be separated from it (run_scenario gives restrictors a region of their own)
+                targets = context.regions(event.targets, f"{where}.targets",
+                                          exclude=home if home != REST_OF_WORLD else None)
                 if not targets.any():
                     raise ScenarioError(f"{where}.targets: no region left to target outside {country}'s own")
             else:
@@ -264,6 +270,7 @@ def run_scenario(scenario: Scenario, context: ScenarioContext, sensitivity: bool
     baseline = context.baseline
     warnings += _demand_warnings(baseline, affected)
     arrays = MarketArrays.from_baseline(baseline, parameters)
+    affected = sorted(set(affected) | {refining for refining, mining in arrays.refining_links if mining in affected})
     result = simulate(arrays, events, 1, scenario.n_periods, scenario.period_months, exogenous)
     sens = _sensitivity(context, parameters, events, exogenous, scenario, affected) if sensitivity else \
         pd.DataFrame()
