@@ -35,6 +35,8 @@ NAME_OVERRIDES = {
     "burma": "MMR",
     "congo (kinshasa)": "COD",
     "congo (brazzaville)": "COG",
+    "congo, dem. rep.": "COD",  # World Bank spelling
+    "dr congo": "COD",
     "korea, north": "PRK",
     "korea, republic of": "KOR",
     "korea, south": "KOR",
