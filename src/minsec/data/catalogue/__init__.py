@@ -8,7 +8,13 @@ and validates them.
 * ``wmd_series.csv`` — World Mining Data commodity → material, stage, reported basis, minsec basis and the
   stoichiometric ``content_factor`` between them (Li2O → Li 0.46452 = 2·6.941/29.881, etc.).
 * ``hs_codes.csv`` — HS 1992 six-digit code → material, stage, basis and content factor where the product
-  has a defined composition (NaN where the grade varies, e.g. ores and concentrates).
+  has a defined composition (NaN where the grade varies, e.g. ores and concentrates); where it varies,
+  ``typical_content_factor`` gives an assumed typical grade (with ``typical_content_note``) that the
+  scenario baseline uses to put trade on the production basis.
+* ``reference_prices.csv`` — the price series (USGS salient field or Pink Sheet series) and unit factor that
+  give each market's reference price in USD per tonne of its basis.
+* ``us_consumption.csv`` — USGS salient fields holding US apparent consumption, for markets without
+  bilateral trade data.
 """
 
 from __future__ import annotations
