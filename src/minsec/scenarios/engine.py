@@ -114,88 +114,42 @@ class SimulationResult:
     price_open: np.ndarray         # S × M × T
     targeted: np.ndarray           # S × M × R bool
     shortfall: np.ndarray          # S × M × T × R (detail) or S × M × R summed over periods
-    gap: np.ndarray                # S × M × T total net gap
-    lost: np.ndarray               # S × M × T supply withheld or lost
-    diverted: np.ndarray           # S × M × T
-    response: np.ndarray           # S × M × T
-    unsold: np.ndarray             # S × M × T
+    gap: np.ndarray | None         # S × M × T total net gap (these five: ``detail=True`` only)
+    lost: np.ndarray | None        # S × M × T supply withheld or lost
+    diverted: np.ndarray | None    # S × M × T
+    response: np.ndarray | None    # S × M × T
+    unsold: np.ndarray | None      # S × M × T
     demand: np.ndarray             # M × R per period
     period_months: float
 
 
 def _segment_sums(values: np.ndarray, index: np.ndarray, size: int, active: np.ndarray) -> np.ndarray:
-    """Σ over events of ``values[e] · active[e, t]`` per flat (scenario·market) index → size × T."""
+    """Σ over events of ``values[e] · active[e, t]`` per row index → size × T."""
     out = np.empty((size, active.shape[1]))
     for t in range(active.shape[1]):  # a handful of periods; events are summed with bincount
         out[:, t] = np.bincount(index, weights=values * active[:, t], minlength=size)
     return out
 
 
+def _scatter(values: np.ndarray, rows: np.ndarray, size: int, fill: float | bool = 0.0) -> np.ndarray:
+    """Dense ``size × …`` array equal to ``values`` on ``rows`` and ``fill`` elsewhere."""
+    out = np.full((size, *values.shape[1:]), fill, dtype=values.dtype)
+    out[rows] = values
+    return out
+
+
 def simulate(arrays: MarketArrays, events: EventTable, n_scenarios: int, n_periods: int,
              period_months: float, exogenous: Exogenous | None = None, detail: bool = True) -> SimulationResult:
-    """Clear every (scenario, market, period); see the module docstring. Pure: no I/O, no globals."""
+    """Clear every (scenario, market, period); see the module docstring. Pure: no I/O, no globals.
+
+    Only scenario-markets with an event (or, with ``exogenous``, all of them) can leave the baseline, so the
+    arithmetic runs on those rows alone ("active rows") and the results are scattered back to dense arrays.
+    """
     n_markets, _, n_regions = arrays.supply.shape
     size = n_scenarios * n_markets
     per_period = period_months / 12.0
     demand = arrays.supply.sum(axis=1) * per_period                          # M × R per period
     flat = events.scenario * n_markets + events.market
-    flows = arrays.supply[events.market, events.producer] * per_period       # E × R
-    active = active_share(events.start, events.duration, n_periods, period_months)  # E × T
-    restriction = events.restriction
-    kept = np.where(restriction, 1.0 - events.leakage, 1.0)
-    lost_by_region = events.fraction[:, None] * flows * events.targets * kept[:, None]
-    withheld = lost_by_region.sum(axis=1)
-    diverted = np.where(restriction, arrays.diversion[events.market] * withheld, 0.0)
-
-    targeted = np.zeros((size, n_regions))
-    np.add.at(targeted, flat[restriction], events.targets[restriction].astype(float))
-    targeted = targeted > 0
-    lost_restricted = (lost_by_region * targeted[flat]).sum(axis=1)
-    lost_open = withheld - lost_restricted
-    gap_a = _segment_sums(lost_restricted, flat, size, active)
-    gap_b = _segment_sums(lost_open - diverted, flat, size, active)
-    lost = _segment_sums(withheld, flat, size, active)
-    diverted_total = _segment_sums(diverted, flat, size, active)
-
-    # spare capacity of producers not disrupted, ramping up from the first event of each scenario-market
-    spare_lost = np.bincount(flat, weights=events.fraction * arrays.spare[events.market, events.producer],
-                             minlength=size)
-    spare = np.maximum(np.tile(arrays.spare.sum(axis=1), n_scenarios) - spare_lost, 0.0)
-    first_start = np.full(size, np.inf)
-    np.minimum.at(first_start, flat, events.start)
-    ramp_months = np.tile(arrays.ramp_up_months, n_scenarios)
-    capacity = spare[:, None] * ramp(first_start, ramp_months, n_periods, period_months) * per_period
-
-    target4 = targeted.reshape(n_scenarios, n_markets, 1, n_regions)
-    restraint = None
-    if exogenous is not None:
-        net = exogenous.net_gap()
-        gap_a += (net * target4).sum(axis=3).reshape(size, n_periods)
-        gap_b += (net * ~target4).sum(axis=3).reshape(size, n_periods)
-        restraint = exogenous.restraint
-
-    demand_a = (demand[None] * targeted.reshape(n_scenarios, n_markets, n_regions)).sum(axis=2).reshape(size, 1)
-    demand_b = demand.sum(axis=1)[None].repeat(n_scenarios, 0).reshape(size, 1) - demand_a
-    eps_d = np.tile(arrays.demand_elasticity, n_scenarios)[:, None]
-    eps_s = np.tile(arrays.supply_elasticity, n_scenarios)[:, None]
-    floor = np.tile(arrays.price_floor, n_scenarios)[:, None]
-
-    a = SegmentOutcome(*(np.zeros((size, n_periods)) for _ in range(4)))
-    b = SegmentOutcome(*(np.zeros((size, n_periods)) for _ in range(4)))
-    a.price_index[:] = 1.0
-    b.price_index[:] = 1.0
-
-    def clear(rows: np.ndarray) -> None:
-        """Clear the given (scenario·market) rows in place; untouched rows stay at the baseline."""
-        cap = capacity[rows]
-        ra = clear_segment(gap_a[rows], demand_a[rows], cap, eps_d[rows], eps_s[rows], floor[rows])
-        rb = clear_segment(gap_b[rows], demand_b[rows], cap - np.maximum(ra.response, 0.0), eps_d[rows],
-                           eps_s[rows], floor[rows])
-        for full, part in ((a, ra), (b, rb)):
-            for name in ("price_index", "response", "shortfall", "unsold"):
-                getattr(full, name)[rows] = getattr(part, name)
-
-    # Only scenario-markets with an event (or a response) can leave the baseline: clear those alone.
     if exogenous is not None:
         rows = np.arange(size)
     else:
@@ -204,56 +158,128 @@ def simulate(arrays: MarketArrays, events: EventTable, n_scenarios: int, n_perio
         for refining, mining in arrays.refining_links:
             hit[:, refining] |= hit[:, mining]
         rows = np.flatnonzero(hit)
-    clear(rows)
+    n_rows = len(rows)
+    local = np.searchsorted(rows, flat)   # each event's active row
+    row_market = rows % n_markets
+
+    flows = arrays.supply[events.market, events.producer] * per_period       # E × R
+    active = active_share(events.start, events.duration, n_periods, period_months)  # E × T
+    restriction = events.restriction
+    kept = np.where(restriction, 1.0 - events.leakage, 1.0)
+    lost_by_region = events.fraction[:, None] * flows * events.targets * kept[:, None]
+    withheld = lost_by_region.sum(axis=1)
+    diverted = np.where(restriction, arrays.diversion[events.market] * withheld, 0.0)
+
+    targeted = np.zeros((n_rows, n_regions), dtype=bool)
+    restricting = np.flatnonzero(restriction)
+    for region in range(n_regions):  # a region is targeted if any restriction of its row targets it
+        targeted[local[restricting[events.targets[restricting, region]]], region] = True
+    lost_restricted = (lost_by_region * targeted[local]).sum(axis=1)
+    lost_open = withheld - lost_restricted
+    gap_a = _segment_sums(lost_restricted, local, n_rows, active)
+    gap_b = _segment_sums(lost_open - diverted, local, n_rows, active)
+    lost = _segment_sums(withheld, local, n_rows, active)
+    diverted_total = _segment_sums(diverted, local, n_rows, active)
+
+    # spare capacity of producers not disrupted, ramping up from the first event of each scenario-market
+    spare_lost = np.bincount(local, weights=events.fraction * arrays.spare[events.market, events.producer],
+                             minlength=n_rows)
+    spare = np.maximum(arrays.spare.sum(axis=1)[row_market] - spare_lost, 0.0)
+    first_start = np.full(n_rows, np.inf)
+    np.minimum.at(first_start, local, events.start)
+    capacity = spare[:, None] * ramp(first_start, arrays.ramp_up_months[row_market], n_periods,
+                                     period_months) * per_period
+
+    restraint = None
+    if exogenous is not None:
+        net = exogenous.net_gap().reshape(size, n_periods, n_regions)
+        gap_a += (net * targeted[:, None, :]).sum(axis=2)
+        gap_b += (net * ~targeted[:, None, :]).sum(axis=2)
+        restraint = exogenous.restraint
+
+    demand_a = (demand[row_market] * targeted).sum(axis=1)[:, None]
+    demand_b = demand.sum(axis=1)[row_market][:, None] - demand_a
+    eps_d = arrays.demand_elasticity[row_market][:, None]
+    eps_s = arrays.supply_elasticity[row_market][:, None]
+    floor = arrays.price_floor[row_market][:, None]
+
+    a = SegmentOutcome(np.ones((n_rows, n_periods)), *(np.zeros((n_rows, n_periods)) for _ in range(3)))
+    b = SegmentOutcome(np.ones((n_rows, n_periods)), *(np.zeros((n_rows, n_periods)) for _ in range(3)))
+
+    def clear(sel: np.ndarray) -> None:
+        """Clear the given active rows in place."""
+        cap = capacity[sel]
+        ra = clear_segment(gap_a[sel], demand_a[sel], cap, eps_d[sel], eps_s[sel], floor[sel])
+        rb = clear_segment(gap_b[sel], demand_b[sel], cap - np.maximum(ra.response, 0.0), eps_d[sel],
+                           eps_s[sel], floor[sel])
+        for full, part in ((a, ra), (b, rb)):
+            for name in ("price_index", "response", "shortfall", "unsold"):
+                getattr(full, name)[sel] = getattr(part, name)
+
+    clear(np.arange(n_rows))
     if arrays.refining_links:
-        gap_a, gap_b = _propagate_to_refining(arrays, a, b, targeted, per_period, demand_a, demand_b, gap_a, gap_b,
-                                              n_scenarios, n_periods)
-        refining_markets = np.array([r for r, _ in arrays.refining_links])
-        clear(rows[np.isin(rows % n_markets, refining_markets)])
+        refining_rows = _propagate_to_refining(arrays, a, b, rows, targeted, per_period, demand_a, demand_b,
+                                               gap_a, gap_b)
+        clear(refining_rows)
 
     with np.errstate(invalid="ignore", divide="ignore"):
-        share_a = np.where(demand_a > 0, a.shortfall / demand_a, 0.0).reshape(n_scenarios, n_markets, n_periods)
-        share_b = np.where(demand_b > 0, b.shortfall / demand_b, 0.0).reshape(n_scenarios, n_markets, n_periods)
-    target3 = targeted.reshape(n_scenarios, n_markets, n_regions)
+        share_a = np.where(demand_a > 0, a.shortfall / demand_a, 0.0)
+        share_b = np.where(demand_b > 0, b.shortfall / demand_b, 0.0)
+    reshape = (n_scenarios, n_markets, n_periods)
+    target3 = _scatter(targeted, rows, size, False).reshape(n_scenarios, n_markets, n_regions)
+    share_a = _scatter(share_a, rows, size).reshape(reshape)
+    share_b = _scatter(share_b, rows, size).reshape(reshape)
     if detail:
-        shares = np.where(target4, share_a[..., None], share_b[..., None])
-        shortfall = shares * demand[None, :, None, :]
+        target4 = target3[:, :, None, :]
+        shortfall = np.where(target4, share_a[..., None], share_b[..., None]) * demand[None, :, None, :]
         if restraint is not None:
             shortfall = shortfall + restraint
     else:
         shortfall = np.where(target3, share_a.sum(axis=2)[..., None], share_b.sum(axis=2)[..., None]) * demand[None]
-    price_a = np.where(demand_a > 0, a.price_index, np.nan).reshape(n_scenarios, n_markets, n_periods)
-    price_a = np.where(target3.any(axis=2)[..., None], price_a, np.nan)
-    reshape = (n_scenarios, n_markets, n_periods)
+    price_a = np.where((demand_a > 0) & targeted.any(axis=1)[:, None], a.price_index, np.nan)
+
+    def dense(values: np.ndarray) -> np.ndarray | None:
+        """Flows per scenario-market-period are only materialised for detailed (single-scenario) runs."""
+        return _scatter(values, rows, size).reshape(reshape) if detail else None
+
     return SimulationResult(
-        price_restricted=price_a, price_open=b.price_index.reshape(reshape), targeted=target3,
-        shortfall=shortfall if detail else shortfall.reshape(n_scenarios, n_markets, n_regions),
-        gap=(gap_a + gap_b).reshape(reshape), lost=lost.reshape(reshape),
-        diverted=diverted_total.reshape(reshape), response=(a.response + b.response).reshape(reshape),
-        unsold=(a.unsold + b.unsold).reshape(reshape), demand=demand, period_months=period_months)
+        price_restricted=_scatter(price_a, rows, size, np.nan).reshape(reshape),
+        price_open=_scatter(b.price_index, rows, size, 1.0).reshape(reshape), targeted=target3,
+        shortfall=shortfall, gap=dense(gap_a + gap_b), lost=dense(lost), diverted=dense(diverted_total),
+        response=dense(a.response + b.response), unsold=dense(a.unsold + b.unsold), demand=demand,
+        period_months=period_months)
 
 
-def _propagate_to_refining(arrays: MarketArrays, a, b, targeted: np.ndarray, per_period: float,
-                           demand_a: np.ndarray, demand_b: np.ndarray, gap_a: np.ndarray, gap_b: np.ndarray,
-                           n_scenarios: int, n_periods: int) -> tuple[np.ndarray, np.ndarray]:
-    """Add to each linked refining market the output its refiners lose for want of ore (see module doc)."""
-    n_markets, _, n_regions = arrays.supply.shape
-    target3 = targeted.reshape(n_scenarios, n_markets, n_regions)
+def _propagate_to_refining(arrays: MarketArrays, a: SegmentOutcome, b: SegmentOutcome, rows: np.ndarray,
+                           targeted: np.ndarray, per_period: float, demand_a: np.ndarray, demand_b: np.ndarray,
+                           gap_a: np.ndarray, gap_b: np.ndarray) -> np.ndarray:
+    """Add to each linked refining market the output its refiners lose for want of ore (see module doc).
+
+    Works on active rows; updates ``gap_a``/``gap_b`` in place and returns the refining rows to re-clear.
+    """
+    n_markets = arrays.supply.shape[0]
+    n_regions = targeted.shape[1]
     with np.errstate(invalid="ignore", divide="ignore"):
-        share_a = np.where(demand_a > 0, np.maximum(a.shortfall, 0) / demand_a, 0.0).reshape(
-            n_scenarios, n_markets, n_periods)
-        share_b = np.where(demand_b > 0, np.maximum(b.shortfall, 0) / demand_b, 0.0).reshape(
-            n_scenarios, n_markets, n_periods)
-    gap_a = gap_a.reshape(n_scenarios, n_markets, n_periods).copy()
-    gap_b = gap_b.reshape(n_scenarios, n_markets, n_periods).copy()
+        share_a = np.where(demand_a > 0, np.maximum(a.shortfall, 0) / demand_a, 0.0)
+        share_b = np.where(demand_b > 0, np.maximum(b.shortfall, 0) / demand_b, 0.0)
+    row_market = rows % n_markets
+    touched = []
     for refining, mining in arrays.refining_links:
-        # ore shortfall share of each region (S × T × R), then refined output lost by producer region
-        ore_short = np.where(target3[:, mining, None, :], share_a[:, mining, :, None], share_b[:, mining, :, None])
+        refining_rows = np.flatnonzero(row_market == refining)
+        if len(refining_rows) == 0:
+            continue
+        mining_flat = rows[refining_rows] - refining + mining
+        position = np.minimum(np.searchsorted(rows, mining_flat), len(rows) - 1)
+        present = (rows[position] == mining_flat)[:, None, None]
+        # ore shortfall share of each region (rows × T × R), then refined output lost by producer region
+        ore_short = np.where(targeted[position][:, None, :], share_a[position][..., None],
+                             share_b[position][..., None]) * present
         by_region = np.zeros((n_regions, n_regions))  # producer region × consuming region, t/yr
         np.add.at(by_region, arrays.producer_region, arrays.supply[refining])
         by_region *= per_period
-        lost = np.einsum("stp,pr->str", ore_short, by_region)  # S × T × consuming region
-        gap_a[:, refining] += (lost * target3[:, refining, None, :]).sum(axis=2)
-        gap_b[:, refining] += (lost * ~target3[:, refining, None, :]).sum(axis=2)
-    size = n_scenarios * n_markets
-    return gap_a.reshape(size, n_periods), gap_b.reshape(size, n_periods)
+        lost = np.einsum("ntp,pr->ntr", ore_short, by_region)  # rows × T × consuming region
+        target = targeted[refining_rows][:, None, :]
+        gap_a[refining_rows] += (lost * target).sum(axis=2)
+        gap_b[refining_rows] += (lost * ~target).sum(axis=2)
+        touched.append(refining_rows)
+    return np.concatenate(touched) if touched else np.zeros(0, dtype=np.int64)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,6 +76,11 @@ class EnsembleSpec(BaseModel):
     @property
     def n_periods(self) -> int:
         return math.ceil(self.horizon_months / self.period_months)
+
+    @property
+    def tail_size(self) -> int:
+        """Number of worst scenarios averaged by the CVaR (Rockafellar & Uryasev 2000, discrete form)."""
+        return max(1, math.ceil((1 - self.cvar_level) * self.n_scenarios))
 
     @property
     def n_chunks(self) -> int:
@@ -186,13 +192,18 @@ def sample_events(spec: EnsembleSpec, cands: Candidates, chunk: int, leakage: np
 
 @dataclass(frozen=True)
 class ChunkResult:
-    """One chunk's tidy rows (scenarios with a shortfall) and its per-(market, region) matrices."""
+    """One chunk's tidy rows (scenarios with a shortfall) and its partial summaries per (market, region).
+
+    The partial summaries are reduced on the worker so that only small arrays travel to the driver.
+    """
 
     chunk: int
     n_scenarios: int
     rows: pa.Table
-    shortfall_pct: np.ndarray     # S × M × R (percent of annual demand)
-    loss_usd: np.ndarray          # S × M
+    sum_pct: np.ndarray           # M × R Σ over the chunk's scenarios of the shortfall (% of demand)
+    exceed: np.ndarray            # thresholds × M × R count of scenarios above each threshold
+    tail: np.ndarray              # k × M × R the chunk's k largest shortfalls (%) per cell, k ≤ tail_size
+    sum_loss: np.ndarray          # M Σ over scenarios of the value at risk (USD)
 
 
 def run_chunk(chunk: int, spec: EnsembleSpec, arrays: MarketArrays, cands: Candidates, leakage: np.ndarray,
@@ -235,7 +246,11 @@ def tabulate_chunk(chunk: int, spec: EnsembleSpec, arrays: MarketArrays, shortfa
         "value_at_risk_usd": pa.array((shortfall[s, m, r] * value[m]).astype(np.float32)),
         "peak_price_index": pa.array(peak.astype(np.float32)),
     })
-    return ChunkResult(chunk, n, rows, pct.astype(np.float32), loss)
+    pct = pct.astype(np.float32)
+    k = min(spec.tail_size, n)
+    tail = -np.partition(-pct, k - 1, axis=0)[:k] if k < n else pct
+    exceed = np.stack([(pct > threshold).sum(axis=0) for threshold in THRESHOLDS_PCT])
+    return ChunkResult(chunk, n, rows, pct.sum(axis=0, dtype=np.float64), exceed, tail, loss.sum(axis=0))
 
 
 class Summary:
@@ -247,23 +262,21 @@ class Summary:
         self.n = 0
         self.sum_pct = np.zeros(shape)
         self.exceed = np.zeros((len(THRESHOLDS_PCT), *shape))
-        self.tail_k = max(1, math.ceil((1 - spec.cvar_level) * spec.n_scenarios))
+        self.tail_k = spec.tail_size
         self.tail = np.zeros((0, *shape), dtype=np.float32)
         self.sum_loss = np.zeros(len(markets))
         self.sum_short_t = np.zeros(shape)
 
     def add(self, chunk: ChunkResult, annual_demand: np.ndarray) -> None:
-        pct = chunk.shortfall_pct
         self.n += chunk.n_scenarios
-        self.sum_pct += pct.sum(axis=0)
-        self.sum_short_t += pct.sum(axis=0) * annual_demand / 100
-        for i, threshold in enumerate(THRESHOLDS_PCT):
-            self.exceed[i] += (pct > threshold).sum(axis=0)
-        merged = np.concatenate([self.tail, pct], axis=0)
+        self.sum_pct += chunk.sum_pct
+        self.sum_short_t += chunk.sum_pct * annual_demand / 100
+        self.exceed += chunk.exceed
+        merged = np.concatenate([self.tail, chunk.tail], axis=0)
         if merged.shape[0] > self.tail_k:
             merged = -np.partition(-merged, self.tail_k - 1, axis=0)[: self.tail_k]
         self.tail = merged
-        self.sum_loss += chunk.loss_usd.sum(axis=0)
+        self.sum_loss += chunk.sum_loss
 
     def tables(self) -> dict[str, pd.DataFrame]:
         index = pd.MultiIndex.from_product([self.markets, self.regions], names=["market", "importer"])
@@ -316,24 +329,36 @@ def run_ensemble(context: ScenarioContext, spec: EnsembleSpec, out: str | Path |
     kept: list[pa.Table] = []
     written = 0
     args = (spec, arrays, cands, leakage, markets, regions)
+    # Parquet encoding releases the GIL: one writer thread overlaps it with receiving the next chunk,
+    # and waiting on the previous write before the next keeps the file in chunk order.
+    io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minsec-parquet")
+    pending: Future | None = None
     try:
         for result in _execute(args, spec.n_chunks, scheduler):
             if partial is not None:
                 if writer is None:
                     partial.parent.mkdir(parents=True, exist_ok=True)
                     writer = pq.ParquetWriter(partial, result.rows.schema, compression="zstd")
-                writer.write_table(result.rows)
+                if pending is not None:
+                    pending.result()
+                pending = io.submit(writer.write_table, result.rows)
             if keep_rows:
                 kept.append(result.rows)
             written += result.rows.num_rows
             summary.add(result, annual)
             if progress is not None:
                 progress(result.n_scenarios)
+        if pending is not None:
+            pending.result()
+            pending = None
         if writer is not None:
             writer.close()
             writer = None
             partial.replace(path)  # type: ignore[union-attr]
     finally:
+        if pending is not None:
+            pending.exception()  # wait for the last write before closing; its error is already propagating
+        io.shutdown(wait=True)
         if writer is not None:
             writer.close()
         if partial is not None and partial.exists():
