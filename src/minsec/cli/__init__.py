@@ -405,3 +405,7 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+from minsec.cli.stockpile import stockpile_app  # noqa: E402 - registers on the app above
+
+app.add_typer(stockpile_app, name="stockpile")

@@ -30,6 +30,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from minsec.optimization import solver_output_to_stderr
+
 TIERS = ("defence", "critical_infrastructure", "other")
 DEFAULT_TIER_WEIGHTS = {"defence": 100.0, "critical_infrastructure": 10.0, "other": 1.0}
 #: assumption (no public per-material split): shares of each partner's demand by priority tier
@@ -152,7 +154,8 @@ def allocate(problem: AllocationProblem) -> AllocationResult:
         objective = objective + SHARING_WEIGHT * level.sum()
     model.add_objective(objective)
     started = time.perf_counter()
-    status, condition = model.solve(solver_name="highs", output_flag=False)
+    with solver_output_to_stderr():
+        status, condition = model.solve(solver_name="highs", output_flag=False)
     seconds = time.perf_counter() - started
     if status != "ok":
         raise AllocationError(f"the allocation LP did not solve: {status} ({condition})")
