@@ -95,6 +95,17 @@ class ShortfallSample:
                              "probability": self.probability[self.scenario]})
 
 
+def non_negative_column(frame: pd.DataFrame, column: str, where: str) -> pd.Series:
+    """``frame[column]`` as floats; the first value that is not a finite non-negative number is named."""
+    values = pd.to_numeric(frame[column], errors="coerce")
+    bad = values.isna() | (values < 0) | ~np.isfinite(values.fillna(0))
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise StockpileInputError(f"{where}, row {row + 2}, column {column!r}: not a non-negative number "
+                                  f"({frame[column].iloc[row]!r})")
+    return values.astype(float)
+
+
 def sample_from_table(table: pd.DataFrame, where: str = "scenario table") -> ShortfallSample:
     """Validate a user's scenario table and turn it into a :class:`ShortfallSample`.
 
@@ -109,13 +120,7 @@ def sample_from_table(table: pd.DataFrame, where: str = "scenario table") -> Sho
         raise StockpileInputError(f"{where}: no rows")
     frame = table.reset_index(drop=True)
     for column in ("shortfall_t", "probability"):
-        values = pd.to_numeric(frame[column], errors="coerce")
-        bad = values.isna() | (values < 0) | ~np.isfinite(values.fillna(0))
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise StockpileInputError(f"{where}, row {row + 2}, column {column!r}: not a non-negative number "
-                                      f"({frame[column].iloc[row]!r})")
-        frame[column] = values.astype(float)
+        frame[column] = non_negative_column(frame, column, where)
     for column in ("scenario", "material"):
         blank = frame[column].isna() | (frame[column].astype(str).str.strip() == "")
         if blank.any():
@@ -189,12 +194,7 @@ def read_material_values(path: str | Path, column: str) -> pd.Series:
     missing = [c for c in ("material", column) if c not in table.columns]
     if missing:
         raise StockpileInputError(f"{path}: missing columns {missing} (have {list(table.columns)})")
-    values = pd.to_numeric(table[column], errors="coerce")
-    bad = values.isna() | (values < 0) | ~np.isfinite(values.fillna(0))
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise StockpileInputError(f"{path}, row {row + 2}, column {column!r}: not a non-negative number "
-                                  f"({table[column].iloc[row]!r})")
+    values = non_negative_column(table, column, str(path))
     materials = table["material"].astype(str).str.strip()
     if materials.duplicated().any():
         raise StockpileInputError(f"{path}: material {materials[materials.duplicated()].iloc[0]!r} appears twice")

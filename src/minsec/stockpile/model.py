@@ -321,7 +321,7 @@ class StockpileLP:
         if budget is not None:
             if not np.isfinite(budget) or budget < 0:
                 raise StockpileInputError(f"budget must be a non-negative number (got {budget!r})")
-            self.problem = replace_budget(self.problem, budget)
+            self.problem = replace(self.problem, budget=budget)
             self.model.constraints["budget"].update(rhs=budget)
         started = time.perf_counter()
         with solver_output_to_stderr():
@@ -373,11 +373,6 @@ class StockpileLP:
         return Solution("LP (linopy + HiGHS)", buy, max(multiplier, 0.0), holder_multipliers, releases,
                         expected_unmet, (unmet * loss[None, :, None]).sum(axis=(1, 2)),
                         {"build": self.build_seconds, "solve": solve_seconds}, cvar=cvar)
-
-
-def replace_budget(problem: StockpileProblem, budget: float) -> StockpileProblem:
-    updated = replace(problem, budget=budget)
-    return updated
 
 
 def _empty_releases() -> pd.DataFrame:

@@ -30,12 +30,6 @@ class StockpilePlan:
     summary: dict
     releases: pd.DataFrame      # per scenario
 
-    def to_dict(self) -> dict:
-        def records(frame: pd.DataFrame) -> list[dict]:
-            return frame.replace({np.nan: None}).to_dict(orient="records")
-
-        return {"summary": self.summary, "plan": records(self.plan), "by_party": records(self.by_party)}
-
 
 def evaluate(problem: StockpileProblem, solution: Solution, facts: MaterialFacts | None = None) -> StockpilePlan:
     """Tables of a solution: quantities, costs, days of cover, expected unmet demand with and without."""
