@@ -57,19 +57,22 @@ def pyomo_model(problem: StockpileProblem, shortfall: np.ndarray):
     cells = [(int(s), materials[m], parties[p]) for s, m, p in zip(*np.nonzero(shortfall > 0), strict=True)]
     demand = {(s, mat, party): float(shortfall[s, materials.index(mat), parties.index(party)])
               for s, mat, party in cells}
-    pairs = sorted({(s, mat) for s, mat, _ in cells})
+    by_pair: dict[tuple[int, str], list[str]] = {}
+    for s, mat, p in cells:
+        by_pair.setdefault((s, mat), []).append(p)
+    # the same projection as StockpileLP: release variables only where both members are short at once
+    competing = [(s, mat, p) for s, mat, p in cells if len(by_pair[s, mat]) > 1]
+    pairs = sorted({(s, mat) for s, mat, _ in competing})
     model = pyo.ConcreteModel()
     model.buy = pyo.Var(materials, holders, within=pyo.NonNegativeReals,
                         bounds=lambda m, mat, h: (0, None if not np.isfinite(upper[materials.index(mat),
                                                                                    holders.index(h)])
                                                   else float(upper[materials.index(mat), holders.index(h)])))
     model.unmet = pyo.Var(cells, within=pyo.NonNegativeReals)
-    model.pool = pyo.Var(cells, within=pyo.NonNegativeReals, bounds=lambda m, s, mat, p: (0, demand[s, mat, p]))
+    model.pool = pyo.Var(competing, within=pyo.NonNegativeReals, bounds=lambda m, s, mat, p: (0, demand[s, mat, p]))
     model.shortfall = pyo.Constraint(cells, rule=lambda m, s, mat, p: m.unmet[s, mat, p] + m.buy[mat, p]
-                                     + m.pool[s, mat, p] >= demand[s, mat, p])
-    by_pair: dict[tuple[int, str], list[str]] = {}
-    for s, mat, p in cells:
-        by_pair.setdefault((s, mat), []).append(p)
+                                     + (m.pool[s, mat, p] if len(by_pair[s, mat]) > 1 else m.buy[mat, JOINT])
+                                     >= demand[s, mat, p])
     model.joint = pyo.Constraint(pairs, rule=lambda m, s, mat: sum(m.pool[s, mat, p] for p in by_pair[s, mat])
                                  <= m.buy[mat, JOINT])
     model.budget = pyo.Constraint(expr=sum(price[mat] * model.buy[mat, h] for mat in materials for h in holders)

