@@ -409,3 +409,7 @@ if __name__ == "__main__":
 from minsec.cli.stockpile import stockpile_app  # noqa: E402 - registers on the app above
 
 app.add_typer(stockpile_app, name="stockpile")
+
+from minsec.cli.markets import markets_app  # noqa: E402 - registers on the app above
+
+app.add_typer(markets_app, name="markets")

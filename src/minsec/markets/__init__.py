@@ -1,0 +1,1 @@
+"""Market mechanisms: reference prices, price floors, variable tariffs, price models, dumping surveillance."""

@@ -1,0 +1,302 @@
+"""Dumping and manipulation surveillance from bilateral trade (CEPII BACI: value and tonnes by exporter,
+importer, HS code and year).
+
+For an importer (a country or a group such as EU27 or the partnership) and a year, per HS code:
+
+* **Import unit value** of each origin ``e``: ``UV_e = Σ value / Σ tonnes`` over its flows into the importer's
+  members (flows between the importer's own members are domestic trade and left out).
+* **Dumping margin** of an outside supplier (an exporter outside the partnership):
+  ``(NV − EP) / EP`` with export price ``EP = UV_e`` and a *constructed normal value* ``NV``: the
+  quantity-weighted median unit value of the same HS code's exports, that year, by exporters whose prices
+  are not considered distorted (by default every exporter except China — the EU's anti-dumping regulation,
+  Art. 2(6a) of Regulation (EU) 2016/1036, allows undistorted international benchmarks where the exporting
+  country's prices are significantly distorted) and other than ``e`` itself.  Findings need a margin above
+  the WTO de minimis of 2 % and imports from ``e`` of at least 3 % of the importer's imports of the product
+  (Anti-Dumping Agreement Art. 5.8: negligible volume).
+* **Import surge**: the volume from an origin (and from all outside suppliers together) in the year against
+  the trailing trend — a log-linear fit over the previous ``trend_years`` years extrapolated one year
+  (the trailing mean where a year had no imports); a surge is a ratio of at least ``surge_ratio``.
+* **Price undercutting**: an outside supplier's unit value below that of partner-origin supply into the same
+  importer: ``(UV_partners − UV_e) / UV_partners`` above ``undercut_threshold``.
+* Price tests run on processed products (catalogue stage ``refining``) by default: ores and concentrates
+  are sold by grade, so a gross tonne from one origin is not the like product of another's.
+* **Outside-supplier share** of the importer's imports, and the largest single outside supplier's share,
+  flagged at the CRMA's 65 % single-country benchmark.
+
+Price findings carry a confidence: ``low`` when the benchmark is more than ``product_mix_ratio`` (3×) the
+examined price — at such gaps a different product mix inside the HS code (scrap, low grades, other compounds)
+is the likelier explanation, so the finding is kept for review with severity ``low`` — ``medium`` when the
+benchmark rests on fewer than six exporters, ``high`` otherwise.
+
+Each finding carries its evidence: the flows behind it (exporter, importer, year, value, tonnes, unit value).
+BACI values are FOB in thousands of US dollars and quantities in tonnes; unit values here are USD per tonne of
+the HS product (gross weight unless the catalogue says otherwise).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+
+from minsec.markets.series import MarketInputError
+
+
+@dataclass(frozen=True)
+class SurveillanceSettings:
+    de_minimis: float = 0.02            # WTO ADA Art. 5.8 (2 % of export price)
+    negligible_share: float = 0.03      # WTO ADA Art. 5.8 (3 % of imports of the like product)
+    surge_ratio: float = 1.5            # minsec default: volume ≥ 1.5 × trend
+    trend_years: int = 3
+    undercut_threshold: float = 0.05    # minsec default: ≥ 5 % below partner-origin unit value
+    single_supplier_share: float = 0.65  # CRMA Art. 5(1)(b) benchmark
+    min_quantity_t: float = 1.0         # ignore flows below this many tonnes
+    min_benchmark_exporters: int = 3    # a normal value needs undistorted prices from at least this many
+    product_mix_ratio: float = 3.0      # a price gap beyond this factor more likely means a different product
+    distorted_exporters: frozenset[str] = frozenset({"CHN"})
+    # ores and concentrates trade by grade: a gross tonne from one mine is not the like product of another's,
+    # so price tests (dumping, undercutting) run on processed products unless asked otherwise
+    price_test_stages: frozenset[str] = frozenset({"refining"})
+
+    def __post_init__(self) -> None:
+        for name in ("de_minimis", "negligible_share", "undercut_threshold", "single_supplier_share"):
+            value = getattr(self, name)
+            if not 0 <= value <= 1:
+                raise MarketInputError(f"{name} must be in [0, 1] (got {value})")
+        if self.surge_ratio <= 1:
+            raise MarketInputError(f"surge ratio must be > 1 (got {self.surge_ratio})")
+        if self.trend_years < 2:
+            raise MarketInputError(f"the surge trend needs at least 2 years (got {self.trend_years})")
+
+
+@dataclass
+class Finding:
+    """One surveillance finding, ready to become an alert (kind, where, how big, against which threshold)."""
+
+    kind: str            # dumping | surge | undercutting | outside_share
+    hs92: str
+    material: str
+    importer: str
+    exporter: str        # ISO3, or "outside" for all outside suppliers together
+    year: int
+    metric: str
+    value: float
+    threshold: float
+    severity: str
+    summary: str
+    evidence: list[dict] = field(default_factory=list)
+    confidence: str = "high"
+
+    def record(self, with_evidence: bool = True) -> dict:
+        out = {k: v for k, v in self.__dict__.items() if k != "evidence"}
+        if with_evidence:
+            out["evidence"] = self.evidence
+        else:
+            out["evidence_flows"] = len(self.evidence)
+        return out
+
+
+# ------------------------------------------------------------------------------------ pure building blocks
+def unit_values(flows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """``Σ value``, ``Σ tonnes`` and unit value (USD/t) per group; flows without a quantity are left out."""
+    known = flows[flows["quantity_t"].notna() & (flows["quantity_t"] > 0)]
+    out = known.groupby(by, observed=True)[["value_kusd", "quantity_t"]].sum().reset_index()
+    out["unit_value_usd_per_t"] = out["value_kusd"] * 1000 / out["quantity_t"]
+    return out
+
+
+def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    """The value at which cumulative weight first reaches half the total (values sorted ascending)."""
+    if len(values) == 0 or weights.sum() <= 0:
+        return float("nan")
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
+
+
+def dumping_margin(normal_value: np.ndarray, export_price: np.ndarray) -> np.ndarray:
+    """``(NV − EP) / EP`` (WTO Anti-Dumping Agreement Art. 2; margins ≤ 2 % are de minimis)."""
+    return (np.asarray(normal_value, float) - export_price) / export_price
+
+
+def surge_ratios(quantities: np.ndarray, trend_years: int = 3) -> np.ndarray:
+    """Volume over trailing trend, per series (rows) and year (columns); NaN for the first ``trend_years``.
+
+    The trend of year ``y`` is the log-linear least-squares fit over years ``y − k … y − 1`` evaluated at
+    ``y``; where one of those years is zero, the trailing mean instead.
+    """
+    q = np.asarray(quantities, float)
+    n_series, n_years = q.shape
+    out = np.full((n_series, n_years), np.nan)
+    if n_years <= trend_years:
+        return out
+    windows = sliding_window_view(q, trend_years, axis=1)[:, :-1, :]     # series × (years − k) × k
+    x = np.arange(trend_years) - (trend_years - 1) / 2
+    positive = (windows > 0).all(axis=2)
+    logs = np.log(np.where(windows > 0, windows, 1.0))
+    slope = (logs * x).sum(axis=2) / (x * x).sum()
+    level = logs.mean(axis=2)
+    loglinear = np.exp(level + slope * (trend_years - (trend_years - 1) / 2))
+    trend = np.where(positive, loglinear, windows.mean(axis=2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[:, trend_years:] = np.where(trend > 0, q[:, trend_years:] / trend, np.inf)
+    return out
+
+
+def _price_confidence(benchmark: float, price: float, exporters: int, settings: SurveillanceSettings) -> str:
+    """``low`` when the gap is so wide that a different product mix inside the HS code is the likelier cause
+    (scrap, low grades, other compounds), ``medium`` when the benchmark rests on few exporters."""
+    if benchmark > settings.product_mix_ratio * price:
+        return "low"
+    return "medium" if exporters < 2 * settings.min_benchmark_exporters else "high"
+
+
+def _severity(kind: str, value: float) -> str:
+    cuts = {"dumping": (0.10, 0.25), "surge": (2.0, 3.0), "undercutting": (0.15, 0.30),
+            "outside_share": (0.80, 0.90)}[kind]
+    return "high" if value >= cuts[1] else "medium" if value >= cuts[0] else "low"
+
+
+def _evidence(flows: pd.DataFrame) -> list[dict]:
+    frame = flows.assign(value_usd=flows["value_kusd"] * 1000,
+                         unit_value_usd_per_t=flows["value_kusd"] * 1000 / flows["quantity_t"])
+    columns = ["exporter", "importer", "year", "hs92", "value_usd", "quantity_t", "unit_value_usd_per_t"]
+    return frame[columns].sort_values("value_usd", ascending=False).replace({np.nan: None}).to_dict("records")
+
+
+# ----------------------------------------------------------------------------------------------- the scan
+def surveil(trade: pd.DataFrame, hs_materials: pd.DataFrame, importer: str, members: frozenset[str],
+            partners: frozenset[str], year: int, settings: SurveillanceSettings | None = None) -> list[Finding]:
+    """All findings for ``importer`` (whose ISO3 ``members`` are given) in ``year``; see the module docstring.
+
+    ``hs_materials``: ``hs92 → material`` (the catalogue's HS table); ``partners``: ISO3 of the partnership.
+    """
+    settings = settings or SurveillanceSettings()
+    years = sorted(int(y) for y in trade["year"].unique())
+    if year not in years:
+        raise MarketInputError(f"no trade data for {year}; the trade table covers {years[0]}–{years[-1]}")
+    catalogue_rows = hs_materials.drop_duplicates("hs92").set_index("hs92")
+    material_of = catalogue_rows["material"]
+    priced = set(catalogue_rows.index[catalogue_rows["stage"].isin(settings.price_test_stages)])
+    into = trade[trade["importer"].isin(members) & ~trade["exporter"].isin(members)]
+    into = into[into["quantity_t"].fillna(0) >= settings.min_quantity_t]
+    outside = ~into["exporter"].isin(partners)
+    findings: list[Finding] = []
+    this_year = into[into["year"] == year]
+    by_origin = unit_values(this_year, ["hs92", "exporter"])
+    totals = by_origin.groupby("hs92")["quantity_t"].transform("sum")
+    by_origin["share"] = by_origin["quantity_t"] / totals
+    by_origin["outside"] = ~by_origin["exporter"].isin(partners)
+
+    # constructed normal value: undistorted exporters' sales to the world, leaving out the examined exporter
+    world = trade[(trade["year"] == year) & trade["quantity_t"].notna() & (trade["quantity_t"] > 0)
+                  & ~trade["exporter"].isin(settings.distorted_exporters)]
+    world_uv = world["value_kusd"].to_numpy() * 1000 / world["quantity_t"].to_numpy()
+    world_groups = {hs: idx for hs, idx in world.groupby("hs92").indices.items()}
+    candidates = by_origin[by_origin["outside"] & (by_origin["share"] >= settings.negligible_share)
+                           & by_origin["hs92"].isin(priced)]
+    for row in candidates.itertuples():
+        idx = world_groups.get(row.hs92)
+        if idx is None:
+            continue
+        keep = idx[world["exporter"].to_numpy()[idx] != row.exporter]
+        exporters = len(np.unique(world["exporter"].to_numpy()[keep]))
+        if exporters < settings.min_benchmark_exporters:
+            continue
+        normal = weighted_median(world_uv[keep], world["quantity_t"].to_numpy()[keep])
+        margin = float(dumping_margin(normal, row.unit_value_usd_per_t))
+        if margin > settings.de_minimis:
+            flows = this_year[(this_year["hs92"] == row.hs92) & (this_year["exporter"] == row.exporter)]
+            confidence = _price_confidence(normal, row.unit_value_usd_per_t, exporters, settings)
+            findings.append(Finding(
+                "dumping", row.hs92, str(material_of.get(row.hs92, "")), importer, row.exporter, year,
+                "dumping_margin", margin, settings.de_minimis,
+                "low" if confidence == "low" else _severity("dumping", margin),
+                f"{row.exporter} → {importer}, HS {row.hs92}: export price {row.unit_value_usd_per_t:,.0f} USD/t "
+                f"vs constructed normal value {normal:,.0f} USD/t ({len(keep)} flows from {exporters} undistorted "
+                f"exporters): margin {margin:.1%} > de minimis {settings.de_minimis:.0%}; {row.share:.0%} of "
+                "imports", _evidence(flows), confidence))
+
+    # undercutting: outside supplier vs partner-origin supply into the same importer (including intra-group)
+    partner_supply = trade[(trade["year"] == year) & trade["importer"].isin(members)
+                           & trade["exporter"].isin(partners)]
+    partner_uv = unit_values(partner_supply, ["hs92"]).set_index("hs92")["unit_value_usd_per_t"]
+    partner_exporters = partner_supply.groupby("hs92")["exporter"].nunique()
+    for row in candidates.itertuples():
+        if row.hs92 not in partner_uv.index:
+            continue
+        reference = float(partner_uv[row.hs92])
+        undercut = (reference - row.unit_value_usd_per_t) / reference
+        if undercut > settings.undercut_threshold:
+            flows = this_year[(this_year["hs92"] == row.hs92) & (this_year["exporter"] == row.exporter)]
+            confidence = _price_confidence(reference, row.unit_value_usd_per_t, partner_exporters[row.hs92],
+                                           settings)
+            findings.append(Finding(
+                "undercutting", row.hs92, str(material_of.get(row.hs92, "")), importer, row.exporter, year,
+                "undercutting_margin", float(undercut), settings.undercut_threshold,
+                "low" if confidence == "low" else _severity("undercutting", undercut),
+                f"{row.exporter} sells HS {row.hs92} into {importer} at {row.unit_value_usd_per_t:,.0f} USD/t, "
+                f"{undercut:.0%} below partner-origin supply ({reference:,.0f} USD/t)", _evidence(flows),
+                confidence))
+
+    # surges: each outside origin and all outside suppliers together, over the years up to `year`
+    window = [y for y in years if y <= year][-(settings.trend_years + 1):]
+    if len(window) == settings.trend_years + 1:
+        recent = into[into["year"].isin(window) & outside]
+        per_origin = recent.pivot_table(index=["hs92", "exporter"], columns="year", values="quantity_t",
+                                        aggfunc="sum", fill_value=0.0).reindex(columns=window, fill_value=0.0)
+        all_outside = recent.pivot_table(index="hs92", columns="year", values="quantity_t", aggfunc="sum",
+                                         fill_value=0.0).reindex(columns=window, fill_value=0.0)
+        all_outside.index = pd.MultiIndex.from_arrays([all_outside.index, ["outside"] * len(all_outside)],
+                                                      names=["hs92", "exporter"])
+        table = pd.concat([per_origin, all_outside])
+        ratio = surge_ratios(table.to_numpy(), settings.trend_years)[:, -1]
+        share = by_origin.set_index(["hs92", "exporter"])["share"]
+        outside_share = by_origin[by_origin["outside"]].groupby("hs92")["share"].sum()
+        for (hs, exporter), r, q in zip(table.index, ratio, table[year].to_numpy(), strict=True):
+            weight = outside_share.get(hs, 0.0) if exporter == "outside" else share.get((hs, exporter), 0.0)
+            if not (r >= settings.surge_ratio and weight >= settings.negligible_share):
+                continue
+            flows = recent[(recent["hs92"] == hs) & ((recent["exporter"] == exporter) | (exporter == "outside"))]
+            trend_q = q / r if np.isfinite(r) else 0.0
+            findings.append(Finding(
+                "surge", hs, str(material_of.get(hs, "")), importer, exporter, year, "volume_to_trend",
+                float(r), settings.surge_ratio, _severity("surge", min(r, 1e9)),
+                f"imports of HS {hs} into {importer} from {exporter}: {q:,.0f} t in {year} vs trend "
+                f"{trend_q:,.0f} t ({r:.1f}×)", _evidence(flows)))
+
+    # concentration on outside suppliers (CRMA 65 % single-third-country benchmark)
+    for hs, group in by_origin.groupby("hs92"):
+        top = group[group["outside"]].sort_values("share", ascending=False)
+        if top.empty or top["share"].iloc[0] < settings.single_supplier_share:
+            continue
+        leader = top.iloc[0]
+        flows = this_year[(this_year["hs92"] == hs) & (this_year["exporter"] == leader["exporter"])]
+        findings.append(Finding(
+            "outside_share", hs, str(material_of.get(hs, "")), importer, leader["exporter"], year,
+            "single_outside_supplier_share", float(leader["share"]), settings.single_supplier_share,
+            _severity("outside_share", float(leader["share"])),
+            f"{leader['exporter']} supplies {leader['share']:.0%} of {importer}'s imports of HS {hs} by volume "
+            f"(outside suppliers together {top['share'].sum():.0%})", _evidence(flows)))
+    order = {"dumping": 0, "surge": 1, "undercutting": 2, "outside_share": 3}
+    findings.sort(key=lambda f: (order[f.kind], f.hs92, -f.value))
+    return findings
+
+
+def import_shares(trade: pd.DataFrame, members: frozenset[str], partners: frozenset[str], year: int
+                  ) -> pd.DataFrame:
+    """Per HS code: imports (t, USD), the outside suppliers' share and the largest outside supplier."""
+    into = trade[(trade["year"] == year) & trade["importer"].isin(members) & ~trade["exporter"].isin(members)]
+    by_origin = unit_values(into, ["hs92", "exporter"])
+    by_origin["outside"] = ~by_origin["exporter"].isin(partners)
+    rows = []
+    for hs, group in by_origin.groupby("hs92"):
+        total = group["quantity_t"].sum()
+        out = group[group["outside"]].sort_values("quantity_t", ascending=False)
+        rows.append({"hs92": hs, "imports_t": total, "imports_usd": group["value_kusd"].sum() * 1000,
+                     "outside_share": out["quantity_t"].sum() / total if total else np.nan,
+                     "top_outside_supplier": out["exporter"].iloc[0] if len(out) else None,
+                     "top_outside_share": out["quantity_t"].iloc[0] / total if len(out) and total else 0.0})
+    return pd.DataFrame(rows)
