@@ -2,7 +2,7 @@
 """The two commands of minsec's quick start, with nothing but Python 3.11 installed.
 
     python3 make.py run     # set up .venv, install minsec, run the main job on the bundled data
-    python3 make.py test    # set up .venv with the test tools, run ruff and the whole test suite
+    python3 make.py test    # set up .venv with the test tools (and PostgreSQL), run ruff and the whole test suite
     python3 make.py bench   # benchmarks, in .venv-bench (the peer geopolrisk-py pins pandas <= 2.3.3)
 
 Set-up is idempotent: the virtual environment is (re)installed only when ``pyproject.toml`` changed.
@@ -11,10 +11,15 @@ Extra arguments after ``run`` are passed to ``minsec`` (default: ``overview``); 
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import hashlib
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -50,6 +55,62 @@ def ensure_environment(extras: str, name: str = ".venv") -> Path:
     return bin_dir
 
 
+def _initdb() -> str | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return found[-1] if found else None
+
+
+def _install_postgres() -> None:
+    """Debian's PostgreSQL server, when this runs as root on a machine that has apt (CI does)."""
+    if os.name != "posix" or os.geteuid() != 0 or not shutil.which("apt-get"):
+        return
+    env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
+    print("installing PostgreSQL from Debian's packages (for the service tests)", flush=True)
+    command = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "postgresql"]
+    if subprocess.run(command, env=env, stdout=subprocess.DEVNULL).returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], env=env, stdout=subprocess.DEVNULL)
+        subprocess.run(command, env=env, stdout=subprocess.DEVNULL)
+
+
+@contextlib.contextmanager
+def postgres_server():
+    """A throwaway PostgreSQL cluster on a free loopback port for the test run; yields its URL (or None when
+    PostgreSQL cannot be installed here: the service tests then run on SQLite only and say so)."""
+    if os.environ.get("MINSEC_TEST_POSTGRES"):
+        yield os.environ["MINSEC_TEST_POSTGRES"]
+        return
+    initdb = _initdb()
+    if initdb is None:
+        _install_postgres()
+        initdb = _initdb()
+    if initdb is None:
+        print("PostgreSQL is not installed and cannot be installed here: service tests run on SQLite only",
+              flush=True)
+        yield None
+        return
+    bin_dir = Path(initdb).parent
+    data = Path(tempfile.mkdtemp(prefix="minsec-pg-"))
+    as_postgres: list[str] = []
+    if os.geteuid() == 0:       # PostgreSQL refuses to run as root
+        shutil.chown(data, "postgres", "postgres")
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    subprocess.run([*as_postgres, str(bin_dir / "initdb"), "-D", str(data / "db"), "-A", "trust", "-U", "postgres",
+                    "-E", "UTF8"], check=True, **quiet)
+    options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+    subprocess.run([*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-o", options, "-l",
+                    str(data / "log"), "-w", "start"], check=True, **quiet)
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-m", "fast", "-w", "stop"],
+                       **quiet)
+        shutil.rmtree(data, ignore_errors=True)
+
+
 def main(argv: list[str]) -> None:
     command = argv[0] if argv else "run"
     rest = argv[1:]
@@ -59,7 +120,12 @@ def main(argv: list[str]) -> None:
     elif command == "test":
         bin_dir = ensure_environment("test")
         _run(bin_dir / "ruff", "check", "src", "tests", "benchmarks", "make.py")
-        _run(bin_dir / "python", "-m", "pytest", *(rest or ["-q"]))
+        with postgres_server() as url:
+            if url:
+                os.environ["MINSEC_TEST_POSTGRES"] = url
+                print(f"PostgreSQL for the service tests: {url}", flush=True)
+            completed = subprocess.run([str(bin_dir / "python"), "-m", "pytest", *(rest or ["-q"])], cwd=ROOT)
+        sys.exit(completed.returncode)
     elif command == "bench":
         bin_dir = ensure_environment("bench", ".venv-bench")
         for script in rest or sorted(str(p) for p in (ROOT / "benchmarks").glob("bench_*.py")):

@@ -1,0 +1,598 @@
+"""The REST API (FastAPI): authentication, alerts under TLP 2.0, live delivery, subscriptions, confidential
+submissions, the audit log.  Every decision about who may see or do what is taken here, on the server,
+from the caller's organisation, roles and the alert's label (:mod:`minsec.service.security`).
+
+Authentication: ``Authorization: Bearer <token>`` (API tokens, stored hashed, expiring, revocable) or the
+browser session cookie set by ``POST /api/auth/login``; cookie-authenticated requests that change anything
+must carry the session's CSRF token in ``X-CSRF-Token``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+import json
+import time
+import xml.etree.ElementTree as ET
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from sqlalchemy import select
+
+from minsec.service import accounts, audit, sharing
+from minsec.service.db import ApiToken, Database, Organisation, Subscription, User
+from minsec.service.schemas import (
+    Aggregate,
+    AlertIn,
+    AlertOut,
+    AlertPage,
+    AuditEntryOut,
+    AuditVerification,
+    LoginIn,
+    LoginOut,
+    Me,
+    NewToken,
+    OrganisationIn,
+    OrganisationOut,
+    Problem,
+    RelabelIn,
+    Severity,
+    ShareIn,
+    SubmissionIn,
+    SubmissionOut,
+    SubscriptionIn,
+    SubscriptionOut,
+    Tlp,
+    TokenIn,
+    TokenOut,
+    UserIn,
+    UserOut,
+)
+from minsec.service.security import RESTRICTED, Principal
+
+SESSION_COOKIE, CSRF_COOKIE = "minsec_session", "minsec_csrf"
+MAX_BODY_BYTES = 256 * 1024
+LOGIN_ATTEMPTS_PER_MINUTE = 20
+STREAM_POLL_SECONDS = 1.0
+STREAM_KEEPALIVE_SECONDS = 15.0
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "Not authenticated"},
+    403: {"model": Problem, "description": "Not allowed for this organisation or role"},
+    404: {"model": Problem, "description": "Not found (or not visible to the caller)"},
+    422: {"description": "InvalidError input; the message names the field"},
+}
+
+
+# --------------------------------------------------------------------------------------------- plumbing
+class Notifier:
+    """Wakes live streams when a write transaction added alert events (the database stays the source of
+    truth: streams read events from it, so a missed wake-up only delays delivery by one poll)."""
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.event: asyncio.Event | None = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop, self.event = loop, asyncio.Event()
+
+    def notify(self) -> None:
+        if self.loop is not None and self.event is not None:
+            self.loop.call_soon_threadsafe(self._wake)
+
+    def _wake(self) -> None:
+        event, self.event = self.event, asyncio.Event()
+        event.set()
+
+    async def wait(self, timeout: float) -> None:
+        if self.event is None:
+            await asyncio.sleep(timeout)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.event.wait(), timeout)
+
+
+class LoginLimiter:
+    """At most ``limit`` login attempts per client address per minute (sliding window, in memory)."""
+
+    def __init__(self, limit: int = LOGIN_ATTEMPTS_PER_MINUTE) -> None:
+        self.limit, self.seen = limit, {}
+
+    def allow(self, client: str) -> bool:
+        now = time.monotonic()
+        window = self.seen.setdefault(client, deque())
+        while window and now - window[0] > 60:
+            window.popleft()
+        if len(window) >= self.limit:
+            return False
+        window.append(now)
+        return True
+
+
+class BodyLimit:
+    """ASGI middleware: requests with bodies over ``limit`` bytes get 413 before the application reads them."""
+
+    def __init__(self, app, limit: int = MAX_BODY_BYTES) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope.get("headers", [])).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            return await JSONResponse({"detail": f"request body over {self.limit} bytes"}, 413)(scope, receive, send)
+        received = 0
+
+        async def limited():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise HTTPException(413, f"request body over {self.limit} bytes")
+            return message
+
+        return await self.app(scope, limited, send)
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+# --------------------------------------------------------------------------------------- authentication
+def optional_principal(request: Request, authorization: Annotated[str | None, Header()] = None,
+                       x_csrf_token: Annotated[str | None, Header()] = None) -> Principal | None:
+    """The caller from a bearer token or the session cookie (CSRF-checked for changes); None if anonymous."""
+    database: Database = request.app.state.database
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise HTTPException(401, "Authorization must be 'Bearer <token>'", headers={"WWW-Authenticate": "Bearer"})
+        with database.reading() as session:
+            user = accounts.user_for_token(session, token.strip())
+            if user is None:
+                raise HTTPException(401, "invalid, expired or revoked token", headers={"WWW-Authenticate": "Bearer"})
+            return accounts.principal_of(user, "token")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        with database.reading() as session:
+            found = accounts.user_for_session(session, cookie)
+        if found is None:
+            return None
+        user, browser = found
+        if request.method not in ("GET", "HEAD", "OPTIONS") and x_csrf_token != browser.csrf_token:
+            raise HTTPException(403, "missing or wrong X-CSRF-Token for a cookie-authenticated request")
+        return accounts.principal_of(user, "session")
+    return None
+
+
+def required_principal(caller: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
+    if caller is None:
+        raise HTTPException(401, "authentication required", headers={"WWW-Authenticate": "Bearer"})
+    return caller
+
+
+Caller = Annotated[Principal, Depends(required_principal)]
+
+
+# ------------------------------------------------------------------------------------------------ the app
+def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
+    notifier, limiter = Notifier(), LoginLimiter()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        notifier.bind(asyncio.get_running_loop())
+        yield
+
+    app = FastAPI(title="minsec partnership service", version="1",
+                  description="Information sharing between critical-minerals partners under TLP 2.0, with "
+                              "audit, live alerts and confidential submissions. Authenticate with "
+                              "`Authorization: Bearer <token>` (`minsec admin token`) or the browser session.",
+                  lifespan=lifespan)
+    app.state.database, app.state.notifier = database, notifier
+    app.add_middleware(BodyLimit)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Callable):
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    for error, status in ((sharing.ForbiddenError, 403), (sharing.NotFoundError, 404), (sharing.InvalidError, 422)):
+        def handler(_request: Request, exc: Exception, status: int = status) -> JSONResponse:
+            return JSONResponse({"detail": str(exc)}, status)
+        app.add_exception_handler(error, handler)
+
+    def alerts_out(session, alerts) -> list[dict]:
+        return sharing.to_dict(session, alerts)
+
+    def audited(caller: Principal | None, alerts, via: str) -> None:
+        """Record a read of restricted content in its own write transaction before the content is returned
+        (read-only requests without restricted content never take the write lock)."""
+        if caller is not None and any(a.tlp in RESTRICTED for a in alerts):
+            with database.writing() as session:
+                sharing.audit_reads(session, caller, alerts, via)
+
+    auth = APIRouter(prefix="/api/auth", tags=["authentication"])
+
+    @auth.post("/login", response_model=LoginOut, responses={401: ERRORS[401], 429: {"model": Problem}})
+    def login(body: LoginIn, request: Request, response: Response) -> dict:
+        """Browser login: sets an HttpOnly session cookie and returns the CSRF token for changes."""
+        if not limiter.allow(_client(request)):
+            raise HTTPException(429, f"more than {limiter.limit} login attempts a minute from this address")
+        failure = None
+        with database.writing() as session:
+            try:
+                user, cookie, csrf = accounts.login(session, body.username, body.password, _client(request))
+            except accounts.LoginFailedError as exc:
+                failure = exc          # the failed attempt (and any lock) is committed before answering
+        if failure is not None:
+            raise HTTPException(401, str(failure))
+        response.set_cookie(SESSION_COOKIE, cookie, httponly=True, secure=secure_cookies, samesite="strict",
+                            max_age=int(accounts.SESSION_LIFETIME.total_seconds()), path="/")
+        response.set_cookie(CSRF_COOKIE, csrf, httponly=False, secure=secure_cookies, samesite="strict",
+                            max_age=int(accounts.SESSION_LIFETIME.total_seconds()), path="/")
+        return _me(user) | {"csrf_token": csrf}
+
+    @auth.post("/logout", status_code=204)
+    def logout(request: Request, response: Response, caller: Caller) -> Response:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            with database.writing() as session:
+                accounts.logout(session, cookie)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        response.delete_cookie(CSRF_COOKIE, path="/")
+        response.status_code = 204
+        return response
+
+    @auth.get("/me", response_model=Me, responses={401: ERRORS[401]})
+    def me(caller: Caller) -> dict:
+        with database.reading() as session:
+            return _me(session.get(User, caller.user_id))
+
+    @auth.post("/tokens", response_model=NewToken, status_code=201, responses={401: ERRORS[401]})
+    def issue(body: TokenIn, caller: Caller) -> dict:
+        """A new API token for the caller (shown once)."""
+        with database.writing() as session:
+            user = session.get(User, caller.user_id)
+            token, row = accounts.issue_token(session, user, body.name, body.expires_in_days, caller)
+            return _token(row) | {"token": token}
+
+    @auth.get("/tokens", response_model=list[TokenOut], responses={401: ERRORS[401]})
+    def tokens(caller: Caller) -> list[dict]:
+        with database.reading() as session:
+            rows = session.execute(select(ApiToken).where(ApiToken.user_id == caller.user_id)
+                                   .order_by(ApiToken.id)).scalars().all()
+            return [_token(r) for r in rows]
+
+    @auth.delete("/tokens/{token_id}", response_model=TokenOut, responses=ERRORS)
+    def revoke(token_id: int, caller: Caller) -> dict:
+        with database.writing() as session:
+            return _token(accounts.revoke_token(session, caller, token_id))
+
+    # ------------------------------------------------------------------------------------------- admin
+    admin = APIRouter(prefix="/api", tags=["organisations and users"])
+
+    @admin.get("/organisations", response_model=list[OrganisationOut], responses={401: ERRORS[401]})
+    def organisations(caller: Caller) -> list[dict]:
+        """Partnership members and observers (names are not confidential among authenticated users)."""
+        with database.reading() as session:
+            rows = session.execute(select(Organisation).order_by(Organisation.slug)).scalars().all()
+            return [_org(o) for o in rows]
+
+    @admin.post("/organisations", response_model=OrganisationOut, status_code=201, responses=ERRORS)
+    def add_organisation(body: OrganisationIn, caller: Caller) -> dict:
+        if not caller.may("manage_platform"):
+            raise sharing.ForbiddenError("creating organisations needs the platform_admin role")
+        with database.writing() as session:
+            return _org(accounts.create_organisation(session, body.slug, body.name, body.kind, body.country, caller))
+
+    @admin.get("/users", response_model=list[UserOut], responses=ERRORS)
+    def users(caller: Caller) -> list[dict]:
+        """Users of the caller's organisation (all organisations for a platform admin)."""
+        with database.reading() as session:
+            query = select(User).order_by(User.username)
+            if not caller.may("manage_platform"):
+                query = query.where(User.org_id == caller.org_id)
+            return [_user(u) for u in session.execute(query).scalars().all()]
+
+    @admin.post("/users", response_model=UserOut, status_code=201, responses=ERRORS)
+    def add_user(body: UserIn, caller: Caller) -> dict:
+        with database.writing() as session:
+            return _user(accounts.create_user(session, body.username, body.display_name, body.organisation,
+                                              list(body.roles), body.password, caller))
+
+    # ------------------------------------------------------------------------------------------ alerts
+    alerts = APIRouter(prefix="/api/alerts", tags=["alerts"])
+
+    @alerts.post("", response_model=AlertOut, status_code=201, responses=ERRORS)
+    def publish(body: AlertIn, caller: Caller) -> dict:
+        """Publish an alert or report with a TLP label and, for AMBER/AMBER+STRICT/RED, its recipients."""
+        with database.writing() as session:
+            alert = sharing.create_alert(session, caller, title=body.title, body=body.body, tlp=body.tlp,
+                                         materials=list(body.materials), countries=list(body.countries),
+                                         stage=body.stage, severity=body.severity, source=body.source,
+                                         recipient_orgs=list(body.recipient_orgs),
+                                         recipient_users=list(body.recipient_users))
+            out = alerts_out(session, [alert])[0]
+        notifier.notify()
+        return out
+
+    @alerts.get("", response_model=AlertPage, responses={401: ERRORS[401]})
+    def list_alerts(caller: Caller, material: str | None = None, country: str | None = None,
+                    severity: Severity | None = None, tlp: Tlp | None = None,
+                    q: Annotated[str | None, Query(max_length=200, description="Text search in title and body")]
+                    = None,
+                    before_id: Annotated[int | None, Query(ge=1)] = None,
+                    limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict:
+        """Alerts the caller may read, newest first (the TLP rule is applied in the query)."""
+        with database.reading() as session:
+            found = sharing.list_alerts(session, caller, material=material, country=country, severity=severity,
+                                        tlp=tlp, q=q, before_id=before_id, limit=limit)
+            page = alerts_out(session, found)
+        audited(caller, found, "search" if q else "list")
+        return {"alerts": page, "next_before_id": found[-1].id if len(found) == limit else None}
+
+    @alerts.get("/export", responses={401: ERRORS[401], 200: {"content": {"text/csv": {}, "application/json": {}}}})
+    def export(caller: Caller, format: Literal["csv", "json"] = "csv",
+               material: str | None = None, tlp: Tlp | None = None,
+               limit: Annotated[int, Query(ge=1, le=10_000)] = 1_000) -> Response:
+        """The caller's readable alerts as CSV or JSON, each row with its TLP label."""
+        with database.reading() as session:
+            found = sharing.list_alerts(session, caller, material=material, tlp=tlp, limit=limit)
+            rows = alerts_out(session, found)
+        audited(caller, found, "export")
+        if format == "json":
+            return Response(json.dumps(rows, default=str), media_type="application/json")
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        columns = ["id", "tlp", "severity", "title", "materials", "countries", "stage", "author_organisation",
+                   "created_at", "body"]
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([";".join(v) if isinstance(v, list) else v for v in (row[c] for c in columns)])
+        return Response(buffer.getvalue(), media_type="text/csv",
+                        headers={"Content-Disposition": 'attachment; filename="minsec-alerts.csv"'})
+
+    @alerts.get("/stream", responses={401: ERRORS[401], 200: {"content": {"text/event-stream": {}}}})
+    async def stream(request: Request, caller: Caller,
+                     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+                     after: Annotated[int | None, Query(ge=0, description="Resume after this event id "
+                                                                         "(or send Last-Event-ID)")] = None,
+                     subscribed: Annotated[bool, Query(description="Only alerts matching the caller's "
+                                                                   "subscriptions")] = False) -> StreamingResponse:
+        """Server-Sent Events: one ``alert`` event per new or changed alert the caller may read.  Each event
+        carries its id; reconnecting with ``Last-Event-ID`` delivers everything after it, so nothing is lost."""
+        start = after if after is not None else (int(last_event_id) if last_event_id and last_event_id.isdigit()
+                                                 else None)
+        if start is None:
+            with database.reading() as session:
+                start = sharing.latest_event_id(session)
+
+        def poll(position: int) -> tuple[list[tuple[int, dict]], int]:
+            with database.reading() as session:
+                subs = None
+                if subscribed:
+                    subs = session.execute(select(Subscription).where(Subscription.user_id == caller.user_id)
+                                           ).scalars().all()
+                found, last = sharing.events_after(session, caller, position, subscriptions=subs)
+                alerts_found = [a for _, a in found]
+                payload = alerts_out(session, alerts_found)
+            audited(caller, alerts_found, "stream")
+            return [(event.id, p | {"event": event.kind}) for (event, _), p in zip(found, payload, strict=True)], last
+
+        async def events() -> AsyncIterator[str]:
+            position = start
+            yield f"retry: 2000\nid: {position}\n: connected\n\n"
+            idle = 0.0
+            while not await request.is_disconnected():
+                found, position_next = await asyncio.to_thread(poll, position)
+                for event_id, payload in found:
+                    yield f"id: {event_id}\nevent: alert\ndata: {json.dumps(payload, default=str)}\n\n"
+                if position_next != position:
+                    position = position_next
+                    if not found or found[-1][0] != position:
+                        # events the caller may not read were passed over: move its Last-Event-ID past them
+                        yield f"id: {position}\n: skipped\n\n"
+                    continue        # more may be waiting
+                began = time.monotonic()
+                await notifier.wait(STREAM_POLL_SECONDS)
+                idle += time.monotonic() - began
+                if idle >= STREAM_KEEPALIVE_SECONDS:
+                    idle = 0.0
+                    yield ": keep-alive\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    @alerts.get("/{alert_id}", response_model=AlertOut, responses=ERRORS)
+    def get_alert(alert_id: int, caller: Caller) -> dict:
+        with database.reading() as session:
+            alert = sharing.get_alert(session, caller, alert_id)
+            out = alerts_out(session, [alert])[0]
+        audited(caller, [alert], "get")
+        return out
+
+    @alerts.patch("/{alert_id}/label", response_model=AlertOut, responses=ERRORS)
+    def relabel(alert_id: int, body: RelabelIn, caller: Caller) -> dict:
+        """Change the TLP label; only the author's organisation may (a downgrade widens who can read it)."""
+        with database.writing() as session:
+            out = alerts_out(session, [sharing.relabel(session, caller, alert_id, body.tlp)])[0]
+        notifier.notify()
+        return out
+
+    @alerts.post("/{alert_id}/recipients", response_model=AlertOut, responses=ERRORS)
+    def add_recipients(alert_id: int, body: ShareIn, caller: Caller) -> dict:
+        """Address the alert to further organisations (AMBER, AMBER+STRICT) or individuals (RED)."""
+        with database.writing() as session:
+            out = alerts_out(session, [sharing.share(session, caller, alert_id, list(body.organisations),
+                                                     list(body.users))])[0]
+        notifier.notify()
+        return out
+
+    # ------------------------------------------------------------------------------------------- public
+    public = APIRouter(prefix="/public", tags=["public feed"])
+
+    @public.get("/alerts", response_model=list[AlertOut])
+    def public_alerts(limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[dict]:
+        """TLP:CLEAR alerts, no authentication."""
+        with database.reading() as session:
+            return alerts_out(session, sharing.list_alerts(session, None, limit=limit))
+
+    @public.get("/feed.atom", responses={200: {"content": {"application/atom+xml": {}}}})
+    def atom(request: Request, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Response:
+        """TLP:CLEAR alerts as an Atom feed (RFC 4287)."""
+        with database.reading() as session:
+            rows = alerts_out(session, sharing.list_alerts(session, None, limit=limit))
+        return Response(atom_feed(rows, str(request.base_url).rstrip("/")), media_type="application/atom+xml")
+
+    # ------------------------------------------------------------------------------------ subscriptions
+    subs = APIRouter(prefix="/api/subscriptions", tags=["subscriptions"])
+
+    @subs.get("", response_model=list[SubscriptionOut], responses={401: ERRORS[401]})
+    def my_subscriptions(caller: Caller) -> list[dict]:
+        with database.reading() as session:
+            rows = session.execute(select(Subscription).where(Subscription.user_id == caller.user_id)
+                                   .order_by(Subscription.id)).scalars().all()
+            return [_subscription(s) for s in rows]
+
+    @subs.post("", response_model=SubscriptionOut, status_code=201, responses={401: ERRORS[401]})
+    def subscribe(body: SubscriptionIn, caller: Caller) -> dict:
+        """Follow alerts by material, country and minimum severity (stream with ``?subscribed=true``)."""
+        with database.writing() as session:
+            row = Subscription(user_id=caller.user_id, materials=list(body.materials),
+                               countries=[c.upper() for c in body.countries], min_severity=body.min_severity)
+            session.add(row)
+            session.flush()
+            return _subscription(row)
+
+    @subs.delete("/{subscription_id}", status_code=204, responses=ERRORS)
+    def unsubscribe(subscription_id: int, caller: Caller) -> Response:
+        with database.writing() as session:
+            row = session.get(Subscription, subscription_id)
+            if row is None or row.user_id != caller.user_id:
+                raise sharing.NotFoundError(f"subscription {subscription_id} not found")
+            session.delete(row)
+        return Response(status_code=204)
+
+    # -------------------------------------------------------------------------------------- submissions
+    confidential = APIRouter(prefix="/api/submissions", tags=["confidential submissions"])
+
+    @confidential.post("", response_model=SubmissionOut, status_code=201, responses=ERRORS)
+    def submit(body: SubmissionIn, caller: Caller) -> dict:
+        """Report a stockpile holding or an emergency need; other organisations see only aggregates."""
+        with database.writing() as session:
+            row = sharing.submit(session, caller, kind=body.kind, material=body.material,
+                                 quantity_t=body.quantity_t, as_of=body.as_of, note=body.note)
+            return _submission(row)
+
+    @confidential.get("/mine", response_model=list[SubmissionOut], responses={401: ERRORS[401]})
+    def mine(caller: Caller) -> list[dict]:
+        """The caller's organisation's own submissions."""
+        from minsec.service.db import Submission
+
+        with database.reading() as session:
+            rows = session.execute(select(Submission).where(Submission.org_id == caller.org_id)
+                                   .order_by(Submission.id)).scalars().all()
+            return [_submission(r) for r in rows]
+
+    @confidential.get("/aggregates", response_model=list[Aggregate], responses={401: ERRORS[401]})
+    def aggregates(caller: Caller) -> list[dict]:
+        """Totals per kind and material over at least three contributing organisations (never one partner's
+        figure); the caller's own latest figure alongside."""
+        with database.reading() as session:
+            return sharing.aggregates(session, caller)
+
+    # -------------------------------------------------------------------------------------------- audit
+    audit_router = APIRouter(prefix="/api/audit", tags=["audit"])
+
+    @audit_router.get("/verify", response_model=AuditVerification, responses=ERRORS)
+    def verify(caller: Caller) -> dict:
+        """Recompute the hash chain (platform admins)."""
+        if not caller.may("manage_platform"):
+            raise sharing.ForbiddenError("verifying the audit log needs the platform_admin role")
+        with database.reading() as session:
+            return audit.verify(session).as_dict()
+
+    @audit_router.get("", response_model=list[AuditEntryOut], responses=ERRORS)
+    def audit_entries(caller: Caller, after_seq: Annotated[int, Query(ge=0)] = 0,
+                      limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict]:
+        """Audit entries (platform admins: all; org admins: their organisation's)."""
+        from minsec.service.db import AuditEntry
+
+        if not caller.may("manage_org_users"):
+            raise sharing.ForbiddenError("reading the audit log needs the org_admin or platform_admin role")
+        with database.reading() as session:
+            query = select(AuditEntry).where(AuditEntry.seq > after_seq).order_by(AuditEntry.seq).limit(limit)
+            if not caller.may("manage_platform"):
+                query = query.where(AuditEntry.actor_org_id == caller.org_id)
+            return [{c: getattr(e, c) for c in AuditEntryOut.model_fields} for e in session.execute(query).scalars()]
+
+    @app.get("/api/health", tags=["service"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "database": "sqlite" if database.is_sqlite else "postgresql"}
+
+    for router in (auth, admin, alerts, public, subs, confidential, audit_router):
+        app.include_router(router)
+    return app
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+def _me(user: User) -> dict:
+    return {"user_id": user.id, "username": user.username, "display_name": user.display_name,
+            "organisation": user.organisation.slug, "organisation_name": user.organisation.name,
+            "organisation_kind": user.organisation.kind, "roles": list(user.roles)}
+
+
+def _token(row: ApiToken) -> dict:
+    return {"id": row.id, "name": row.name, "prefix": row.prefix, "created_at": row.created_at,
+            "expires_at": row.expires_at, "revoked_at": row.revoked_at}
+
+
+def _org(org: Organisation) -> dict:
+    return {"id": org.id, "slug": org.slug, "name": org.name, "kind": org.kind, "country": org.country}
+
+
+def _user(user: User) -> dict:
+    return {"id": user.id, "username": user.username, "display_name": user.display_name,
+            "organisation": user.organisation.slug, "roles": list(user.roles), "active": user.active}
+
+
+def _subscription(row: Subscription) -> dict:
+    return {"id": row.id, "materials": row.materials, "countries": row.countries, "min_severity": row.min_severity}
+
+
+def _submission(row) -> dict:
+    return {"id": row.id, "kind": row.kind, "material": row.material, "quantity_t": row.quantity_t,
+            "as_of": row.as_of, "note": row.note, "created_at": row.created_at}
+
+
+def atom_feed(rows: list[dict], base: str) -> bytes:
+    ns = "http://www.w3.org/2005/Atom"
+    ET.register_namespace("", ns)
+    feed = ET.Element(f"{{{ns}}}feed")
+    ET.SubElement(feed, f"{{{ns}}}title").text = "minsec partnership alerts (TLP:CLEAR)"
+    ET.SubElement(feed, f"{{{ns}}}id").text = f"{base}/public/feed.atom"
+    ET.SubElement(feed, f"{{{ns}}}link", href=f"{base}/public/feed.atom", rel="self")
+    updated = max((r["updated_at"] for r in rows), default=None)
+    ET.SubElement(feed, f"{{{ns}}}updated").text = (updated.isoformat() + "Z") if updated else "1970-01-01T00:00:00Z"
+    for row in rows:
+        entry = ET.SubElement(feed, f"{{{ns}}}entry")
+        ET.SubElement(entry, f"{{{ns}}}title").text = f"[TLP:CLEAR] [{row['severity']}] {row['title']}"
+        ET.SubElement(entry, f"{{{ns}}}id").text = f"{base}/public/alerts/{row['id']}"
+        ET.SubElement(entry, f"{{{ns}}}updated").text = row["updated_at"].isoformat() + "Z"
+        ET.SubElement(entry, f"{{{ns}}}published").text = row["created_at"].isoformat() + "Z"
+        author = ET.SubElement(entry, f"{{{ns}}}author")
+        ET.SubElement(author, f"{{{ns}}}name").text = row["author_organisation"]
+        for material in row["materials"]:
+            ET.SubElement(entry, f"{{{ns}}}category", term=material)
+        ET.SubElement(entry, f"{{{ns}}}content", type="text").text = row["body"]
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)

@@ -1,0 +1,280 @@
+"""Information sharing: alerts under TLP 2.0, their change events, subscriptions and confidential submissions.
+
+Every function takes an open SQLAlchemy session; writes happen inside the caller's write transaction together
+with their audit entries and change events, so a request either leaves all of them or none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from minsec.service import audit
+from minsec.service.db import (
+    Alert,
+    AlertEvent,
+    AlertRecipientOrg,
+    AlertRecipientUser,
+    Organisation,
+    Submission,
+    Subscription,
+    User,
+    utcnow,
+)
+from minsec.service.security import (
+    RESTRICTED,
+    SEVERITIES,
+    TLP_LEVELS,
+    Principal,
+    can_read,
+    can_relabel,
+    can_share,
+    readable_filter,
+)
+
+#: confidential submissions are shown to other organisations only as sums over at least this many
+MIN_CONTRIBUTORS = 3
+
+
+class ForbiddenError(Exception):
+    """The caller may not do this (HTTP 403)."""
+
+
+class NotFoundError(Exception):
+    """No such object, or the caller may not know it exists (HTTP 404)."""
+
+
+class InvalidError(ValueError):
+    """The request is well-formed but cannot be carried out (HTTP 422); the message names the field."""
+
+
+# ---------------------------------------------------------------------------------------------- lookups
+def org_slugs(session: Session) -> dict[int, str]:
+    return dict(session.execute(select(Organisation.id, Organisation.slug)).all())
+
+
+def _resolve_orgs(session: Session, slugs: Iterable[str], field: str) -> list[int]:
+    slugs = list(dict.fromkeys(slugs))
+    if not slugs:
+        return []
+    found = dict(session.execute(select(Organisation.slug, Organisation.id).where(Organisation.slug.in_(slugs))).all())
+    missing = [s for s in slugs if s not in found]
+    if missing:
+        raise InvalidError(f"{field}: unknown organisation(s) {', '.join(missing)}")
+    return [found[s] for s in slugs]
+
+
+def _resolve_users(session: Session, names: Iterable[str], field: str) -> list[int]:
+    names = list(dict.fromkeys(names))
+    if not names:
+        return []
+    found = dict(session.execute(select(User.username, User.id).where(User.username.in_(names))).all())
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise InvalidError(f"{field}: unknown user(s) {', '.join(missing)}")
+    return [found[n] for n in names]
+
+
+def readable(principal: Principal | None, alert: Alert) -> bool:
+    return can_read(principal, alert.tlp, alert.author_org_id, alert.author_user_id,
+                    {r.org_id for r in alert.recipient_orgs}, {r.user_id for r in alert.recipient_users})
+
+
+def to_dict(session: Session, alerts: Sequence[Alert], slugs: dict[int, str] | None = None) -> list[dict]:
+    """Alerts as the API returns them (organisation slugs and usernames instead of ids)."""
+    slugs = slugs if slugs is not None else org_slugs(session)
+    user_ids = {r.user_id for a in alerts for r in a.recipient_users}
+    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(user_ids))).all()) if user_ids \
+        else {}
+    return [{"id": a.id, "title": a.title, "body": a.body, "materials": a.materials, "countries": a.countries,
+             "stage": a.stage, "severity": a.severity, "source": a.source, "tlp": a.tlp, "kind": a.kind,
+             "evidence": a.evidence, "author_organisation": slugs.get(a.author_org_id, "?"),
+             "recipient_orgs": sorted(slugs.get(r.org_id, "?") for r in a.recipient_orgs),
+             "recipient_users": sorted(names.get(r.user_id, "?") for r in a.recipient_users),
+             "created_at": a.created_at, "updated_at": a.updated_at} for a in alerts]
+
+
+def audit_reads(session: Session, principal: Principal | None, alerts: Sequence[Alert], via: str) -> None:
+    """One audit entry per request that returned AMBER / AMBER+STRICT / RED content."""
+    restricted = [a.id for a in alerts if a.tlp in RESTRICTED]
+    if restricted and principal is not None:
+        audit.append(session, "alert.read", actor_user_id=principal.user_id, actor_org_id=principal.org_id,
+                     object_type="alert", object_id=restricted[0] if len(restricted) == 1 else None,
+                     detail={"alert_ids": restricted, "via": via})
+
+
+# ----------------------------------------------------------------------------------------------- alerts
+def create_alert(session: Session, principal: Principal | None, *, title: str, body: str, tlp: str,
+                 materials: list[str], countries: list[str], stage: str | None, severity: str,
+                 source: str | None, recipient_orgs: list[str], recipient_users: list[str],
+                 kind: str = "report", evidence: dict | None = None, fingerprint: str | None = None,
+                 author_org_id: int | None = None) -> Alert:
+    """Publish an alert (``principal`` None: an automatic early warning authored by ``author_org_id``)."""
+    if principal is not None and not principal.may("publish"):
+        raise ForbiddenError("publishing alerts needs the analyst or coordinator role")
+    if tlp == "RED" and not recipient_users:
+        raise InvalidError("recipient_users: a RED alert must name the individuals it is for")
+    if tlp in ("AMBER", "AMBER+STRICT") and recipient_users:
+        raise InvalidError("recipient_users: only RED alerts are addressed to individuals; name organisations")
+    if tlp in ("CLEAR", "GREEN") and (recipient_orgs or recipient_users):
+        raise InvalidError(f"recipient_orgs: a {tlp} alert goes to everyone it may reach; recipients apply to "
+                      "AMBER, AMBER+STRICT (organisations) and RED (individuals)")
+    now = utcnow()
+    alert = Alert(title=title, body=body, tlp=tlp, materials=sorted(set(materials)), countries=sorted(set(countries)),
+                  stage=stage, severity=severity, source=source, kind=kind, evidence=evidence,
+                  fingerprint=fingerprint, author_org_id=principal.org_id if principal else author_org_id,
+                  author_user_id=principal.user_id if principal else None, created_at=now, updated_at=now)
+    alert.recipient_orgs = [AlertRecipientOrg(org_id=i) for i in _resolve_orgs(session, recipient_orgs,
+                                                                               "recipient_orgs")]
+    alert.recipient_users = [AlertRecipientUser(user_id=i) for i in _resolve_users(session, recipient_users,
+                                                                                   "recipient_users")]
+    session.add(alert)
+    session.flush()
+    session.add(AlertEvent(alert_id=alert.id, kind="created"))
+    audit.append(session, "alert.create", actor_user_id=principal.user_id if principal else None,
+                 actor_org_id=alert.author_org_id, object_type="alert", object_id=alert.id,
+                 detail={"tlp": tlp, "title": title, "recipient_orgs": sorted(recipient_orgs),
+                         "recipient_users": sorted(recipient_users), "kind": kind})
+    return alert
+
+
+def list_alerts(session: Session, principal: Principal | None, *, material: str | None = None,
+                country: str | None = None, severity: str | None = None, tlp: str | None = None,
+                q: str | None = None, before_id: int | None = None, limit: int = 50) -> list[Alert]:
+    """Newest first, only what the caller may read (the TLP rule runs in SQL)."""
+    query = select(Alert).where(readable_filter(principal))
+    if tlp:
+        query = query.where(Alert.tlp == tlp)
+    if severity:
+        query = query.where(Alert.severity.in_(SEVERITIES[SEVERITIES.index(severity):]))
+    if before_id:
+        query = query.where(Alert.id < before_id)
+    if q:
+        pattern = f"%{q.lower()}%"
+        query = query.where(or_(func.lower(Alert.title).like(pattern), func.lower(Alert.body).like(pattern)))
+    if material or country:
+        # JSON list membership differs between SQLite and PostgreSQL: filter the page in Python, fetching more
+        candidates = session.execute(query.order_by(Alert.id.desc()).limit(limit * 20)).scalars().all()
+        out = [a for a in candidates if (not material or material in a.materials)
+               and (not country or country.upper() in a.countries)]
+        return out[:limit]
+    return list(session.execute(query.order_by(Alert.id.desc()).limit(limit)).scalars().all())
+
+
+def get_alert(session: Session, principal: Principal | None, alert_id: int) -> Alert:
+    alert = session.get(Alert, alert_id)
+    if alert is None or not readable(principal, alert):
+        raise NotFoundError(f"alert {alert_id} not found")    # the same answer whether it exists or not
+    return alert
+
+
+def relabel(session: Session, principal: Principal, alert_id: int, tlp: str) -> Alert:
+    alert = get_alert(session, principal, alert_id)
+    if not can_relabel(principal, alert.author_org_id, alert.author_user_id):
+        raise ForbiddenError("only the author's organisation (a coordinator or the author) may change the label")
+    if tlp == alert.tlp:
+        return alert
+    if tlp == "RED" and not alert.recipient_users:
+        raise InvalidError("tlp: a RED alert must name individuals; share it with users first")
+    old = alert.tlp
+    alert.tlp, alert.updated_at = tlp, utcnow()
+    session.add(AlertEvent(alert_id=alert.id, kind="relabelled"))
+    direction = "downgrade" if TLP_LEVELS.index(tlp) < TLP_LEVELS.index(old) else "upgrade"
+    audit.append(session, "alert.relabel", actor_user_id=principal.user_id, actor_org_id=principal.org_id,
+                 object_type="alert", object_id=alert.id, detail={"from": old, "to": tlp, "direction": direction})
+    return alert
+
+
+def share(session: Session, principal: Principal, alert_id: int, organisations: list[str], users: list[str]
+          ) -> Alert:
+    alert = get_alert(session, principal, alert_id)
+    recipients = {r.org_id for r in alert.recipient_orgs}
+    if not can_share(principal, alert.tlp, alert.author_org_id, recipients):
+        raise ForbiddenError(f"{alert.tlp} alerts may be passed on only by "
+                        + ("the author's or a recipient organisation's coordinators" if alert.tlp == "AMBER"
+                           else "the author organisation's coordinators"))
+    if users and alert.tlp != "RED":
+        raise InvalidError("users: only RED alerts are addressed to individuals")
+    if organisations and alert.tlp not in ("AMBER", "AMBER+STRICT"):
+        raise InvalidError(f"organisations: {alert.tlp} alerts are not addressed to organisations")
+    new_orgs = [i for i in _resolve_orgs(session, organisations, "organisations") if i not in recipients]
+    existing_users = {r.user_id for r in alert.recipient_users}
+    new_users = [i for i in _resolve_users(session, users, "users") if i not in existing_users]
+    alert.recipient_orgs.extend(AlertRecipientOrg(org_id=i) for i in new_orgs)
+    alert.recipient_users.extend(AlertRecipientUser(user_id=i) for i in new_users)
+    if new_orgs or new_users:
+        alert.updated_at = utcnow()
+        session.add(AlertEvent(alert_id=alert.id, kind="shared"))
+        audit.append(session, "alert.share", actor_user_id=principal.user_id, actor_org_id=principal.org_id,
+                     object_type="alert", object_id=alert.id,
+                     detail={"organisations": sorted(organisations), "users": sorted(users)})
+    return alert
+
+
+def latest_event_id(session: Session) -> int:
+    return int(session.execute(select(func.max(AlertEvent.id))).scalar() or 0)
+
+
+def events_after(session: Session, principal: Principal | None, after_id: int, limit: int = 200,
+                 subscriptions: Sequence[Subscription] | None = None) -> tuple[list[tuple[AlertEvent, Alert]], int]:
+    """Change events after ``after_id`` that the caller may read (and that match ``subscriptions`` if given);
+    returns them with the last event id examined (so a reader never re-examines skipped events)."""
+    rows = session.execute(select(AlertEvent, Alert).join(Alert, Alert.id == AlertEvent.alert_id)
+                           .where(AlertEvent.id > after_id).order_by(AlertEvent.id).limit(limit)).all()
+    last = rows[-1][0].id if rows else after_id
+    out = [(event, alert) for event, alert in rows if readable(principal, alert)
+           and (subscriptions is None or matches_any(alert, subscriptions))]
+    return out, last
+
+
+# ------------------------------------------------------------------------------------------ subscriptions
+def matches(alert: Alert, subscription: Subscription) -> bool:
+    if subscription.materials and not set(subscription.materials) & set(alert.materials):
+        return False
+    if subscription.countries and not {c.upper() for c in subscription.countries} & set(alert.countries):
+        return False
+    return SEVERITIES.index(alert.severity) >= SEVERITIES.index(subscription.min_severity)
+
+
+def matches_any(alert: Alert, subscriptions: Sequence[Subscription]) -> bool:
+    return any(matches(alert, s) for s in subscriptions)
+
+
+# -------------------------------------------------------------------------------------------- submissions
+def submit(session: Session, principal: Principal, *, kind: str, material: str, quantity_t: float,
+           as_of: dt.date, note: str | None) -> Submission:
+    if not principal.may("submit"):
+        raise ForbiddenError("confidential submissions are made by an organisation's coordinators")
+    if principal.org_kind != "member":
+        raise ForbiddenError("only partnership members submit stockpile holdings and emergency needs")
+    row = Submission(org_id=principal.org_id, user_id=principal.user_id, kind=kind, material=material,
+                     quantity_t=quantity_t, as_of=as_of, note=note)
+    session.add(row)
+    session.flush()
+    audit.append(session, "submission.create", actor_user_id=principal.user_id, actor_org_id=principal.org_id,
+                 object_type="submission", object_id=row.id, detail={"kind": kind, "material": material})
+    return row
+
+
+def aggregates(session: Session, principal: Principal, minimum: int = MIN_CONTRIBUTORS) -> list[dict]:
+    """Per kind and material: each organisation's latest figure summed over organisations, shown only when at
+    least ``minimum`` organisations contributed; the caller's own figure is always returned to it."""
+    latest = (select(Submission.org_id, Submission.kind, Submission.material,
+                     func.max(Submission.id).label("last_id"))
+              .group_by(Submission.org_id, Submission.kind, Submission.material).subquery())
+    rows = session.execute(select(Submission).join(latest, Submission.id == latest.c.last_id)).scalars().all()
+    groups: dict[tuple[str, str], list[Submission]] = {}
+    for row in rows:
+        groups.setdefault((row.kind, row.material), []).append(row)
+    out = []
+    for (kind, material), items in sorted(groups.items()):
+        contributors = len({r.org_id for r in items})
+        own = [r.quantity_t for r in items if r.org_id == principal.org_id]
+        shown = contributors >= minimum
+        out.append({"kind": kind, "material": material, "contributors": contributors,
+                    "total_t": float(sum(r.quantity_t for r in items)) if shown else None,
+                    "own_t": own[0] if own else None, "shown": shown})
+    return out

@@ -1,0 +1,351 @@
+"""The partnership service on SQLite and PostgreSQL: TLP 2.0 authorisation matrix, audit chain, live delivery,
+submissions, authentication, bad input."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import xml.etree.ElementTree as ET
+
+import httpx2 as httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, text
+from tests.service_support import PASSWORD, USERS, LiveServer, read_stream, seed_partnership
+from typer.testing import CliRunner
+
+from minsec.cli import app as cli_app
+from minsec.service import audit
+from minsec.service.api import create_app
+from minsec.service.db import Alert, AuditEntry
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def service(database):
+    partnership = seed_partnership(database)
+    with TestClient(create_app(database, secure_cookies=False)) as client:
+        yield database, client, partnership
+
+
+def publish(client, partnership, author: str, **fields) -> dict:
+    body = {"title": "Gallium export licences delayed", "body": "Licences for Ga exports are delayed.",
+            "materials": ["gallium"], "countries": ["CHN"], "severity": "high", **fields}
+    response = client.post("/api/alerts", json=body, headers=partnership.headers(author))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+# ----------------------------------------------------------------------------------- the authorisation matrix
+# (tlp, author, recipient organisations, recipient users)
+ALERTS = [("CLEAR", "us_analyst", [], []), ("GREEN", "us_analyst", [], []),
+          ("AMBER", "us_analyst", ["ec"], []), ("AMBER+STRICT", "us_analyst", ["ec"], []),
+          ("RED", "us_analyst", [], ["ec_viewer"]), ("AMBER", "us_coord", ["industry"], []),
+          ("RED", "us_coord", [], ["us_analyst"]), ("GREEN", "ec_coord", [], []),
+          ("AMBER+STRICT", "jp_coord", ["deu", "usa"], [])]
+READERS = [None, *USERS]
+
+
+def oracle(reader: str | None, tlp: str, author: str, orgs: list[str], users: list[str]) -> bool:
+    """The TLP table of the issue, written out independently of the service's code."""
+    if tlp == "CLEAR":
+        return True
+    if reader is None:
+        return False
+    reader_org, author_org = USERS[reader][0], USERS[author][0]
+    kinds = {"ops": "platform", "industry": "observer"}
+    if tlp == "GREEN":
+        return kinds.get(reader_org, "member") in ("member", "platform") or reader_org == author_org
+    if tlp in ("AMBER", "AMBER+STRICT"):
+        return reader_org == author_org or reader_org in orgs
+    return reader == author or reader in users            # RED
+
+
+def test_authorisation_matrix_has_no_leaks(service):
+    database, client, partnership = service
+    created = []
+    for index, (tlp, author, orgs, users) in enumerate(ALERTS):
+        alert = publish(client, partnership, author, tlp=tlp, recipient_orgs=orgs, recipient_users=users,
+                        title=f"Matrix alert {index} marker{index}x")
+        created.append((alert["id"], tlp, author, orgs, users))
+    with database.reading() as session:
+        last_event = int(session.execute(text("SELECT max(id) FROM alert_events")).scalar())
+    checked = 0
+    with LiveServer(create_app(database)) as server, httpx.Client(base_url=server.url) as live:
+        for reader in READERS:
+            headers = partnership.headers(reader)
+            expected = {a for a, tlp, author, orgs, users in created if oracle(reader, tlp, author, orgs, users)}
+            if reader is None:
+                seen = {a["id"] for a in client.get("/public/alerts").json()}
+                assert seen == expected
+                atom = ET.fromstring(client.get("/public/feed.atom").content)
+                ids = {int(e.text.rsplit("/", 1)[1]) for e in atom.iter("{http://www.w3.org/2005/Atom}id")
+                       if "/alerts/" in e.text}
+                assert ids == expected
+                assert client.get("/api/alerts").status_code == 401
+                continue
+            listed = {a["id"] for a in client.get("/api/alerts", params={"limit": 500}, headers=headers)
+                      .json()["alerts"]}
+            searched = {a["id"] for a in client.get("/api/alerts", params={"q": "marker"}, headers=headers)
+                        .json()["alerts"]}
+            exported = {a["id"] for a in json.loads(client.get("/api/alerts/export", params={"format": "json"},
+                                                               headers=headers).content)}
+            csv_rows = client.get("/api/alerts/export", headers=headers).text.splitlines()[1:]
+            exported_csv = {int(row.split(",", 1)[0]) for row in csv_rows}
+            streamed = {e["id"] for e in read_stream(live, "/api/alerts/stream?after=0", headers, last_event)}
+            fetched = set()
+            for alert_id, *_ in created:
+                response = client.get(f"/api/alerts/{alert_id}", headers=headers)
+                assert response.status_code in (200, 404)
+                if response.status_code == 200:
+                    fetched.add(alert_id)
+            for name, seen in (("list", listed), ("search", searched), ("export", exported),
+                               ("export csv", exported_csv), ("stream", streamed), ("get", fetched)):
+                assert seen == expected, f"{reader} via {name}: saw {sorted(seen)}, expected {sorted(expected)}"
+                checked += 1
+    assert checked == 6 * len(USERS)
+    # every read of restricted content was audited, and the chain holds
+    with database.reading() as session:
+        reads = session.execute(select(AuditEntry).where(AuditEntry.action == "alert.read")).scalars().all()
+        assert reads and audit.verify(session).ok
+    read_by = {(e.actor_user_id, tuple(e.detail["alert_ids"])) for e in reads}
+    ec_viewer = partnership.user_ids["ec_viewer"]
+    red_for_ec_viewer = created[4][0]
+    assert any(user == ec_viewer and red_for_ec_viewer in ids for user, ids in read_by)
+
+
+def test_labels_sharing_and_their_rules(service):
+    database, client, p = service
+    amber = publish(client, p, "us_analyst", tlp="AMBER", recipient_orgs=["ec"])
+    strict = publish(client, p, "us_analyst", tlp="AMBER+STRICT", recipient_orgs=["ec"])
+    # a recipient cannot relabel; the author organisation's coordinator can (downgrade audited)
+    assert client.patch(f"/api/alerts/{amber['id']}/label", json={"tlp": "GREEN"},
+                        headers=p.headers("ec_coord")).status_code == 403
+    assert client.get(f"/api/alerts/{amber['id']}", headers=p.headers("de_viewer")).status_code == 404
+    response = client.patch(f"/api/alerts/{amber['id']}/label", json={"tlp": "GREEN"}, headers=p.headers("us_coord"))
+    assert response.status_code == 200 and response.json()["tlp"] == "GREEN"
+    assert client.get(f"/api/alerts/{amber['id']}", headers=p.headers("de_viewer")).status_code == 200
+    with database.reading() as session:
+        entry = session.execute(select(AuditEntry).where(AuditEntry.action == "alert.relabel")).scalar_one()
+        assert entry.detail == {"from": "AMBER", "to": "GREEN", "direction": "downgrade"}
+    # AMBER may be passed on by a recipient's coordinator, AMBER+STRICT may not
+    second = publish(client, p, "us_analyst", tlp="AMBER", recipient_orgs=["ec"])
+    assert client.post(f"/api/alerts/{second['id']}/recipients", json={"organisations": ["deu"]},
+                       headers=p.headers("ec_coord")).status_code == 200
+    assert client.get(f"/api/alerts/{second['id']}", headers=p.headers("de_viewer")).status_code == 200
+    assert client.post(f"/api/alerts/{strict['id']}/recipients", json={"organisations": ["deu"]},
+                       headers=p.headers("ec_coord")).status_code == 403
+    assert client.get(f"/api/alerts/{strict['id']}", headers=p.headers("de_viewer")).status_code == 404
+    # viewers cannot publish; RED needs named individuals; CLEAR takes no recipients
+    body = {"title": "x y z", "body": "b", "tlp": "GREEN"}
+    assert client.post("/api/alerts", json=body, headers=p.headers("de_viewer")).status_code == 403
+    red = client.post("/api/alerts", json=body | {"tlp": "RED"}, headers=p.headers("us_analyst"))
+    assert red.status_code == 422 and "recipient_users" in red.json()["detail"]
+    clear = client.post("/api/alerts", json=body | {"tlp": "CLEAR", "recipient_orgs": ["ec"]},
+                        headers=p.headers("us_analyst"))
+    assert clear.status_code == 422
+
+
+def test_nothing_is_written_when_a_request_fails(service):
+    database, client, p = service
+    with database.reading() as session:
+        before = (session.execute(select(func.count()).select_from(Alert)).scalar(),
+                  session.execute(select(func.count()).select_from(AuditEntry)).scalar())
+    response = client.post("/api/alerts", json={"title": "Unknown recipient", "body": "b", "tlp": "AMBER",
+                                                "recipient_orgs": ["ec", "atlantis"]}, headers=p.headers("us_analyst"))
+    assert response.status_code == 422 and "atlantis" in response.json()["detail"]
+    with database.reading() as session:
+        after = (session.execute(select(func.count()).select_from(Alert)).scalar(),
+                 session.execute(select(func.count()).select_from(AuditEntry)).scalar())
+    assert after == before
+
+
+@pytest.mark.parametrize("payload, field", [
+    ({"title": "ok title", "body": "b", "tlp": "PURPLE"}, "tlp"),
+    ({"title": "ok title", "body": "b", "tlp": "GREEN", "colour": "red"}, "colour"),
+    ({"title": "ok title", "body": "b", "tlp": "GREEN", "materials": "gallium"}, "materials"),
+    ({"title": "ok title", "body": "b", "tlp": "GREEN", "severity": 5}, "severity"),
+    ({"body": "b", "tlp": "GREEN"}, "title"),
+    ({"title": "ok title", "body": "x" * 20_001, "tlp": "GREEN"}, "body"),
+])
+def test_bad_input_names_the_field(service, payload, field):
+    _, client, p = service
+    response = client.post("/api/alerts", json=payload, headers=p.headers("us_analyst"))
+    assert response.status_code == 422
+    assert any(field in [str(part) for part in error["loc"]] for error in response.json()["detail"])
+
+
+def test_malformed_oversized_and_hostile_bodies(service):
+    _, client, p = service
+    headers = p.headers("us_analyst") | {"Content-Type": "application/json"}
+    assert client.post("/api/alerts", content=b"{not json", headers=headers).status_code == 422
+    assert client.post("/api/alerts", content=b"x" * 300_000, headers=headers).status_code == 413
+    hostile = "'; DROP TABLE alerts; -- <script>alert(1)</script>"
+    alert = publish(client, p, "us_analyst", tlp="GREEN", title=hostile, body=hostile)
+    assert alert["title"] == hostile                       # stored verbatim, returned as JSON data
+    assert client.get("/api/alerts", params={"q": "'; DROP"}, headers=p.headers("us_analyst")).status_code == 200
+    atom = client.get("/public/feed.atom")
+    assert atom.status_code == 200
+
+
+def test_tokens_sessions_csrf_and_lockout(service):
+    database, client, p = service
+    assert client.get("/api/alerts", headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert client.get("/api/alerts", headers={"Authorization": "Basic abc"}).status_code == 401
+    issued = client.post("/api/auth/tokens", json={"name": "script", "expires_in_days": 1},
+                         headers=p.headers("us_analyst")).json()
+    token = {"Authorization": f"Bearer {issued['token']}"}
+    assert client.get("/api/auth/me", headers=token).json()["username"] == "us_analyst"
+    assert client.delete(f"/api/auth/tokens/{issued['id']}", headers=p.headers("ec_coord")).status_code == 404
+    assert client.delete(f"/api/auth/tokens/{issued['id']}", headers=p.headers("us_analyst")).status_code == 200
+    assert client.get("/api/auth/me", headers=token).status_code == 401
+    with database.writing() as session:        # an expired token
+        session.execute(text("UPDATE api_tokens SET expires_at = '2000-01-01 00:00:00' WHERE id = :i"),
+                        {"i": issued["id"] - 1})
+    # browser login: cookie + CSRF for changes
+    login = client.post("/api/auth/login", json={"username": "ec_coord", "password": PASSWORD})
+    assert login.status_code == 200
+    csrf = login.json()["csrf_token"]
+    assert client.get("/api/auth/me").json()["organisation"] == "ec"
+    body = {"title": "Cookie alert", "body": "b", "tlp": "GREEN"}
+    assert client.post("/api/alerts", json=body).status_code == 403
+    assert client.post("/api/alerts", json=body, headers={"X-CSRF-Token": csrf}).status_code == 201
+    client.post("/api/auth/logout", headers={"X-CSRF-Token": csrf})
+    assert client.get("/api/auth/me").status_code == 401
+    # five failures lock the account, even for the right password afterwards
+    for _ in range(5):
+        assert client.post("/api/auth/login", json={"username": "de_viewer", "password": "wrong"}).status_code == 401
+    locked = client.post("/api/auth/login", json={"username": "de_viewer", "password": PASSWORD})
+    assert locked.status_code == 401 and "locked" in locked.json()["detail"]
+    with database.reading() as session:
+        failures = session.execute(select(func.count()).select_from(AuditEntry)
+                                   .where(AuditEntry.action == "login.failed")).scalar()
+        assert failures == 5
+
+
+def test_login_attempts_are_rate_limited(service):
+    _, client, _ = service
+    codes = [client.post("/api/auth/login", json={"username": f"ghost{i}", "password": "x"}).status_code
+             for i in range(25)]
+    assert codes[:20] == [401] * 20 and set(codes[20:]) == {429}
+
+
+# ------------------------------------------------------------------------------------------------ audit chain
+def test_audit_chain_detects_edits_deletions_and_a_cut_tail(service, tmp_path):
+    database, client, p = service
+    for tlp in ("AMBER", "GREEN", "RED"):
+        alert = publish(client, p, "us_analyst", tlp=tlp, recipient_orgs=["ec"] if tlp == "AMBER" else [],
+                        recipient_users=["ec_viewer"] if tlp == "RED" else [])
+        client.get(f"/api/alerts/{alert['id']}", headers=p.headers("ec_viewer"))
+    assert client.get("/api/audit/verify", headers=p.headers("admin")).json()["ok"]
+    assert client.get("/api/audit/verify", headers=p.headers("us_coord")).status_code == 403
+    with database.reading() as session:
+        n = session.execute(select(func.count()).select_from(AuditEntry)).scalar()
+    # 6 organisations + 8 users + 8 tokens + 3 alerts + 2 audited reads (AMBER, RED; GREEN is not audited)
+    assert n == 27
+    # edit one entry's content
+    with database.writing() as session:
+        session.execute(text("UPDATE audit_log SET action = 'alert.nothing' WHERE seq = 20"))
+    result = client.get("/api/audit/verify", headers=p.headers("admin")).json()
+    assert not result["ok"] and result["first_bad_seq"] == 20 and "altered" in result["problem"]
+    # delete an earlier entry: the gap is found first
+    with database.writing() as session:
+        session.execute(text("DELETE FROM audit_log WHERE seq = 10"))
+    with database.reading() as session:
+        result = audit.verify(session)
+    assert not result.ok and result.first_bad_seq == 10 and "missing" in result.problem
+
+
+def test_audit_verify_cli_and_cut_tail(database):
+    seed_partnership(database)
+    url = database.url
+    ok = runner.invoke(cli_app, ["audit", "verify", "--database", url, "-f", "json"])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["ok"]
+    with database.writing() as session:
+        last = session.execute(select(func.max(AuditEntry.seq))).scalar()
+        session.execute(text("DELETE FROM audit_log WHERE seq = :s"), {"s": last})
+    cut = runner.invoke(cli_app, ["audit", "verify", "--database", url, "-f", "json"])
+    assert cut.exit_code == 1
+    assert "removed from the end" in json.loads(cut.stdout)["problem"]
+
+
+# --------------------------------------------------------------------------------------------- live delivery
+def test_stream_delivers_live_and_resumes_after_reconnect(service):
+    database, client, p = service
+    client.post("/api/subscriptions", json={"materials": ["germanium"], "min_severity": "high"},
+                headers=p.headers("ec_viewer"))
+    with LiveServer(create_app(database)) as server, httpx.Client(base_url=server.url) as live:
+        first = publish(client, p, "us_analyst", tlp="GREEN", materials=["germanium"], title="Germanium first")
+        events = read_stream(live, "/api/alerts/stream?after=0", p.headers("ec_viewer"), first["id"])
+        assert [e["title"] for e in events] == ["Germanium first"]
+        last_seen = events[-1]["event_id"]
+        # while disconnected: three more alerts, one of which the subscription filters out
+        publish(client, p, "us_analyst", tlp="GREEN", materials=["germanium"], title="Germanium second")
+        publish(client, p, "us_analyst", tlp="GREEN", materials=["gallium"], title="Gallium only")
+        third = publish(client, p, "us_analyst", tlp="AMBER", recipient_orgs=["ec"], materials=["germanium"],
+                        title="Germanium third")
+        with database.reading() as session:
+            newest = int(session.execute(text("SELECT max(id) FROM alert_events")).scalar())
+        resumed = read_stream(live, "/api/alerts/stream?subscribed=true",
+                              p.headers("ec_viewer") | {"Last-Event-ID": str(last_seen)}, newest)
+        assert [e["title"] for e in resumed] == ["Germanium second", "Germanium third"]
+        assert resumed[-1]["id"] == third["id"]
+
+
+# ------------------------------------------------------------------------------------------------ submissions
+def test_confidential_submissions_show_only_aggregates_of_three(service):
+    _, client, p = service
+    figures = {"us_coord": 120.0, "ec_coord": 80.0, "jp_coord": 60.0}
+
+    def submit(user: str, quantity: float):
+        return client.post("/api/submissions", json={"kind": "stockpile_holding", "material": "gallium",
+                                                     "quantity_t": quantity, "as_of": "2026-11-01"},
+                           headers=p.headers(user))
+
+    assert submit("us_coord", figures["us_coord"]).status_code == 201
+    assert submit("ec_coord", figures["ec_coord"]).status_code == 201
+    two = client.get("/api/submissions/aggregates", headers=p.headers("de_viewer")).json()
+    assert two == [{"kind": "stockpile_holding", "material": "gallium", "contributors": 2, "total_t": None,
+                    "own_t": None, "shown": False}]
+    own = client.get("/api/submissions/aggregates", headers=p.headers("us_coord")).json()[0]
+    assert own["own_t"] == 120.0 and own["total_t"] is None
+    assert submit("jp_coord", figures["jp_coord"]).status_code == 201
+    three = client.get("/api/submissions/aggregates", headers=p.headers("de_viewer")).json()[0]
+    assert three["shown"] and three["total_t"] == pytest.approx(260.0)
+    # a newer figure replaces the organisation's previous one
+    assert submit("us_coord", 100.0).status_code == 201
+    assert client.get("/api/submissions/aggregates", headers=p.headers("de_viewer")).json()[0]["total_t"] == 240.0
+    assert submit("ind_viewer", 5.0).status_code == 403            # observers and viewers do not submit
+    mine = client.get("/api/submissions/mine", headers=p.headers("ec_coord")).json()
+    assert [m["quantity_t"] for m in mine] == [80.0]
+
+
+def test_openapi_document_lists_every_route_with_models(service):
+    _, client, _ = service
+    document = client.get("/openapi.json").json()
+    paths = document["paths"]
+    for path in ("/api/alerts", "/api/alerts/{alert_id}", "/api/alerts/stream", "/api/alerts/export",
+                 "/api/alerts/{alert_id}/label", "/api/alerts/{alert_id}/recipients", "/public/feed.atom",
+                 "/api/submissions/aggregates", "/api/audit/verify", "/api/auth/login", "/api/auth/tokens"):
+        assert path in paths, path
+    schemas = document["components"]["schemas"]
+    assert set(schemas["AlertIn"]["properties"]) >= {"title", "body", "tlp", "recipient_orgs", "recipient_users"}
+    assert schemas["AlertIn"]["additionalProperties"] is False
+
+
+def test_role_and_org_combinations_for_user_management(service):
+    _, client, p = service
+    new = {"username": "us_new", "display_name": "New", "organisation": "usa", "roles": ["viewer"],
+           "password": "a long enough password"}
+    assert client.post("/api/users", json=new, headers=p.headers("us_coord")).status_code == 201
+    other_org = new | {"username": "ec_new", "organisation": "ec"}
+    assert client.post("/api/users", json=other_org, headers=p.headers("us_coord")).status_code == 403
+    assert client.post("/api/users", json=other_org, headers=p.headers("admin")).status_code == 201
+    for user, allowed in itertools.product(["us_analyst", "de_viewer"], [False]):
+        response = client.post("/api/organisations", json={"slug": "ita", "name": "Italy", "kind": "member"},
+                               headers=p.headers(user))
+        assert (response.status_code == 201) == allowed
+    assert client.post("/api/organisations", json={"slug": "ita", "name": "Italy", "kind": "member"},
+                       headers=p.headers("admin")).status_code == 201
