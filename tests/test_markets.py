@@ -226,8 +226,9 @@ def test_unit_values_and_dumping_margin_by_hand():
     uv = unit_values(trade[trade["year"] == 2024], ["exporter"]).set_index("exporter")["unit_value_usd_per_t"]
     assert uv["CHN"] == pytest.approx((300 + 100 + 10) * 1000 / 180)
     assert dumping_margin(8000.0, 5000.0) == pytest.approx(0.6)
+    # surges need US$1 million of imports by default; the hand-made flows are smaller (CHN: 400,000)
     findings = surveil(trade, HS, "EU27", frozenset({"DEU", "FRA"}), frozenset({"USA", "DEU", "FRA", "JPN", "KOR"}),
-                       2024)
+                       2024, SurveillanceSettings(min_surge_value_usd=3e5))
     dumping = [f for f in findings if f.kind == "dumping"]
     assert [f.exporter for f in dumping] == ["CHN"]
     # normal value: undistorted flows ZAF→JPN 7,000 (10 t), USA→DEU 8,000 (10 t), USA→JPN 9,000 (10 t),

@@ -11,13 +11,13 @@ import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
-from tests.service_support import PASSWORD, USERS, LiveServer, read_stream, seed_partnership
 from typer.testing import CliRunner
 
 from minsec.cli import app as cli_app
 from minsec.service import audit
 from minsec.service.api import create_app
 from minsec.service.db import Alert, AuditEntry
+from tests.service_support import PASSWORD, USERS, LiveServer, read_stream, seed_partnership
 
 runner = CliRunner()
 
@@ -349,3 +349,77 @@ def test_role_and_org_combinations_for_user_management(service):
         assert (response.status_code == 201) == allowed
     assert client.post("/api/organisations", json={"slug": "ita", "name": "Italy", "kind": "member"},
                        headers=p.headers("admin")).status_code == 201
+
+
+# ----------------------------------------------------------------------------------- jobs and early warnings
+def wait_for(client, headers, job_id: str, timeout: float = 120.0) -> dict:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/jobs/{job_id}", headers=headers).json()
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.1)
+    raise TimeoutError(job_id)
+
+
+def test_background_jobs_run_and_report(service):
+    _, client, p = service
+    headers = p.headers("us_analyst")
+    params = {"kind": "markets_floor", "floor": 110.0, "volume": 10.0, "years": 2, "spot": 100.0, "vol": 0.3,
+              "drift": 0.0, "rate": 0.03, "paths": 2_000, "seed": 1}
+    submitted = client.post("/api/jobs", json={"params": params}, headers=headers)
+    assert submitted.status_code == 202
+    job = wait_for(client, headers, submitted.json()["id"])
+    assert job["status"] == "done" and job["progress"] == 1.0
+    result = client.get(f"/api/jobs/{job['id']}/result", headers=headers).json()
+    floor = result["results"][0]
+    assert floor["mechanism"] == "price floor (CfD)"
+    assert abs(floor["mc_minus_analytic_in_se"]) < 4
+    # other organisations do not see the job; viewers cannot start analyses; bad parameters name the field
+    assert client.get(f"/api/jobs/{job['id']}", headers=p.headers("ec_coord")).status_code == 404
+    assert client.post("/api/jobs", json={"params": params}, headers=p.headers("de_viewer")).status_code == 403
+    bad = client.post("/api/jobs", json={"params": params | {"paths": 10**9}}, headers=headers)
+    assert bad.status_code == 422 and "paths" in json.dumps(bad.json())
+    unknown = client.post("/api/jobs", json={"params": {"kind": "scenario_run", "scenario": "no_such_thing"}},
+                          headers=headers)
+    failed = wait_for(client, headers, unknown.json()["id"])
+    assert failed["status"] == "failed" and "unknown scenario" in failed["error"]
+    assert client.get(f"/api/jobs/{failed['id']}/result", headers=headers).status_code == 409
+
+
+def test_early_warnings_are_published_once_with_evidence(service):
+    _, client, p = service
+    submitted = client.post("/api/jobs", json={"params": {"kind": "early_warnings"}}, headers=p.headers("us_coord"))
+    job = wait_for(client, p.headers("us_coord"), submitted.json()["id"])
+    assert job["status"] == "done", job
+    counts = client.get(f"/api/jobs/{job['id']}/result", headers=p.headers("us_coord")).json()
+    assert counts["created"] == counts["warnings"] > 20
+    alerts = client.get("/api/alerts", params={"limit": 500}, headers=p.headers("ind_viewer")).json()["alerts"]
+    controls = [a for a in alerts if a["kind"] == "early_warning" and a["evidence"].get("measure_id") == "CN-2023-23"]
+    assert controls and controls[0]["tlp"] == "CLEAR" and "gallium" in controls[0]["materials"]
+    assert "exportcontrol.mofcom.gov.cn" in controls[0]["evidence"]["source_url"]
+    # the observer sees CLEAR warnings only; members see the GREEN trade findings too
+    assert {a["tlp"] for a in alerts} == {"CLEAR"}
+    member = client.get("/api/alerts", params={"limit": 500}, headers=p.headers("de_viewer")).json()["alerts"]
+    dumping = [a for a in member if a["evidence"] and a["evidence"].get("kind") == "dumping"]
+    assert dumping and all(a["tlp"] == "GREEN" and a["evidence"]["evidence"] for a in dumping)
+    again = client.post("/api/jobs", json={"params": {"kind": "early_warnings"}}, headers=p.headers("us_coord"))
+    wait_for(client, p.headers("us_coord"), again.json()["id"])
+    counts = client.get(f"/api/jobs/{again.json()['id']}/result", headers=p.headers("us_coord")).json()
+    assert counts["created"] == 0 and counts["existing"] == counts["warnings"]
+    assert client.post("/api/jobs", json={"params": {"kind": "early_warnings"}},
+                       headers=p.headers("us_analyst")).status_code == 403
+
+
+def test_analytics_endpoints(service):
+    _, client, p = service
+    headers = p.headers("de_viewer")
+    rows = client.get("/api/risk/concentration", params={"material": "gallium", "stage": "refining", "year": 2023},
+                      headers=headers).json()
+    assert rows[0]["top_country"] == "CHN" and rows[0]["top_share"] > 0.9
+    assert client.get("/api/risk/concentration", params={"material": "unobtainium"}, headers=headers).status_code \
+        == 422
+    assert any(s["id"] == "ga_ge_licensing_2023" for s in client.get("/api/scenarios", headers=headers).json())
+    assert any(m["material"] == "gallium" for m in client.get("/api/materials", headers=headers).json())

@@ -414,9 +414,10 @@ from minsec.cli.markets import markets_app  # noqa: E402 - registers on the app 
 
 app.add_typer(markets_app, name="markets")
 
-from minsec.cli.service import admin_app, audit_app, db_app, serve  # noqa: E402 - registers on the app above
+from minsec.cli.service import admin_app, audit_app, db_app, serve, warnings_app  # noqa: E402 - registers the
 
 app.command("serve")(serve)
 app.add_typer(admin_app, name="admin")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
+app.add_typer(warnings_app, name="warnings")

@@ -19,6 +19,7 @@ DatabaseOption = Annotated[str | None, typer.Option(
 admin_app = typer.Typer(help="Organisations, users and API tokens of the partnership service.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 db_app = typer.Typer(help="The service database (schema migrations).", no_args_is_help=True)
+warnings_app = typer.Typer(help="Automatic early warnings from the analytics.", no_args_is_help=True)
 
 
 @contextlib.contextmanager
@@ -71,6 +72,11 @@ def serve(database: DatabaseOption = None,
                     for c in created:
                         typer.echo(f"  {c['username']:<16} {c['organisation']:<16} password {c['password']}  "
                                    f"token {c['token']}", err=True)
+                    from minsec.service import warnings
+
+                    counts = warnings.publish(db, warnings.collect())
+                    typer.echo(f"Early warnings from the bundled data: {counts['created']} alerts published",
+                               err=True)
                 elif credentials_path(db).exists():
                     typer.echo(f"Demo credentials: {credentials_path(db)}", err=True)
             typer.echo(f"minsec service on http://{host}:{port} (API docs: /docs) — database {db.url}", err=True)
@@ -243,6 +249,22 @@ def audit_verify(database: DatabaseOption = None, fmt: FormatOption = Format.tab
             raise typer.Exit(1)
 
     _guarded(run)
+
+
+@warnings_app.command("run")
+def warnings_run(database: DatabaseOption = None, fmt: FormatOption = Format.table) -> None:
+    """Scan the data for early warnings (export controls, concentration crossings, price spikes, dumping and
+    surges) and publish the new ones as alerts."""
+
+    def run():
+        from minsec.service import warnings
+
+        found = warnings.collect()
+        with _database(database) as db:
+            counts = warnings.publish(db, found)
+        _print(counts | {"warnings": len(found)}, fmt)
+
+    _run(run)
 
 
 @db_app.command("upgrade")

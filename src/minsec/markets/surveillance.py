@@ -15,7 +15,8 @@ For an importer (a country or a group such as EU27 or the partnership) and a yea
   (Anti-Dumping Agreement Art. 5.8: negligible volume).
 * **Import surge**: the volume from an origin (and from all outside suppliers together) in the year against
   the trailing trend — a log-linear fit over the previous ``trend_years`` years extrapolated one year
-  (the trailing mean where a year had no imports); a surge is a ratio of at least ``surge_ratio``.
+  (the trailing mean where a year had no imports); a surge is a ratio of at least ``surge_ratio`` on imports
+  worth at least ``min_surge_value_usd`` (US$1 million) that year.
 * **Price undercutting**: an outside supplier's unit value below that of partner-origin supply into the same
   importer: ``(UV_partners − UV_e) / UV_partners`` above ``undercut_threshold``.
 * Price tests run on processed products (catalogue stage ``refining``) by default: ores and concentrates
@@ -54,6 +55,7 @@ class SurveillanceSettings:
     single_supplier_share: float = 0.65  # CRMA Art. 5(1)(b) benchmark
     min_quantity_t: float = 1.0         # ignore flows below this many tonnes
     min_benchmark_exporters: int = 3    # a normal value needs undistorted prices from at least this many
+    min_surge_value_usd: float = 1e6    # a surge needs imports worth at least this much in the year
     product_mix_ratio: float = 3.0      # a price gap beyond this factor more likely means a different product
     distorted_exporters: frozenset[str] = frozenset({"CHN"})
     # ores and concentrates trade by grade: a gross tonne from one mine is not the like product of another's,
@@ -255,9 +257,16 @@ def surveil(trade: pd.DataFrame, hs_materials: pd.DataFrame, importer: str, memb
         ratio = surge_ratios(table.to_numpy(), settings.trend_years)[:, -1]
         share = by_origin.set_index(["hs92", "exporter"])["share"]
         outside_share = by_origin[by_origin["outside"]].groupby("hs92")["share"].sum()
+        value_now = recent[recent["year"] == year]
+        value_origin = value_now.groupby(["hs92", "exporter"])["value_kusd"].sum() * 1000
+        value_outside = value_now.groupby("hs92")["value_kusd"].sum() * 1000
         for (hs, exporter), r, q in zip(table.index, ratio, table[year].to_numpy(), strict=True):
             weight = outside_share.get(hs, 0.0) if exporter == "outside" else share.get((hs, exporter), 0.0)
-            if not (r >= settings.surge_ratio and weight >= settings.negligible_share):
+            worth = value_outside.get(hs, 0.0) if exporter == "outside" else value_origin.get((hs, exporter), 0.0)
+            # a supplier appearing from nothing has no trend to compare with: the share and concentration
+            # findings cover it
+            if not (np.isfinite(r) and r >= settings.surge_ratio and weight >= settings.negligible_share
+                    and worth >= settings.min_surge_value_usd):
                 continue
             flows = recent[(recent["hs92"] == hs) & ((recent["exporter"] == exporter) | (exporter == "outside"))]
             trend_q = q / r if np.isfinite(r) else 0.0

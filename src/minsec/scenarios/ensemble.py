@@ -42,14 +42,6 @@ from minsec.scenarios.run import ScenarioContext
 
 THRESHOLDS_PCT = (1.0, 5.0, 10.0, 25.0)
 
-#: chemical symbols / names used in the export-control table → minsec material
-ELEMENT_MATERIALS = {
-    "Ga": "gallium", "Ge": "germanium", "Sb": "antimony", "C (graphite)": "graphite", "W": "tungsten",
-    "Te": "tellurium", "Bi": "bismuth", "Mo": "molybdenum", "In": "indium", "Li": "lithium", "Ni": "nickel",
-    "Co": "cobalt", "Mn": "manganese", "REE": "rare_earths", "Sm": "rare_earths", "Gd": "rare_earths",
-    "Tb": "rare_earths", "Dy": "rare_earths", "Lu": "rare_earths", "Sc": "rare_earths", "Y": "rare_earths",
-    "Ho": "rare_earths", "Er": "rare_earths", "Tm": "rare_earths", "Eu": "rare_earths", "Yb": "rare_earths",
-}
 
 
 class EnsembleSpec(BaseModel):
@@ -97,11 +89,10 @@ def recorded_restrictions(context: ScenarioContext) -> pd.DataFrame:
     controls = context.chain.dataset.tables.get("export_controls")
     if controls is not None:
         for measure in controls.itertuples():
-            for element in str(measure.elements).split(";"):
-                material = ELEMENT_MATERIALS.get(element.strip()) or ELEMENT_MATERIALS.get(
-                    element.strip().split(" ")[0])
-                if material and "suspension" not in str(measure.control_type):
-                    rows.append(("CHN", material, measure.measure_id))
+            if "suspension" in str(measure.control_type):
+                continue
+            for material in catalogue.control_materials(measure.elements):
+                rows.append(("CHN", material, measure.measure_id))
     facts = context.chain.dataset["parameter_facts"]
     history = facts[(facts["file"] == "disruption_history") & (facts["event_id"] != "")]
     names = {m: row["name"].lower() for m, row in catalogue.materials().iterrows()}

@@ -14,6 +14,7 @@ import contextlib
 import csv
 import io
 import json
+import threading
 import time
 import xml.etree.ElementTree as ET
 from collections import deque
@@ -21,12 +22,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import select
 
 from minsec.service import accounts, audit, sharing
-from minsec.service.db import ApiToken, Database, Organisation, Subscription, User
+from minsec.service.db import ApiToken, Database, Job, Organisation, Subscription, User
+from minsec.service.jobs import JobIn, JobOut, JobRunner, job_out
 from minsec.service.schemas import (
     Aggregate,
     AlertIn,
@@ -61,6 +63,8 @@ MAX_BODY_BYTES = 256 * 1024
 LOGIN_ATTEMPTS_PER_MINUTE = 20
 STREAM_POLL_SECONDS = 1.0
 STREAM_KEEPALIVE_SECONDS = 15.0
+MAX_ID = 2**53 - 1          # ids beyond this are not ids (and overflow SQLite's 64-bit integers)
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "Not authenticated"},
     403: {"model": Problem, "description": "Not allowed for this organisation or role"},
@@ -184,16 +188,22 @@ Caller = Annotated[Principal, Depends(required_principal)]
 def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
     notifier, limiter = Notifier(), LoginLimiter()
 
+    runner = JobRunner(database, on_change=notifier.notify)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         notifier.bind(asyncio.get_running_loop())
         yield
+        runner.shutdown()
 
     app = FastAPI(title="minsec partnership service", version="1",
                   description="Information sharing between critical-minerals partners under TLP 2.0, with "
                               "audit, live alerts and confidential submissions. Authenticate with "
                               "`Authorization: Bearer <token>` (`minsec admin token`) or the browser session.",
-                  lifespan=lifespan)
+                  lifespan=lifespan,
+                  responses={400: {"model": Problem, "description": "Malformed request (e.g. a body that is not "
+                                                                     "JSON)"},
+                             413: {"model": Problem, "description": f"Request body over {MAX_BODY_BYTES} bytes"}})
     app.state.database, app.state.notifier = database, notifier
     app.add_middleware(BodyLimit)
 
@@ -274,7 +284,7 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
             return [_token(r) for r in rows]
 
     @auth.delete("/tokens/{token_id}", response_model=TokenOut, responses=ERRORS)
-    def revoke(token_id: int, caller: Caller) -> dict:
+    def revoke(token_id: IdPath, caller: Caller) -> dict:
         with database.writing() as session:
             return _token(accounts.revoke_token(session, caller, token_id))
 
@@ -331,7 +341,7 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
                     severity: Severity | None = None, tlp: Tlp | None = None,
                     q: Annotated[str | None, Query(max_length=200, description="Text search in title and body")]
                     = None,
-                    before_id: Annotated[int | None, Query(ge=1)] = None,
+                    before_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
                     limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict:
         """Alerts the caller may read, newest first (the TLP rule is applied in the query)."""
         with database.reading() as session:
@@ -365,14 +375,17 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
     @alerts.get("/stream", responses={401: ERRORS[401], 200: {"content": {"text/event-stream": {}}}})
     async def stream(request: Request, caller: Caller,
                      last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-                     after: Annotated[int | None, Query(ge=0, description="Resume after this event id "
+                     after: Annotated[int | None, Query(ge=0, le=MAX_ID, description="Resume after this event id "
                                                                          "(or send Last-Event-ID)")] = None,
                      subscribed: Annotated[bool, Query(description="Only alerts matching the caller's "
                                                                    "subscriptions")] = False) -> StreamingResponse:
         """Server-Sent Events: one ``alert`` event per new or changed alert the caller may read.  Each event
         carries its id; reconnecting with ``Last-Event-ID`` delivers everything after it, so nothing is lost."""
-        start = after if after is not None else (int(last_event_id) if last_event_id and last_event_id.isdigit()
-                                                 else None)
+        start = after
+        if start is None and last_event_id:
+            if not last_event_id.strip().isdigit() or int(last_event_id) > MAX_ID:
+                raise HTTPException(422, "Last-Event-ID: not an event id this stream sent")
+            start = int(last_event_id)
         if start is None:
             with database.reading() as session:
                 start = sharing.latest_event_id(session)
@@ -414,7 +427,7 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     @alerts.get("/{alert_id}", response_model=AlertOut, responses=ERRORS)
-    def get_alert(alert_id: int, caller: Caller) -> dict:
+    def get_alert(alert_id: IdPath, caller: Caller) -> dict:
         with database.reading() as session:
             alert = sharing.get_alert(session, caller, alert_id)
             out = alerts_out(session, [alert])[0]
@@ -422,7 +435,7 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
         return out
 
     @alerts.patch("/{alert_id}/label", response_model=AlertOut, responses=ERRORS)
-    def relabel(alert_id: int, body: RelabelIn, caller: Caller) -> dict:
+    def relabel(alert_id: IdPath, body: RelabelIn, caller: Caller) -> dict:
         """Change the TLP label; only the author's organisation may (a downgrade widens who can read it)."""
         with database.writing() as session:
             out = alerts_out(session, [sharing.relabel(session, caller, alert_id, body.tlp)])[0]
@@ -430,7 +443,7 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
         return out
 
     @alerts.post("/{alert_id}/recipients", response_model=AlertOut, responses=ERRORS)
-    def add_recipients(alert_id: int, body: ShareIn, caller: Caller) -> dict:
+    def add_recipients(alert_id: IdPath, body: ShareIn, caller: Caller) -> dict:
         """Address the alert to further organisations (AMBER, AMBER+STRICT) or individuals (RED)."""
         with database.writing() as session:
             out = alerts_out(session, [sharing.share(session, caller, alert_id, list(body.organisations),
@@ -475,7 +488,7 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
             return _subscription(row)
 
     @subs.delete("/{subscription_id}", status_code=204, responses=ERRORS)
-    def unsubscribe(subscription_id: int, caller: Caller) -> Response:
+    def unsubscribe(subscription_id: IdPath, caller: Caller) -> Response:
         with database.writing() as session:
             row = session.get(Subscription, subscription_id)
             if row is None or row.user_id != caller.user_id:
@@ -523,7 +536,7 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
             return audit.verify(session).as_dict()
 
     @audit_router.get("", response_model=list[AuditEntryOut], responses=ERRORS)
-    def audit_entries(caller: Caller, after_seq: Annotated[int, Query(ge=0)] = 0,
+    def audit_entries(caller: Caller, after_seq: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
                       limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict]:
         """Audit entries (platform admins: all; org admins: their organisation's)."""
         from minsec.service.db import AuditEntry
@@ -536,16 +549,105 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
                 query = query.where(AuditEntry.actor_org_id == caller.org_id)
             return [{c: getattr(e, c) for c in AuditEntryOut.model_fields} for e in session.execute(query).scalars()]
 
+    # --------------------------------------------------------------------------------------------- jobs
+    jobs_router = APIRouter(prefix="/api/jobs", tags=["background jobs"])
+
+    @jobs_router.post("", response_model=JobOut, status_code=202, responses=ERRORS)
+    def submit_job(body: JobIn, caller: Caller) -> dict:
+        """Start a long analysis (scenario run, stockpile optimisation, price-floor valuation, surveillance,
+        early-warning scan); poll ``GET /api/jobs/{id}`` and fetch ``/result`` when it is done."""
+        return job_out(runner.submit(caller, body.params))
+
+    @jobs_router.get("", response_model=list[JobOut], responses={401: ERRORS[401]})
+    def list_jobs(caller: Caller, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[dict]:
+        """The caller's organisation's jobs, newest first."""
+        with database.reading() as session:
+            rows = session.execute(select(Job).where(Job.org_id == caller.org_id).order_by(Job.created_at.desc())
+                                   .limit(limit)).scalars().all()
+            return [job_out(j) for j in rows]
+
+    def own_job(session, caller: Principal, job_id: str) -> Job:
+        job = session.get(Job, job_id)
+        if job is None or job.org_id != caller.org_id:
+            raise sharing.NotFoundError(f"job {job_id} not found")
+        return job
+
+    @jobs_router.get("/{job_id}", response_model=JobOut, responses=ERRORS)
+    def job_status(job_id: str, caller: Caller) -> dict:
+        with database.reading() as session:
+            return job_out(own_job(session, caller, job_id))
+
+    @jobs_router.get("/{job_id}/result", responses=ERRORS | {409: {"model": Problem,
+                                                                    "description": "The job has not finished"}})
+    def job_result(job_id: str, caller: Caller) -> dict[str, Any]:
+        """The job's result (JSON; its shape depends on the kind)."""
+        with database.reading() as session:
+            job = own_job(session, caller, job_id)
+            if job.status != "done":
+                raise HTTPException(409, f"job {job_id} is {job.status}" + (f": {job.error}" if job.error else ""))
+            return job.result or {}
+
+    # ---------------------------------------------------------------------------------------- analytics
+    data = APIRouter(prefix="/api", tags=["analytics"])
+
+    @data.get("/materials", responses={401: ERRORS[401]})
+    def materials(caller: Caller) -> list[dict[str, Any]]:
+        """The material catalogue (id, name, family, CRMA and US critical-list status)."""
+        from minsec.data import catalogue
+
+        frame = catalogue.materials().reset_index()
+        return json.loads(frame.to_json(orient="records"))
+
+    @data.get("/risk/concentration", responses={401: ERRORS[401], 422: ERRORS[422]})
+    def concentration(caller: Caller, material: str | None = None,
+                      stage: Literal["mining", "refining"] | None = None,
+                      year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
+                      source: Literal["usgs", "wmd"] = "usgs") -> list[dict[str, Any]]:
+        """Shares, HHI and the CRMA 65 % test per material × stage × year (published world totals)."""
+        from minsec.cli import concentration_table
+
+        try:
+            frame = concentration_table(analytics.chain(), source, material, stage, year)
+        except (KeyError, ValueError) as exc:
+            raise sharing.InvalidError(str(exc.args[0]) if exc.args else str(exc)) from None
+        return json.loads(frame.to_json(orient="records"))
+
+    @data.get("/scenarios", responses={401: ERRORS[401]})
+    def scenarios(caller: Caller) -> list[dict[str, Any]]:
+        """The shipped scenario library (run one with a ``scenario_run`` job)."""
+        from minsec.scenarios.schema import library, load_scenario
+
+        return [load_scenario(path).model_dump(mode="json") | {"id": name} for name, path in library().items()]
+
     @app.get("/api/health", tags=["service"])
     def health() -> dict[str, str]:
         return {"status": "ok", "database": "sqlite" if database.is_sqlite else "postgresql"}
 
-    for router in (auth, admin, alerts, public, subs, confidential, audit_router):
+    for router in (auth, admin, alerts, public, subs, confidential, audit_router, jobs_router, data):
         app.include_router(router)
     return app
 
 
 # ------------------------------------------------------------------------------------------------ helpers
+class _Analytics:
+    """The bundled supply chain, loaded once on first use (a few hundred ms)."""
+
+    def __init__(self) -> None:
+        self._chain = None
+        self._lock = threading.Lock()
+
+    def chain(self):
+        with self._lock:
+            if self._chain is None:
+                from minsec.model import SupplyChain
+
+                self._chain = SupplyChain.load()
+            return self._chain
+
+
+analytics = _Analytics()
+
+
 def _me(user: User) -> dict:
     return {"user_id": user.id, "username": user.username, "display_name": user.display_name,
             "organisation": user.organisation.slug, "organisation_name": user.organisation.name,
@@ -583,13 +685,13 @@ def atom_feed(rows: list[dict], base: str) -> bytes:
     ET.SubElement(feed, f"{{{ns}}}id").text = f"{base}/public/feed.atom"
     ET.SubElement(feed, f"{{{ns}}}link", href=f"{base}/public/feed.atom", rel="self")
     updated = max((r["updated_at"] for r in rows), default=None)
-    ET.SubElement(feed, f"{{{ns}}}updated").text = (updated.isoformat() + "Z") if updated else "1970-01-01T00:00:00Z"
+    ET.SubElement(feed, f"{{{ns}}}updated").text = updated or "1970-01-01T00:00:00+00:00"
     for row in rows:
         entry = ET.SubElement(feed, f"{{{ns}}}entry")
         ET.SubElement(entry, f"{{{ns}}}title").text = f"[TLP:CLEAR] [{row['severity']}] {row['title']}"
         ET.SubElement(entry, f"{{{ns}}}id").text = f"{base}/public/alerts/{row['id']}"
-        ET.SubElement(entry, f"{{{ns}}}updated").text = row["updated_at"].isoformat() + "Z"
-        ET.SubElement(entry, f"{{{ns}}}published").text = row["created_at"].isoformat() + "Z"
+        ET.SubElement(entry, f"{{{ns}}}updated").text = row["updated_at"]
+        ET.SubElement(entry, f"{{{ns}}}published").text = row["created_at"]
         author = ET.SubElement(entry, f"{{{ns}}}author")
         ET.SubElement(author, f"{{{ns}}}name").text = row["author_organisation"]
         for material in row["materials"]:

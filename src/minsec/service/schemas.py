@@ -7,7 +7,7 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 Tlp = Literal["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"]
 Severity = Literal["info", "low", "medium", "high", "critical"]
@@ -21,6 +21,14 @@ Slug = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max
                                         pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=64,
                                             pattern=r"^[A-Za-z0-9_.@-]+$")]
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """Times are stored naive in UTC; the API states the zone (RFC 3339)."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+UtcDatetime = Annotated[dt.datetime, AfterValidator(as_utc)]
 
 
 class Strict(BaseModel):
@@ -56,9 +64,9 @@ class TokenOut(BaseModel):
     id: int
     name: str
     prefix: str
-    created_at: dt.datetime
-    expires_at: dt.datetime
-    revoked_at: dt.datetime | None
+    created_at: UtcDatetime
+    expires_at: UtcDatetime
+    revoked_at: UtcDatetime | None
 
 
 class NewToken(TokenOut):
@@ -141,8 +149,8 @@ class AlertOut(BaseModel):
     author_organisation: str
     recipient_orgs: list[str]
     recipient_users: list[str]
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
 
 
 class AlertPage(BaseModel):
@@ -186,7 +194,7 @@ class SubmissionOut(BaseModel):
     quantity_t: float
     as_of: dt.date
     note: str | None
-    created_at: dt.datetime
+    created_at: UtcDatetime
 
 
 class Aggregate(BaseModel):

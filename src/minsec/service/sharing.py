@@ -94,7 +94,12 @@ def to_dict(session: Session, alerts: Sequence[Alert], slugs: dict[int, str] | N
              "evidence": a.evidence, "author_organisation": slugs.get(a.author_org_id, "?"),
              "recipient_orgs": sorted(slugs.get(r.org_id, "?") for r in a.recipient_orgs),
              "recipient_users": sorted(names.get(r.user_id, "?") for r in a.recipient_users),
-             "created_at": a.created_at, "updated_at": a.updated_at} for a in alerts]
+             "created_at": iso(a.created_at), "updated_at": iso(a.updated_at)} for a in alerts]
+
+
+def iso(value: dt.datetime) -> str:
+    """RFC 3339 text of a stored (naive, UTC) time."""
+    return value.replace(tzinfo=dt.UTC).isoformat()
 
 
 def audit_reads(session: Session, principal: Principal | None, alerts: Sequence[Alert], via: str) -> None:

@@ -29,6 +29,26 @@ import yaml
 
 STAGES = ("mining", "refining")
 
+#: chemical symbols / names used in the export-control table → minsec material
+ELEMENT_MATERIALS = {
+    "Ga": "gallium", "Ge": "germanium", "Sb": "antimony", "C (graphite)": "graphite", "W": "tungsten",
+    "Te": "tellurium", "Bi": "bismuth", "Mo": "molybdenum", "In": "indium", "Li": "lithium", "Ni": "nickel",
+    "Co": "cobalt", "Mn": "manganese", "REE": "rare_earths", "Sm": "rare_earths", "Gd": "rare_earths",
+    "Tb": "rare_earths", "Dy": "rare_earths", "Lu": "rare_earths", "Sc": "rare_earths", "Y": "rare_earths",
+    "Ho": "rare_earths", "Er": "rare_earths", "Tm": "rare_earths", "Eu": "rare_earths", "Yb": "rare_earths",
+}
+
+
+def control_materials(elements: str) -> list[str]:
+    """minsec materials named by an export-control record's ``elements`` field (``"Ga;Ge"``, ``"REE (technology)"``)."""
+    out = []
+    for element in str(elements).split(";"):
+        element = element.strip()
+        material = ELEMENT_MATERIALS.get(element) or ELEMENT_MATERIALS.get(element.split(" ")[0])
+        if material and material not in out:
+            out.append(material)
+    return out
+
 
 def _path(name: str) -> Path:
     return Path(str(resources.files(__package__).joinpath(name)))

@@ -1,0 +1,257 @@
+"""Long analyses as background jobs: a scenario run, a stockpile optimisation over an ensemble, a price-floor
+valuation, trade surveillance, the early-warning scan.  A job is a database row (queued → running → done |
+failed, with progress and a JSON result); one worker thread runs them in order so that an analysis never
+competes with another for the two cores.  Jobs left running by a stopped server are marked failed on start.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import update
+
+from minsec.service import audit
+from minsec.service.db import Database, Job, utcnow
+from minsec.service.schemas import UtcDatetime
+from minsec.service.security import Principal
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ScenarioRun(_Params):
+    kind: Literal["scenario_run"] = "scenario_run"
+    scenario: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[a-z0-9_]+$",
+                                   description="A scenario of the shipped library (`GET /api/scenarios`).")]
+    sensitivity: bool = True
+
+
+class StockpileOptimisation(_Params):
+    kind: Literal["stockpile_optimize"] = "stockpile_optimize"
+    budget: float = Field(ge=0, le=1e13, description="USD")
+    holders: Annotated[str, Field(max_length=100)] = "US,EU,joint"
+    ensemble: int = Field(2_000, ge=10, le=50_000, description="Scenarios of the minsec ensemble")
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    cvar: float | None = Field(None, gt=0.5, lt=1)
+    method: Literal["auto", "lp", "fast"] = "auto"
+
+
+class FloorValuation(_Params):
+    kind: Literal["markets_floor"] = "markets_floor"
+    floor: float = Field(gt=0, le=1e9, description="USD/t")
+    volume: float = Field(ge=0, le=1e9, description="t per year")
+    years: int = Field(ge=1, le=40)
+    spot: float = Field(gt=0, le=1e9, description="USD/t")
+    drift: float = Field(0.0, ge=-1, le=1)
+    vol: float = Field(ge=0, le=5)
+    rate: float = Field(0.04, ge=-0.1, le=0.5)
+    settlement: Literal["monthly", "quarterly", "annual"] = "monthly"
+    paths: int = Field(100_000, ge=100, le=1_000_000)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+
+
+class Surveillance(_Params):
+    kind: Literal["surveillance"] = "surveillance"
+    importer: Annotated[str, Field(min_length=3, max_length=20)] = "partnership"
+    year: int | None = Field(None, ge=1990, le=2100)
+
+
+class EarlyWarnings(_Params):
+    kind: Literal["early_warnings"] = "early_warnings"
+
+
+JobParams = Annotated[ScenarioRun | StockpileOptimisation | FloorValuation | Surveillance | EarlyWarnings,
+                      Field(discriminator="kind")]
+
+
+class JobIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    params: JobParams
+
+
+class JobOut(BaseModel):
+    id: str
+    kind: str
+    status: Literal["queued", "running", "done", "failed"]
+    progress: float
+    error: str | None
+    params: dict[str, Any]
+    created_at: UtcDatetime
+    finished_at: UtcDatetime | None
+
+
+def job_out(job: Job) -> dict:
+    return {"id": job.id, "kind": job.kind, "status": job.status, "progress": job.progress, "error": job.error,
+            "params": job.params, "created_at": job.created_at, "finished_at": job.finished_at}
+
+
+def _jsonable(value: Any) -> Any:
+    def clean(obj):
+        if isinstance(obj, float) and not math.isfinite(obj):
+            return None
+        if isinstance(obj, dict):
+            return {str(k): clean(v) for k, v in obj.items()}
+        if isinstance(obj, list | tuple):
+            return [clean(v) for v in obj]
+        return obj
+
+    return clean(json.loads(json.dumps(value, default=lambda o: o.item() if hasattr(o, "item") else str(o))))
+
+
+def _records(frame) -> list[dict]:
+    return frame.to_dict(orient="records")
+
+
+# ------------------------------------------------------------------------------------------------ analyses
+def run_scenario(params: ScenarioRun, progress: Callable[[float], None], database: Database) -> dict:
+    from minsec.scenarios import ScenarioContext, load_scenario
+    from minsec.scenarios import run_scenario as run
+    from minsec.scenarios.schema import library
+
+    if params.scenario not in library():
+        raise ValueError(f"scenario: unknown scenario {params.scenario!r}; known: {', '.join(sorted(library()))}")
+    progress(0.1)
+    return run(load_scenario(params.scenario), ScenarioContext.load(), params.sensitivity).to_dict()
+
+
+def run_stockpile(params: StockpileOptimisation, progress: Callable[[float], None], database: Database) -> dict:
+    from minsec.scenarios import ScenarioContext
+    from minsec.scenarios.ensemble import EnsembleSpec
+    from minsec.stockpile.inputs import JOINT, sample_from_ensemble
+    from minsec.stockpile.plan import optimize
+    from minsec.stockpile.setup import parse_holders, prepare_problem
+
+    holders = parse_holders(params.holders)
+    context = ScenarioContext.load()
+    parties = [h for h in holders if h != JOINT] or list(parse_holders("US,EU"))
+    spec = EnsembleSpec(n_scenarios=params.ensemble, seed=params.seed, horizon_months=12.0,
+                        chunk_size=min(10_000, params.ensemble))
+    done = [0]
+
+    def advance(k: int) -> None:
+        done[0] += k
+        progress(0.8 * done[0] / params.ensemble)
+
+    sample = sample_from_ensemble(context, spec, parties, None, progress=advance)
+    prepared = prepare_problem(context, sample, params.budget, holders, None, None, cvar_alpha=params.cvar,
+                               drop_unpriced=True)
+    progress(0.85)
+    plan = optimize(prepared.problem, prepared.facts, params.method)
+    return {"summary": plan.summary, "plan": _records(plan.plan), "by_party": _records(plan.by_party),
+            "warnings": prepared.warnings}
+
+
+def run_floor(params: FloorValuation, progress: Callable[[float], None], database: Database) -> dict:
+    from minsec.markets.mechanisms import Offtake, PriceFloor, PriceGapSubsidy, Schedule
+    from minsec.markets.price_models import GBM
+    from minsec.markets.valuation import value_mechanisms
+
+    schedule = Schedule(params.years, params.volume, params.settlement)
+    results = value_mechanisms(GBM(params.drift, params.vol), params.spot, schedule,
+                               [PriceFloor(params.floor), Offtake(params.floor), PriceGapSubsidy(params.floor)],
+                               params.rate, params.paths, params.seed)
+    out = {"results": [r.summary() for r in results]}
+    # the cost distribution of the floor, for fan/histogram charts
+    pv = results[0].pv
+    counts, edges = __import__("numpy").histogram(pv, bins=40)
+    out["floor_pv_histogram"] = {"counts": counts.tolist(), "edges": edges.tolist()}
+    return out
+
+
+def run_surveillance(params: Surveillance, progress: Callable[[float], None], database: Database) -> dict:
+    import pandas as pd
+
+    from minsec.data import catalogue
+    from minsec.data.countries import normalise_iso3
+    from minsec.data.dataset import load
+    from minsec.markets.surveillance import surveil
+
+    trade = load(tables=("trade",))["trade"]
+    groups = catalogue.load_groups()
+    members = groups.members(params.importer) if params.importer in groups else frozenset(
+        {normalise_iso3(params.importer)})
+    hs = pd.read_csv(catalogue._path("hs_codes.csv"), dtype={"hs92": str})
+    year = params.year or int(trade["year"].max())
+    findings = surveil(trade, hs, params.importer, members, groups.members("partnership"), year)
+    return {"importer": params.importer, "year": year, "findings": [f.record() for f in findings]}
+
+
+def run_warnings(params: EarlyWarnings, progress: Callable[[float], None], database: Database) -> dict:
+    from minsec.service import warnings
+
+    found = warnings.collect()
+    progress(0.7)
+    return warnings.publish(database, found) | {"warnings": len(found)}
+
+
+RUNNERS: dict[str, Callable] = {"scenario_run": run_scenario, "stockpile_optimize": run_stockpile,
+                                "markets_floor": run_floor, "surveillance": run_surveillance,
+                                "early_warnings": run_warnings}
+PERMISSION = {"early_warnings": "run_warnings"}
+
+
+class JobRunner:
+    """Runs jobs one at a time in a worker thread; ``on_change`` is called after alerts may have changed."""
+
+    def __init__(self, database: Database, on_change: Callable[[], None] | None = None) -> None:
+        self.database, self.on_change = database, on_change
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minsec-job")
+        self.lock = threading.Lock()
+        with database.writing() as session:
+            session.execute(update(Job).where(Job.status.in_(("queued", "running")))
+                            .values(status="failed", error="the server stopped before the job finished",
+                                    finished_at=utcnow()))
+
+    def submit(self, principal: Principal, params: BaseModel) -> Job:
+        permission = PERMISSION.get(params.kind, "run_analysis")
+        if not principal.may(permission):
+            from minsec.service.sharing import ForbiddenError
+
+            raise ForbiddenError(f"{params.kind} jobs need a role with the {permission} permission")
+        with self.database.writing() as session:
+            job = Job(id=str(uuid.uuid4()), kind=params.kind, params=params.model_dump(mode="json"),
+                      status="queued", progress=0.0, user_id=principal.user_id, org_id=principal.org_id)
+            session.add(job)
+            audit.append(session, "job.submit", actor_user_id=principal.user_id, actor_org_id=principal.org_id,
+                         object_type="job", object_id=job.id, detail={"kind": params.kind})
+        self.pool.submit(self._run, job.id, params)
+        return job
+
+    def _set(self, job_id: str, **values) -> None:
+        with self.database.writing() as session:
+            session.execute(update(Job).where(Job.id == job_id).values(**values))
+
+    def _run(self, job_id: str, params: BaseModel) -> None:
+        self._set(job_id, status="running", progress=0.0)
+        last = [0.0]
+
+        def progress(fraction: float) -> None:
+            now = time.monotonic()
+            if now - last[0] >= 0.5:
+                last[0] = now
+                self._set(job_id, progress=round(min(max(fraction, 0.0), 0.99), 3))
+
+        try:
+            result = _jsonable(RUNNERS[params.kind](params, progress, self.database))
+        except Exception as exc:  # the job fails with the reason; the server goes on
+            message = str(exc) if isinstance(exc, ValueError) else f"{exc.__class__.__name__}: {exc}"
+            self._set(job_id, status="failed", error=message[:2000], finished_at=utcnow())
+            if not isinstance(exc, ValueError):
+                traceback.print_exc()
+            return
+        self._set(job_id, status="done", progress=1.0, result=result, finished_at=utcnow())
+        if params.kind == "early_warnings" and self.on_change is not None:
+            self.on_change()
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
