@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """The two commands of minsec's quick start, with nothing but Python 3.11 installed.
 
-    python3 make.py run     # set up .venv, install minsec, run the main job on the bundled data
+    python3 make.py run     # set up .venv, install minsec, start the partnership service (demo data, SQLite)
     python3 make.py test    # set up .venv with the test tools (and PostgreSQL), run ruff and the whole test suite
     python3 make.py bench   # benchmarks, in .venv-bench (the peer geopolrisk-py pins pandas <= 2.3.3)
 
 Set-up is idempotent: the virtual environment is (re)installed only when ``pyproject.toml`` changed.
-Extra arguments after ``run`` are passed to ``minsec`` (default: ``overview``); after ``test``, to pytest.
+Extra arguments after ``run`` are passed to ``minsec`` (default: ``serve``); after ``test``, to pytest.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def main(argv: list[str]) -> None:
     rest = argv[1:]
     if command == "run":
         bin_dir = ensure_environment("")
-        _run(bin_dir / "minsec", *(rest or ["overview"]))
+        _run(bin_dir / "minsec", *(rest or ["serve"]))
     elif command == "test":
         bin_dir = ensure_environment("test")
         _run(bin_dir / "ruff", "check", "src", "tests", "benchmarks", "make.py")

@@ -53,7 +53,8 @@ def serve(database: DatabaseOption = None,
           demo: Annotated[bool, typer.Option("--demo/--no-demo", help="Create a demo partnership (organisations, "
                                                                      "users, tokens) in an empty database.")] = True,
           insecure_cookies: Annotated[bool, typer.Option(
-              "--insecure-cookies", help="Send session cookies over plain HTTP (local trials without TLS).")] = False,
+              "--insecure-cookies", help="Session cookies without the Secure flag, for plain HTTP (automatic on a "
+                                         "loopback address; behind TLS leave it off).")] = False,
           ) -> None:
     """Run the partnership service (REST API; OpenAPI at /docs) on SQLite by default."""
 
@@ -80,7 +81,9 @@ def serve(database: DatabaseOption = None,
                 elif credentials_path(db).exists():
                     typer.echo(f"Demo credentials: {credentials_path(db)}", err=True)
             typer.echo(f"minsec service on http://{host}:{port} (API docs: /docs) — database {db.url}", err=True)
-            uvicorn.run(create_app(db, secure_cookies=not insecure_cookies), host=host, port=port, log_level="warning")
+            loopback = host in ("127.0.0.1", "localhost", "::1")
+            uvicorn.run(create_app(db, secure_cookies=not (insecure_cookies or loopback)), host=host, port=port,
+                        log_level="warning")
 
     _run(run)
 

@@ -1,0 +1,5 @@
+"""`python -m minsec.cli`: the minsec command line."""
+
+from minsec.cli import main
+
+main()
