@@ -52,6 +52,8 @@ def serve(database: DatabaseOption = None,
           port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
           demo: Annotated[bool, typer.Option("--demo/--no-demo", help="Create a demo partnership (organisations, "
                                                                      "users, tokens) in an empty database.")] = True,
+          workers: Annotated[int, typer.Option("--workers", help="Server processes (they share the database; "
+                                                                 "live streams are woken across processes).")] = 1,
           insecure_cookies: Annotated[bool, typer.Option(
               "--insecure-cookies", help="Session cookies without the Secure flag, for plain HTTP (automatic on a "
                                          "loopback address; behind TLS leave it off).")] = False,
@@ -82,8 +84,15 @@ def serve(database: DatabaseOption = None,
                     typer.echo(f"Demo credentials: {credentials_path(db)}", err=True)
             typer.echo(f"minsec service on http://{host}:{port} (API docs: /docs) — database {db.url}", err=True)
             loopback = host in ("127.0.0.1", "localhost", "::1")
-            uvicorn.run(create_app(db, secure_cookies=not (insecure_cookies or loopback)), host=host, port=port,
-                        log_level="warning")
+            secure = not (insecure_cookies or loopback)
+            if workers > 1:
+                import os
+
+                os.environ["MINSEC_DATABASE"], os.environ["MINSEC_SECURE_COOKIES"] = db.url, "1" if secure else "0"
+                uvicorn.run("minsec.service.app:create", factory=True, workers=workers, host=host, port=port,
+                            log_level="warning")
+            else:
+                uvicorn.run(create_app(db, secure_cookies=secure), host=host, port=port, log_level="warning")
 
     _run(run)
 

@@ -18,7 +18,8 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
@@ -61,7 +62,10 @@ from minsec.service.security import RESTRICTED, Principal
 SESSION_COOKIE, CSRF_COOKIE = "minsec_session", "minsec_csrf"
 MAX_BODY_BYTES = 256 * 1024
 LOGIN_ATTEMPTS_PER_MINUTE = 20
-STREAM_POLL_SECONDS = 1.0
+STREAM_POLL_SECONDS = 5.0        # streams re-check on their own this often (the watcher wakes them sooner)
+EVENT_WATCH_SECONDS = 0.05       # how often each process looks for events written by other processes
+SUBSCRIPTION_REFRESH_SECONDS = 5.0
+REQUEST_THREADS = 16
 STREAM_KEEPALIVE_SECONDS = 15.0
 MAX_ID = 2**53 - 1          # ids beyond this are not ids (and overflow SQLite's 64-bit integers)
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -99,6 +103,63 @@ class Notifier:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.event.wait(), timeout)
+
+
+class EventFeed:
+    """The recent alert events of this process, loaded once from the database and shared by every live stream
+    (each stream only filters by the TLP rule and its subscriptions).  A stream that resumes from an event older
+    than the buffer reads the database instead."""
+
+    def __init__(self, database: Database, capacity: int = 10_000) -> None:
+        self.database, self.capacity = database, capacity
+        self.entries: deque[tuple[int, sharing.AlertRow, str]] = deque()
+        self.base = self.last = 0       # the buffer holds every event in (base, last]
+        self.changed: asyncio.Event | None = None
+        # its own thread: a refresh must not queue behind the page builds that every new alert also causes
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minsec-feed")
+
+    def start(self) -> None:
+        with self.database.reading() as session:
+            self.base = self.last = sharing.latest_event_id(session)
+        self.changed = asyncio.Event()
+
+    def _load(self, after: int) -> tuple[list[tuple[int, sharing.AlertRow, str]], int]:
+        with self.database.reading() as session:
+            rows, last = sharing.events_after(session, None, after, limit=1000, readable_only=False)
+            payloads = sharing.to_dict(session, [row for _, row in rows])
+        return [(event.id, row, json.dumps(payload | {"event": event.kind}, default=str))
+                for (event, row), payload in zip(rows, payloads, strict=True)], last
+
+    async def refresh(self) -> None:
+        """Append the events written since the last refresh (by any process) and wake the streams."""
+        grew = False
+        loop = asyncio.get_running_loop()
+        while True:
+            entries, last = await loop.run_in_executor(self.executor, self._load, self.last)
+            if last == self.last:
+                break
+            self.entries.extend(entries)
+            while len(self.entries) > self.capacity:
+                self.base = self.entries.popleft()[0]
+            self.last, grew = last, True
+        if grew and self.changed is not None:
+            changed, self.changed = self.changed, asyncio.Event()
+            changed.set()
+
+    def after(self, position: int) -> list[tuple[int, sharing.AlertRow, str]] | None:
+        """Buffered events after ``position``; None if the buffer no longer reaches back that far."""
+        if position >= self.last:
+            return []
+        if position < self.base:
+            return None
+        return [entry for entry in self.entries if entry[0] > position]
+
+    async def wait(self, timeout: float) -> None:
+        if self.changed is None:
+            await asyncio.sleep(timeout)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.changed.wait(), timeout)
 
 
 class LoginLimiter:
@@ -144,38 +205,124 @@ class BodyLimit:
         return await self.app(scope, limited, send)
 
 
+class TokenCache:
+    """Bearer token → caller for a few seconds, so that a burst of reads does not look the token up each time.
+    Revoking a token clears this process's cache at once; other server processes notice within ``ttl``."""
+
+    def __init__(self, ttl: float = 5.0, size: int = 4096) -> None:
+        self.ttl, self.size, self.entries = ttl, size, {}
+        self.lock = threading.Lock()
+
+    def get(self, token: str) -> Principal | None:
+        with self.lock:
+            found = self.entries.get(token)
+            if found is None or time.monotonic() - found[1] > self.ttl:
+                return None
+            return found[0]
+
+    def put(self, token: str, principal: Principal) -> None:
+        with self.lock:
+            if len(self.entries) >= self.size:
+                self.entries.clear()
+            self.entries[token] = (principal, time.monotonic())
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+class PageCache:
+    """Alert listings per caller and query, valid while no alert event happened since (the newest event id is
+    a complete version of what anyone may read: creation, relabelling and sharing all add events)."""
+
+    def __init__(self, size: int = 2048) -> None:
+        self.size, self.entries = size, {}
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple, version: int):
+        with self.lock:
+            found = self.entries.get(key)
+            return found[1] if found is not None and found[0] == version else None
+
+    def put(self, key: tuple, version: int, value) -> None:
+        with self.lock:
+            if len(self.entries) >= self.size:
+                self.entries.clear()
+            self.entries[key] = (version, value)
+
+
+class SecurityHeaders:
+    """ASGI middleware adding the usual protective headers to every HTTP response."""
+
+    HEADERS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+               (b"referrer-policy", b"no-referrer"))
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def with_headers(message):
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [h for h in self.HEADERS if h[0] not in present]
+                if b"cache-control" not in present:
+                    extra.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        return await self.app(scope, receive, with_headers)
+
+
 def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
 # --------------------------------------------------------------------------------------- authentication
-def optional_principal(request: Request, authorization: Annotated[str | None, Header()] = None,
-                       x_csrf_token: Annotated[str | None, Header()] = None) -> Principal | None:
-    """The caller from a bearer token or the session cookie (CSRF-checked for changes); None if anonymous."""
+def _lookup_token(database: Database, token: str) -> Principal | None:
+    with database.reading() as session:
+        user = accounts.user_for_token(session, token)
+        return accounts.principal_of(user, "token") if user is not None else None
+
+
+def _lookup_session(database: Database, cookie: str, method: str, csrf: str | None) -> Principal | None:
+    with database.reading() as session:
+        found = accounts.user_for_session(session, cookie)
+    if found is None:
+        return None
+    user, browser = found
+    if method not in ("GET", "HEAD", "OPTIONS") and csrf != browser.csrf_token:
+        raise HTTPException(403, "missing or wrong X-CSRF-Token for a cookie-authenticated request")
+    return accounts.principal_of(user, "session")
+
+
+async def optional_principal(request: Request, authorization: Annotated[str | None, Header()] = None,
+                             x_csrf_token: Annotated[str | None, Header()] = None) -> Principal | None:
+    """The caller from a bearer token or the session cookie (CSRF-checked for changes); None if anonymous.
+    Async, with the database lookups in a thread: a cached token costs no thread hand-off."""
     database: Database = request.app.state.database
     if authorization:
         scheme, _, token = authorization.partition(" ")
+        token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise HTTPException(401, "Authorization must be 'Bearer <token>'", headers={"WWW-Authenticate": "Bearer"})
-        with database.reading() as session:
-            user = accounts.user_for_token(session, token.strip())
-            if user is None:
+        cache: TokenCache = request.app.state.token_cache
+        principal = cache.get(token)
+        if principal is None:
+            principal = await asyncio.to_thread(_lookup_token, database, token)
+            if principal is None:
                 raise HTTPException(401, "invalid, expired or revoked token", headers={"WWW-Authenticate": "Bearer"})
-            return accounts.principal_of(user, "token")
+            cache.put(token, principal)
+        return principal
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        with database.reading() as session:
-            found = accounts.user_for_session(session, cookie)
-        if found is None:
-            return None
-        user, browser = found
-        if request.method not in ("GET", "HEAD", "OPTIONS") and x_csrf_token != browser.csrf_token:
-            raise HTTPException(403, "missing or wrong X-CSRF-Token for a cookie-authenticated request")
-        return accounts.principal_of(user, "session")
+        return await asyncio.to_thread(_lookup_session, database, cookie, request.method, x_csrf_token)
     return None
 
 
-def required_principal(caller: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
+async def required_principal(caller: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
     if caller is None:
         raise HTTPException(401, "authentication required", headers={"WWW-Authenticate": "Bearer"})
     return caller
@@ -189,12 +336,45 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
     notifier, limiter = Notifier(), LoginLimiter()
 
     runner = JobRunner(database, on_change=notifier.notify)
+    committer = audit.GroupCommitter(database.writing)
+    # SQLite: the version check of cached pages runs in the event loop on its own connection (tens of
+    # microseconds; a cached page then never leaves the loop).  PostgreSQL: through a thread, as any query.
+    version_connection = None
+    if database.is_sqlite:
+        import sqlite3
+
+        version_connection = sqlite3.connect(database.url.split("///", 1)[-1], check_same_thread=False,
+                                             isolation_level=None)
+
+    feed = EventFeed(database)
+    from sqlalchemy.orm import configure_mappers
+
+    configure_mappers()       # once, now, rather than inside the first request that touches the ORM
+
+    async def watch_events() -> None:
+        """Refresh the shared feed when this process wrote events (woken at once) or any other process did
+        (checked every EVENT_WATCH_SECONDS)."""
+        while True:
+            await notifier.wait(EVENT_WATCH_SECONDS)
+            await feed.refresh()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        import anyio
+
+        # fewer request threads than anyio's default 40: with the GIL, more runnable threads only lengthen the
+        # tail latency of every request
+        anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
         notifier.bind(asyncio.get_running_loop())
+        await asyncio.to_thread(feed.start)
+        watcher = asyncio.create_task(watch_events())
         yield
+        watcher.cancel()
+        feed.executor.shutdown(wait=False)
         runner.shutdown()
+        committer.close()
+        if version_connection is not None:
+            version_connection.close()
 
     app = FastAPI(title="minsec partnership service", version="1",
                   description="Information sharing between critical-minerals partners under TLP 2.0, with "
@@ -205,16 +385,10 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
                                                                      "JSON)"},
                              413: {"model": Problem, "description": f"Request body over {MAX_BODY_BYTES} bytes"}})
     app.state.database, app.state.notifier = database, notifier
+    app.state.token_cache, pages = TokenCache(), PageCache()
     app.add_middleware(BodyLimit)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Callable):
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    app.add_middleware(SecurityHeaders)
 
     for error, status in ((sharing.ForbiddenError, 403), (sharing.NotFoundError, 404), (sharing.InvalidError, 422)):
         def handler(_request: Request, exc: Exception, status: int = status) -> JSONResponse:
@@ -224,12 +398,33 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
     def alerts_out(session, alerts) -> list[dict]:
         return sharing.to_dict(session, alerts)
 
+    def audit_read(caller: Principal | None, alerts, via: str):
+        """Queue the audit entry of a read of restricted content (group-committed with the reads of concurrent
+        requests); returns a future to wait on before returning the content, or None if nothing is restricted."""
+        restricted = [a.id for a in alerts if a.tlp in RESTRICTED]
+        if caller is None or not restricted:
+            return None
+        return committer.submit("alert.read", actor_user_id=caller.user_id, actor_org_id=caller.org_id,
+                                object_type="alert", object_id=restricted[0] if len(restricted) == 1 else None,
+                                detail={"alert_ids": restricted, "via": via})
+
     def audited(caller: Principal | None, alerts, via: str) -> None:
-        """Record a read of restricted content in its own write transaction before the content is returned
-        (read-only requests without restricted content never take the write lock)."""
-        if caller is not None and any(a.tlp in RESTRICTED for a in alerts):
-            with database.writing() as session:
-                sharing.audit_reads(session, caller, alerts, via)
+        """Record a read of restricted content before the content is returned (from a request thread)."""
+        future = audit_read(caller, alerts, via)
+        if future is not None:
+            future.result(30)
+
+    async def audited_async(caller: Principal | None, alerts, via: str) -> None:
+        future = audit_read(caller, alerts, via)
+        if future is not None:
+            await asyncio.wait_for(asyncio.wrap_future(future), 30)
+
+    def latest_version() -> int:
+        """The newest alert-event id: the version of everything any caller may read."""
+        if version_connection is not None:
+            return int(version_connection.execute("SELECT max(id) FROM alert_events").fetchone()[0] or 0)
+        with database.reading() as session:
+            return sharing.latest_event_id(session)
 
     auth = APIRouter(prefix="/api/auth", tags=["authentication"])
 
@@ -286,7 +481,9 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
     @auth.delete("/tokens/{token_id}", response_model=TokenOut, responses=ERRORS)
     def revoke(token_id: IdPath, caller: Caller) -> dict:
         with database.writing() as session:
-            return _token(accounts.revoke_token(session, caller, token_id))
+            out = _token(accounts.revoke_token(session, caller, token_id))
+        app.state.token_cache.clear()
+        return out
 
     # ------------------------------------------------------------------------------------------- admin
     admin = APIRouter(prefix="/api", tags=["organisations and users"])
@@ -332,24 +529,38 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
                                          stage=body.stage, severity=body.severity, source=body.source,
                                          recipient_orgs=list(body.recipient_orgs),
                                          recipient_users=list(body.recipient_users))
-            out = alerts_out(session, [alert])[0]
+            session.flush()
+            out = alerts_out(session, [sharing.row_of(session, alert.id)])[0]
         notifier.notify()
         return out
 
     @alerts.get("", response_model=AlertPage, responses={401: ERRORS[401]})
-    def list_alerts(caller: Caller, material: str | None = None, country: str | None = None,
+    async def list_alerts(caller: Caller, material: Annotated[str | None, Query(max_length=64)] = None,
+                    country: Annotated[str | None, Query(max_length=64)] = None,
                     severity: Severity | None = None, tlp: Tlp | None = None,
                     q: Annotated[str | None, Query(max_length=200, description="Text search in title and body")]
                     = None,
                     before_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-                    limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict:
+                    limit: Annotated[int, Query(ge=1, le=500)] = 50) -> Response:
         """Alerts the caller may read, newest first (the TLP rule is applied in the query)."""
-        with database.reading() as session:
-            found = sharing.list_alerts(session, caller, material=material, country=country, severity=severity,
-                                        tlp=tlp, q=q, before_id=before_id, limit=limit)
-            page = alerts_out(session, found)
-        audited(caller, found, "search" if q else "list")
-        return {"alerts": page, "next_before_id": found[-1].id if len(found) == limit else None}
+        key = (caller.user_id, material, country, severity, tlp, q, before_id, limit)
+
+        def build(version: int):
+            with database.reading() as session:
+                found = sharing.list_alerts(session, caller, material=material, country=country,
+                                            severity=severity, tlp=tlp, q=q, before_id=before_id, limit=limit)
+                body = {"alerts": alerts_out(session, found),
+                        "next_before_id": found[-1].id if len(found) == limit else None}
+            built = (found, json.dumps(body, default=str, separators=(",", ":")).encode())
+            pages.put(key, version, built)
+            return built
+
+        version = latest_version() if version_connection is not None else await asyncio.to_thread(latest_version)
+        cached = pages.get(key, version)
+        if cached is None:
+            cached = await asyncio.to_thread(build, version)
+        await audited_async(caller, cached[0], "search" if q else "list")
+        return Response(cached[1], media_type="application/json")
 
     @alerts.get("/export", responses={401: ERRORS[401], 200: {"content": {"text/csv": {}, "application/json": {}}}})
     def export(caller: Caller, format: Literal["csv", "json"] = "csv",
@@ -390,26 +601,53 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
             with database.reading() as session:
                 start = sharing.latest_event_id(session)
 
-        def poll(position: int) -> tuple[list[tuple[int, dict]], int]:
+        def poll(position: int) -> tuple[list[tuple[int, str]], int]:
+            """The database path, for a resumption older than the shared feed."""
             with database.reading() as session:
-                subs = None
-                if subscribed:
-                    subs = session.execute(select(Subscription).where(Subscription.user_id == caller.user_id)
-                                           ).scalars().all()
-                found, last = sharing.events_after(session, caller, position, subscriptions=subs)
-                alerts_found = [a for _, a in found]
-                payload = alerts_out(session, alerts_found)
-            audited(caller, alerts_found, "stream")
-            return [(event.id, p | {"event": event.kind}) for (event, _), p in zip(found, payload, strict=True)], last
+                found, last = sharing.events_after(session, caller, position, subscriptions=subscriptions())
+                payloads = alerts_out(session, [a for _, a in found])
+            audited(caller, [a for _, a in found], "stream")
+            return [(event.id, json.dumps(p | {"event": event.kind}, default=str))
+                    for (event, _), p in zip(found, payloads, strict=True)], last
+
+        cached_subscriptions: list = [None, 0.0]
+
+        def subscriptions():
+            if not subscribed:
+                return None
+            if time.monotonic() - cached_subscriptions[1] > SUBSCRIPTION_REFRESH_SECONDS:
+                with database.reading() as session:
+                    cached_subscriptions[0] = session.execute(
+                        select(Subscription).where(Subscription.user_id == caller.user_id)).scalars().all()
+                cached_subscriptions[1] = time.monotonic()
+            return cached_subscriptions[0]
+
+        async def from_feed(entries) -> list[tuple[int, str]]:
+            """Filter the shared feed in the event loop (microseconds per event); only the subscription refresh
+            and the audit of restricted reads go to a thread."""
+            subs = None
+            if subscribed:
+                fresh = time.monotonic() - cached_subscriptions[1] <= SUBSCRIPTION_REFRESH_SECONDS
+                subs = cached_subscriptions[0] if fresh else await asyncio.to_thread(subscriptions)
+            chosen = [(event_id, row, text) for event_id, row, text in entries if sharing.readable(caller, row)
+                      and (subs is None or sharing.matches_any(row, subs))]
+            await audited_async(caller, [row for _, row, _ in chosen], "stream")
+            return [(event_id, text) for event_id, _, text in chosen]
 
         async def events() -> AsyncIterator[str]:
             position = start
             yield f"retry: 2000\nid: {position}\n: connected\n\n"
             idle = 0.0
             while not await request.is_disconnected():
-                found, position_next = await asyncio.to_thread(poll, position)
-                for event_id, payload in found:
-                    yield f"id: {event_id}\nevent: alert\ndata: {json.dumps(payload, default=str)}\n\n"
+                entries = feed.after(position)
+                if entries is None:
+                    found, position_next = await asyncio.to_thread(poll, position)
+                elif entries:
+                    found, position_next = await from_feed(entries), entries[-1][0]
+                else:
+                    found, position_next = [], max(position, feed.last)
+                for event_id, text in found:
+                    yield f"id: {event_id}\nevent: alert\ndata: {text}\n\n"
                 if position_next != position:
                     position = position_next
                     if not found or found[-1][0] != position:
@@ -417,7 +655,7 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
                         yield f"id: {position}\n: skipped\n\n"
                     continue        # more may be waiting
                 began = time.monotonic()
-                await notifier.wait(STREAM_POLL_SECONDS)
+                await feed.wait(STREAM_POLL_SECONDS)
                 idle += time.monotonic() - began
                 if idle >= STREAM_KEEPALIVE_SECONDS:
                     idle = 0.0
@@ -438,7 +676,9 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
     def relabel(alert_id: IdPath, body: RelabelIn, caller: Caller) -> dict:
         """Change the TLP label; only the author's organisation may (a downgrade widens who can read it)."""
         with database.writing() as session:
-            out = alerts_out(session, [sharing.relabel(session, caller, alert_id, body.tlp)])[0]
+            alert = sharing.relabel(session, caller, alert_id, body.tlp)
+            session.flush()
+            out = alerts_out(session, [sharing.row_of(session, alert.id)])[0]
         notifier.notify()
         return out
 
@@ -446,8 +686,9 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
     def add_recipients(alert_id: IdPath, body: ShareIn, caller: Caller) -> dict:
         """Address the alert to further organisations (AMBER, AMBER+STRICT) or individuals (RED)."""
         with database.writing() as session:
-            out = alerts_out(session, [sharing.share(session, caller, alert_id, list(body.organisations),
-                                                     list(body.users))])[0]
+            alert = sharing.share(session, caller, alert_id, list(body.organisations), list(body.users))
+            session.flush()
+            out = alerts_out(session, [sharing.row_of(session, alert.id)])[0]
         notifier.notify()
         return out
 

@@ -103,3 +103,65 @@ def verify(session: Session, batch: int = 5_000) -> Verification:
                             "(entries were removed from the end)" if anchor.length != count
                             else "the last entry differs from the anchored head", count + 1)
     return Verification(True, count, previous)
+
+
+class GroupCommitter:
+    """Audit entries for reads, appended by one writer thread in shared transactions (group commit).
+
+    A request calls :meth:`record` and waits until its entry is committed, so restricted content is never
+    returned before its read is on record; the entries of concurrent requests share one transaction, so the
+    audit does not serialise every read on the database's write lock.
+    """
+
+    def __init__(self, open_transaction, max_batch: int = 500) -> None:
+        import queue
+        import threading
+
+        self.open_transaction, self.max_batch = open_transaction, max_batch
+        self.queue: queue.Queue = queue.Queue()
+        self.thread = threading.Thread(target=self._loop, name="minsec-audit", daemon=True)
+        self.thread.start()
+
+    def submit(self, action: str, **fields: Any):
+        """Queue an entry; the returned ``concurrent.futures.Future`` completes when it is committed."""
+        from concurrent.futures import Future
+
+        future: Future = Future()
+        self.queue.put((action, fields, future))
+        return future
+
+    def record(self, action: str, timeout: float = 30.0, **fields: Any) -> None:
+        """Queue an entry and wait until it is committed."""
+        self.submit(action, **fields).result(timeout)
+
+    def _loop(self) -> None:
+        import queue
+
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            batch = [item]
+            while len(batch) < self.max_batch:
+                try:
+                    more = self.queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self.queue.put(None)
+                    break
+                batch.append(more)
+            try:
+                with self.open_transaction() as session:
+                    for action, fields, _ in batch:
+                        append(session, action, **fields)
+            except Exception as exc:  # every waiting request fails with the reason (nothing returned unaudited)
+                for _, _, future in batch:
+                    future.set_exception(exc)
+                continue
+            for _, _, future in batch:
+                future.set_result(None)
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join(timeout=10)

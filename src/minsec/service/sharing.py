@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -25,7 +26,6 @@ from minsec.service.db import (
     utcnow,
 )
 from minsec.service.security import (
-    RESTRICTED,
     SEVERITIES,
     TLP_LEVELS,
     Principal,
@@ -78,37 +78,80 @@ def _resolve_users(session: Session, names: Iterable[str], field: str) -> list[i
     return [found[n] for n in names]
 
 
-def readable(principal: Principal | None, alert: Alert) -> bool:
-    return can_read(principal, alert.tlp, alert.author_org_id, alert.author_user_id,
-                    {r.org_id for r in alert.recipient_orgs}, {r.user_id for r in alert.recipient_users})
+@dataclass(frozen=True)
+class AlertRow:
+    """An alert as read for display: its columns and recipient ids (no ORM identity, cheap to load)."""
+
+    id: int
+    title: str
+    body: str
+    materials: list[str]
+    countries: list[str]
+    stage: str | None
+    severity: str
+    source: str | None
+    tlp: str
+    kind: str
+    evidence: dict | None
+    author_org_id: int
+    author_user_id: int | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    recipient_org_ids: frozenset[int] = frozenset()
+    recipient_user_ids: frozenset[int] = frozenset()
 
 
-def to_dict(session: Session, alerts: Sequence[Alert], slugs: dict[int, str] | None = None) -> list[dict]:
+_COLUMNS = [Alert.id, Alert.title, Alert.body, Alert.materials, Alert.countries, Alert.stage, Alert.severity,
+            Alert.source, Alert.tlp, Alert.kind, Alert.evidence, Alert.author_org_id, Alert.author_user_id,
+            Alert.created_at, Alert.updated_at]
+
+
+def load_rows(session: Session, query) -> list[AlertRow]:
+    """Run a select of :data:`_COLUMNS` and attach the recipients of the alerts found (two IN queries)."""
+    rows = session.execute(query).all()
+    if not rows:
+        return []
+    ids = [r[0] for r in rows]
+    orgs: dict[int, set[int]] = {}
+    users: dict[int, set[int]] = {}
+    for alert_id, org_id in session.execute(select(AlertRecipientOrg.alert_id, AlertRecipientOrg.org_id)
+                                            .where(AlertRecipientOrg.alert_id.in_(ids))):
+        orgs.setdefault(alert_id, set()).add(org_id)
+    for alert_id, user_id in session.execute(select(AlertRecipientUser.alert_id, AlertRecipientUser.user_id)
+                                             .where(AlertRecipientUser.alert_id.in_(ids))):
+        users.setdefault(alert_id, set()).add(user_id)
+    return [AlertRow(*r, frozenset(orgs.get(r[0], ())), frozenset(users.get(r[0], ()))) for r in rows]
+
+
+def readable(principal: Principal | None, alert: AlertRow) -> bool:
+    return can_read(principal, alert.tlp, alert.author_org_id, alert.author_user_id, alert.recipient_org_ids,
+                    alert.recipient_user_ids)
+
+
+def to_dict(session: Session, alerts: Sequence[AlertRow], slugs: dict[int, str] | None = None) -> list[dict]:
     """Alerts as the API returns them (organisation slugs and usernames instead of ids)."""
+    if not alerts:
+        return []
     slugs = slugs if slugs is not None else org_slugs(session)
-    user_ids = {r.user_id for a in alerts for r in a.recipient_users}
+    user_ids = {u for a in alerts for u in a.recipient_user_ids}
     names = dict(session.execute(select(User.id, User.username).where(User.id.in_(user_ids))).all()) if user_ids \
         else {}
     return [{"id": a.id, "title": a.title, "body": a.body, "materials": a.materials, "countries": a.countries,
              "stage": a.stage, "severity": a.severity, "source": a.source, "tlp": a.tlp, "kind": a.kind,
              "evidence": a.evidence, "author_organisation": slugs.get(a.author_org_id, "?"),
-             "recipient_orgs": sorted(slugs.get(r.org_id, "?") for r in a.recipient_orgs),
-             "recipient_users": sorted(names.get(r.user_id, "?") for r in a.recipient_users),
+             "recipient_orgs": sorted(slugs.get(o, "?") for o in a.recipient_org_ids),
+             "recipient_users": sorted(names.get(u, "?") for u in a.recipient_user_ids),
              "created_at": iso(a.created_at), "updated_at": iso(a.updated_at)} for a in alerts]
+
+
+def row_of(session: Session, alert_id: int) -> AlertRow | None:
+    found = load_rows(session, select(*_COLUMNS).where(Alert.id == alert_id))
+    return found[0] if found else None
 
 
 def iso(value: dt.datetime) -> str:
     """RFC 3339 text of a stored (naive, UTC) time."""
     return value.replace(tzinfo=dt.UTC).isoformat()
-
-
-def audit_reads(session: Session, principal: Principal | None, alerts: Sequence[Alert], via: str) -> None:
-    """One audit entry per request that returned AMBER / AMBER+STRICT / RED content."""
-    restricted = [a.id for a in alerts if a.tlp in RESTRICTED]
-    if restricted and principal is not None:
-        audit.append(session, "alert.read", actor_user_id=principal.user_id, actor_org_id=principal.org_id,
-                     object_type="alert", object_id=restricted[0] if len(restricted) == 1 else None,
-                     detail={"alert_ids": restricted, "via": via})
 
 
 # ----------------------------------------------------------------------------------------------- alerts
@@ -148,9 +191,9 @@ def create_alert(session: Session, principal: Principal | None, *, title: str, b
 
 def list_alerts(session: Session, principal: Principal | None, *, material: str | None = None,
                 country: str | None = None, severity: str | None = None, tlp: str | None = None,
-                q: str | None = None, before_id: int | None = None, limit: int = 50) -> list[Alert]:
+                q: str | None = None, before_id: int | None = None, limit: int = 50) -> list[AlertRow]:
     """Newest first, only what the caller may read (the TLP rule runs in SQL)."""
-    query = select(Alert).where(readable_filter(principal))
+    query = select(*_COLUMNS).where(readable_filter(principal))
     if tlp:
         query = query.where(Alert.tlp == tlp)
     if severity:
@@ -162,22 +205,28 @@ def list_alerts(session: Session, principal: Principal | None, *, material: str 
         query = query.where(or_(func.lower(Alert.title).like(pattern), func.lower(Alert.body).like(pattern)))
     if material or country:
         # JSON list membership differs between SQLite and PostgreSQL: filter the page in Python, fetching more
-        candidates = session.execute(query.order_by(Alert.id.desc()).limit(limit * 20)).scalars().all()
+        candidates = load_rows(session, query.order_by(Alert.id.desc()).limit(limit * 20))
         out = [a for a in candidates if (not material or material in a.materials)
                and (not country or country.upper() in a.countries)]
         return out[:limit]
-    return list(session.execute(query.order_by(Alert.id.desc()).limit(limit)).scalars().all())
+    return load_rows(session, query.order_by(Alert.id.desc()).limit(limit))
 
 
-def get_alert(session: Session, principal: Principal | None, alert_id: int) -> Alert:
-    alert = session.get(Alert, alert_id)
+def get_alert(session: Session, principal: Principal | None, alert_id: int) -> AlertRow:
+    alert = row_of(session, alert_id)
     if alert is None or not readable(principal, alert):
         raise NotFoundError(f"alert {alert_id} not found")    # the same answer whether it exists or not
     return alert
 
 
+def _editable(session: Session, principal: Principal, alert_id: int) -> Alert:
+    """The ORM object of an alert the caller may read (to change it)."""
+    get_alert(session, principal, alert_id)
+    return session.get(Alert, alert_id)
+
+
 def relabel(session: Session, principal: Principal, alert_id: int, tlp: str) -> Alert:
-    alert = get_alert(session, principal, alert_id)
+    alert = _editable(session, principal, alert_id)
     if not can_relabel(principal, alert.author_org_id, alert.author_user_id):
         raise ForbiddenError("only the author's organisation (a coordinator or the author) may change the label")
     if tlp == alert.tlp:
@@ -195,7 +244,7 @@ def relabel(session: Session, principal: Principal, alert_id: int, tlp: str) -> 
 
 def share(session: Session, principal: Principal, alert_id: int, organisations: list[str], users: list[str]
           ) -> Alert:
-    alert = get_alert(session, principal, alert_id)
+    alert = _editable(session, principal, alert_id)
     recipients = {r.org_id for r in alert.recipient_orgs}
     if not can_share(principal, alert.tlp, alert.author_org_id, recipients):
         raise ForbiddenError(f"{alert.tlp} alerts may be passed on only by "
@@ -224,19 +273,25 @@ def latest_event_id(session: Session) -> int:
 
 
 def events_after(session: Session, principal: Principal | None, after_id: int, limit: int = 200,
-                 subscriptions: Sequence[Subscription] | None = None) -> tuple[list[tuple[AlertEvent, Alert]], int]:
-    """Change events after ``after_id`` that the caller may read (and that match ``subscriptions`` if given);
-    returns them with the last event id examined (so a reader never re-examines skipped events)."""
-    rows = session.execute(select(AlertEvent, Alert).join(Alert, Alert.id == AlertEvent.alert_id)
-                           .where(AlertEvent.id > after_id).order_by(AlertEvent.id).limit(limit)).all()
-    last = rows[-1][0].id if rows else after_id
-    out = [(event, alert) for event, alert in rows if readable(principal, alert)
-           and (subscriptions is None or matches_any(alert, subscriptions))]
-    return out, last
+                 subscriptions: Sequence[Subscription] | None = None, readable_only: bool = True
+                 ) -> tuple[list[tuple[AlertEvent, AlertRow]], int]:
+    """Change events after ``after_id`` that the caller may read (and that match ``subscriptions`` if given;
+    ``readable_only=False`` returns all, for the server's shared feed, which filters per stream); returns them
+    with the last event id examined (so a reader never re-examines skipped events)."""
+    events = session.execute(select(AlertEvent).where(AlertEvent.id > after_id).order_by(AlertEvent.id)
+                             .limit(limit)).scalars().all()
+    if not events:
+        return [], after_id
+    rows = {r.id: r for r in load_rows(session, select(*_COLUMNS).where(
+        Alert.id.in_({e.alert_id for e in events})))}
+    out = [(event, rows[event.alert_id]) for event in events
+           if (not readable_only or readable(principal, rows[event.alert_id]))
+           and (subscriptions is None or matches_any(rows[event.alert_id], subscriptions))]
+    return out, events[-1].id
 
 
 # ------------------------------------------------------------------------------------------ subscriptions
-def matches(alert: Alert, subscription: Subscription) -> bool:
+def matches(alert: AlertRow, subscription: Subscription) -> bool:
     if subscription.materials and not set(subscription.materials) & set(alert.materials):
         return False
     if subscription.countries and not {c.upper() for c in subscription.countries} & set(alert.countries):
@@ -244,7 +299,7 @@ def matches(alert: Alert, subscription: Subscription) -> bool:
     return SEVERITIES.index(alert.severity) >= SEVERITIES.index(subscription.min_severity)
 
 
-def matches_any(alert: Alert, subscriptions: Sequence[Subscription]) -> bool:
+def matches_any(alert: AlertRow, subscriptions: Sequence[Subscription]) -> bool:
     return any(matches(alert, s) for s in subscriptions)
 
 
