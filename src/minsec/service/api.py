@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Path, Query, Request, Response
@@ -63,7 +64,7 @@ SESSION_COOKIE, CSRF_COOKIE = "minsec_session", "minsec_csrf"
 MAX_BODY_BYTES = 256 * 1024
 LOGIN_ATTEMPTS_PER_MINUTE = 20
 STREAM_POLL_SECONDS = 5.0        # streams re-check on their own this often (the watcher wakes them sooner)
-EVENT_WATCH_SECONDS = 0.05       # how often each process looks for events written by other processes
+EVENT_WATCH_SECONDS = 0.02       # how often each process looks for events written by other processes
 SUBSCRIPTION_REFRESH_SECONDS = 5.0
 REQUEST_THREADS = 16
 STREAM_KEEPALIVE_SECONDS = 15.0
@@ -105,6 +106,15 @@ class Notifier:
             await asyncio.wait_for(self.event.wait(), timeout)
 
 
+@dataclass(frozen=True)
+class FeedEntry:
+    event_id: int
+    kind: str
+    row: sharing.AlertRow
+    payload: dict
+    text: str
+
+
 class EventFeed:
     """The recent alert events of this process, loaded once from the database and shared by every live stream
     (each stream only filters by the TLP rule and its subscriptions).  A stream that resumes from an event older
@@ -112,7 +122,7 @@ class EventFeed:
 
     def __init__(self, database: Database, capacity: int = 10_000) -> None:
         self.database, self.capacity = database, capacity
-        self.entries: deque[tuple[int, sharing.AlertRow, str]] = deque()
+        self.entries: deque[FeedEntry] = deque()
         self.base = self.last = 0       # the buffer holds every event in (base, last]
         self.changed: asyncio.Event | None = None
         # its own thread: a refresh must not queue behind the page builds that every new alert also causes
@@ -123,11 +133,12 @@ class EventFeed:
             self.base = self.last = sharing.latest_event_id(session)
         self.changed = asyncio.Event()
 
-    def _load(self, after: int) -> tuple[list[tuple[int, sharing.AlertRow, str]], int]:
+    def _load(self, after: int) -> tuple[list[FeedEntry], int]:
         with self.database.reading() as session:
             rows, last = sharing.events_after(session, None, after, limit=1000, readable_only=False)
             payloads = sharing.to_dict(session, [row for _, row in rows])
-        return [(event.id, row, json.dumps(payload | {"event": event.kind}, default=str))
+        return [FeedEntry(event.id, event.kind, row, payload,
+                          json.dumps(payload | {"event": event.kind}, default=str))
                 for (event, row), payload in zip(rows, payloads, strict=True)], last
 
     async def refresh(self) -> None:
@@ -146,13 +157,14 @@ class EventFeed:
             changed, self.changed = self.changed, asyncio.Event()
             changed.set()
 
-    def after(self, position: int) -> list[tuple[int, sharing.AlertRow, str]] | None:
-        """Buffered events after ``position``; None if the buffer no longer reaches back that far."""
-        if position >= self.last:
-            return []
-        if position < self.base:
+    def after(self, position: int, until: int | None = None) -> list[FeedEntry] | None:
+        """Buffered events in (position, until]; None if the buffer does not cover that range."""
+        until = self.last if until is None else until
+        if position < self.base or until > self.last:
             return None
-        return [entry for entry in self.entries if entry[0] > position]
+        if position >= until:
+            return []
+        return [entry for entry in self.entries if position < entry.event_id <= until]
 
     async def wait(self, timeout: float) -> None:
         if self.changed is None:
@@ -239,10 +251,10 @@ class PageCache:
         self.size, self.entries = size, {}
         self.lock = threading.Lock()
 
-    def get(self, key: tuple, version: int):
+    def lookup(self, key: tuple) -> tuple[int, Any] | None:
+        """(version, value) as cached, current or not."""
         with self.lock:
-            found = self.entries.get(key)
-            return found[1] if found is not None and found[0] == version else None
+            return self.entries.get(key)
 
     def put(self, key: tuple, version: int, value) -> None:
         with self.lock:
@@ -353,9 +365,11 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
 
     async def watch_events() -> None:
         """Refresh the shared feed when this process wrote events (woken at once) or any other process did
-        (checked every EVENT_WATCH_SECONDS)."""
+        (checked every EVENT_WATCH_SECONDS; on SQLite by a single in-loop query of the newest event id)."""
         while True:
             await notifier.wait(EVENT_WATCH_SECONDS)
+            if version_connection is not None and latest_version() == feed.last:
+                continue
             await feed.refresh()
 
     @asynccontextmanager
@@ -545,22 +559,41 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
         """Alerts the caller may read, newest first (the TLP rule is applied in the query)."""
         key = (caller.user_id, material, country, severity, tlp, q, before_id, limit)
 
+        def encode(rows: list, dicts: list[dict]) -> tuple:
+            body = {"alerts": dicts, "next_before_id": rows[-1].id if len(rows) == limit else None}
+            return rows, dicts, json.dumps(body, default=str, separators=(",", ":")).encode()
+
         def build(version: int):
             with database.reading() as session:
                 found = sharing.list_alerts(session, caller, material=material, country=country,
                                             severity=severity, tlp=tlp, q=q, before_id=before_id, limit=limit)
-                body = {"alerts": alerts_out(session, found),
-                        "next_before_id": found[-1].id if len(found) == limit else None}
-            built = (found, json.dumps(body, default=str, separators=(",", ":")).encode())
+                built = encode(found, alerts_out(session, found))
             pages.put(key, version, built)
             return built
 
+        def advance(entry: tuple[int, Any], version: int):
+            """Bring the caller's first page up to ``version`` from the shared feed when the only changes since
+            are new alerts (they are newer than every alert on it); None if that does not apply."""
+            if any((material, country, severity, tlp, q, before_id)):
+                return None
+            changes = feed.after(entry[0], version)
+            if changes is None or any(c.kind != "created" for c in changes):
+                return None
+            rows, dicts, _ = entry[1]
+            new = sorted((c for c in changes if sharing.readable(caller, c.row)), key=lambda c: -c.row.id)
+            updated = encode(([c.row for c in new] + rows)[:limit], ([c.payload for c in new] + dicts)[:limit])
+            pages.put(key, version, updated)
+            return updated
+
         version = latest_version() if version_connection is not None else await asyncio.to_thread(latest_version)
-        cached = pages.get(key, version)
+        entry = pages.lookup(key)
+        cached = entry[1] if entry is not None and entry[0] == version else None
+        if cached is None and entry is not None:
+            cached = advance(entry, version)
         if cached is None:
             cached = await asyncio.to_thread(build, version)
         await audited_async(caller, cached[0], "search" if q else "list")
-        return Response(cached[1], media_type="application/json")
+        return Response(cached[2], media_type="application/json")
 
     @alerts.get("/export", responses={401: ERRORS[401], 200: {"content": {"text/csv": {}, "application/json": {}}}})
     def export(caller: Caller, format: Literal["csv", "json"] = "csv",
@@ -629,10 +662,10 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
             if subscribed:
                 fresh = time.monotonic() - cached_subscriptions[1] <= SUBSCRIPTION_REFRESH_SECONDS
                 subs = cached_subscriptions[0] if fresh else await asyncio.to_thread(subscriptions)
-            chosen = [(event_id, row, text) for event_id, row, text in entries if sharing.readable(caller, row)
-                      and (subs is None or sharing.matches_any(row, subs))]
-            await audited_async(caller, [row for _, row, _ in chosen], "stream")
-            return [(event_id, text) for event_id, _, text in chosen]
+            chosen = [e for e in entries if sharing.readable(caller, e.row)
+                      and (subs is None or sharing.matches_any(e.row, subs))]
+            await audited_async(caller, [e.row for e in chosen], "stream")
+            return [(e.event_id, e.text) for e in chosen]
 
         async def events() -> AsyncIterator[str]:
             position = start
@@ -643,7 +676,7 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
                 if entries is None:
                     found, position_next = await asyncio.to_thread(poll, position)
                 elif entries:
-                    found, position_next = await from_feed(entries), entries[-1][0]
+                    found, position_next = await from_feed(entries), entries[-1].event_id
                 else:
                     found, position_next = [], max(position, feed.last)
                 for event_id, text in found:

@@ -10,6 +10,7 @@ lock on its anchor (see :mod:`minsec.service.audit`).  The schema is created and
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -238,19 +239,46 @@ def _sqlite_engine(url: str, begin: str) -> Engine:
     # requests never pay for connecting and the pragmas
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30,
                                               "isolation_level": None}, pool_size=48, max_overflow=16)
+    writer = begin != "BEGIN"
+    path = url.split("///", 1)[-1]
+    # Writers queue on an OS file lock before BEGIN IMMEDIATE: a waiting writer (in any process) is woken the
+    # moment the lock is free, where SQLite's own busy handler would poll with sleeps of up to 100 ms.
+    lock_path = f"{path}.write-lock" if writer and path not in ("", ":memory:") else None
 
     @event.listens_for(engine, "connect")
-    def _pragmas(connection, _record) -> None:
+    def _pragmas(connection, record) -> None:
         cursor = connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+        if lock_path is not None:
+            record.info["write_lock"] = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    @event.listens_for(engine, "close")
+    def _close(_connection, record) -> None:
+        descriptor = record.info.pop("write_lock", None)
+        if descriptor is not None:
+            os.close(descriptor)
+
+    def _release(record) -> None:
+        if record.info.pop("write_locked", False):
+            fcntl.flock(record.info["write_lock"], fcntl.LOCK_UN)
 
     @event.listens_for(engine, "begin")
     def _begin(connection) -> None:
+        record = connection.connection._connection_record
+        if lock_path is not None and not record.info.get("write_locked"):
+            fcntl.flock(record.info["write_lock"], fcntl.LOCK_EX)
+            record.info["write_locked"] = True
         connection.exec_driver_sql(begin)
+
+    if lock_path is not None:
+        # released when the connection goes back to the pool: after its COMMIT or ROLLBACK has completed
+        @event.listens_for(engine, "checkin")
+        def _checkin(_connection, record) -> None:
+            _release(record)
 
     return engine
 

@@ -181,12 +181,20 @@ def create_alert(session: Session, principal: Principal | None, *, title: str, b
                                                                                    "recipient_users")]
     session.add(alert)
     session.flush()
-    session.add(AlertEvent(alert_id=alert.id, kind="created"))
     audit.append(session, "alert.create", actor_user_id=principal.user_id if principal else None,
                  actor_org_id=alert.author_org_id, object_type="alert", object_id=alert.id,
                  detail={"tlp": tlp, "title": title, "recipient_orgs": sorted(recipient_orgs),
                          "recipient_users": sorted(recipient_users), "kind": kind})
+    add_event(session, alert.id, "created")
     return alert
+
+
+def add_event(session: Session, alert_id: int, kind: str) -> None:
+    """Record a change for the live streams.  Called after the audit append, which holds the chain's lock
+    until commit: event ids are then assigned in commit order, so a stream that has read event n never later
+    finds a smaller id committing (PostgreSQL sequences would otherwise allow it)."""
+    session.add(AlertEvent(alert_id=alert_id, kind=kind))
+    session.flush()
 
 
 def list_alerts(session: Session, principal: Principal | None, *, material: str | None = None,
@@ -235,10 +243,10 @@ def relabel(session: Session, principal: Principal, alert_id: int, tlp: str) -> 
         raise InvalidError("tlp: a RED alert must name individuals; share it with users first")
     old = alert.tlp
     alert.tlp, alert.updated_at = tlp, utcnow()
-    session.add(AlertEvent(alert_id=alert.id, kind="relabelled"))
     direction = "downgrade" if TLP_LEVELS.index(tlp) < TLP_LEVELS.index(old) else "upgrade"
     audit.append(session, "alert.relabel", actor_user_id=principal.user_id, actor_org_id=principal.org_id,
                  object_type="alert", object_id=alert.id, detail={"from": old, "to": tlp, "direction": direction})
+    add_event(session, alert.id, "relabelled")
     return alert
 
 
@@ -261,10 +269,10 @@ def share(session: Session, principal: Principal, alert_id: int, organisations: 
     alert.recipient_users.extend(AlertRecipientUser(user_id=i) for i in new_users)
     if new_orgs or new_users:
         alert.updated_at = utcnow()
-        session.add(AlertEvent(alert_id=alert.id, kind="shared"))
         audit.append(session, "alert.share", actor_user_id=principal.user_id, actor_org_id=principal.org_id,
                      object_type="alert", object_id=alert.id,
                      detail={"organisations": sorted(organisations), "users": sorted(users)})
+        add_event(session, alert.id, "shared")
     return alert
 
 
