@@ -423,3 +423,22 @@ def test_analytics_endpoints(service):
         == 422
     assert any(s["id"] == "ga_ge_licensing_2023" for s in client.get("/api/scenarios", headers=headers).json())
     assert any(m["material"] == "gallium" for m in client.get("/api/materials", headers=headers).json())
+
+
+def test_event_feed_keeps_a_bounded_buffer_and_sends_older_resumptions_to_the_database(service):
+    import asyncio
+
+    from minsec.service.api import EventFeed
+
+    database, client, p = service
+    feed = EventFeed(database, capacity=3)
+    feed.start()
+    first = feed.last
+    ids = [publish(client, p, "us_analyst", tlp="GREEN", title=f"feed {k}")["id"] for k in range(5)]
+    asyncio.run(feed.refresh())
+    assert feed.last == first + 5 and len(feed.entries) == 3
+    assert [e.row.id for e in feed.after(feed.base)] == ids[2:]
+    assert feed.after(first) is None                      # evicted: the stream reads the database instead
+    assert feed.after(feed.last) == []
+    assert json.loads(feed.entries[-1].text)["title"] == "feed 4"
+    feed.executor.shutdown()

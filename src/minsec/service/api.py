@@ -66,6 +66,7 @@ LOGIN_ATTEMPTS_PER_MINUTE = 20
 STREAM_POLL_SECONDS = 5.0        # streams re-check on their own this often (the watcher wakes them sooner)
 EVENT_WATCH_SECONDS = 0.02       # how often each process looks for events written by other processes
 SUBSCRIPTION_REFRESH_SECONDS = 5.0
+FEED_BATCH = 1000
 REQUEST_THREADS = 16
 STREAM_KEEPALIVE_SECONDS = 15.0
 MAX_ID = 2**53 - 1          # ids beyond this are not ids (and overflow SQLite's 64-bit integers)
@@ -135,7 +136,7 @@ class EventFeed:
 
     def _load(self, after: int) -> tuple[list[FeedEntry], int]:
         with self.database.reading() as session:
-            rows, last = sharing.events_after(session, None, after, limit=1000, readable_only=False)
+            rows, last = sharing.events_after(session, None, after, limit=FEED_BATCH, readable_only=False)
             payloads = sharing.to_dict(session, [row for _, row in rows])
         return [FeedEntry(event.id, event.kind, row, payload,
                           json.dumps(payload | {"event": event.kind}, default=str))
@@ -151,8 +152,10 @@ class EventFeed:
                 break
             self.entries.extend(entries)
             while len(self.entries) > self.capacity:
-                self.base = self.entries.popleft()[0]
+                self.base = self.entries.popleft().event_id
             self.last, grew = last, True
+            if len(entries) < FEED_BATCH:
+                break           # caught up: no second round trip before waking the streams
         if grew and self.changed is not None:
             changed, self.changed = self.changed, asyncio.Event()
             changed.set()

@@ -16,10 +16,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from minsec.service.db import AuditAnchor, AuditEntry
@@ -41,21 +42,34 @@ def entry_hash(seq: int, at: str, actor_user_id: int | None, actor_org_id: int |
 
 def append(session: Session, action: str, *, actor_user_id: int | None = None, actor_org_id: int | None = None,
            object_type: str | None = None, object_id: str | int | None = None,
-           detail: dict[str, Any] | None = None) -> AuditEntry:
+           detail: dict[str, Any] | None = None) -> None:
     """Append one entry inside the caller's write transaction (it commits or rolls back with it)."""
-    anchor = session.execute(select(AuditAnchor).where(AuditAnchor.id == 1).with_for_update()).scalar_one()
-    seq = anchor.length + 1
-    at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
-    # JSON round trip so that what is hashed is exactly what the database gives back
-    detail = json.loads(canonical(detail)) if detail is not None else None
-    object_id = str(object_id) if object_id is not None else None
-    digest = entry_hash(seq, at, actor_user_id, actor_org_id, action, object_type, object_id, detail, anchor.head)
-    entry = AuditEntry(seq=seq, at=at, actor_user_id=actor_user_id, actor_org_id=actor_org_id, action=action,
-                       object_type=object_type, object_id=object_id, detail=detail, prev_hash=anchor.head,
-                       hash=digest)
-    session.add(entry)
-    anchor.length, anchor.head = seq, digest
-    return entry
+    append_many(session, [(action, {"actor_user_id": actor_user_id, "actor_org_id": actor_org_id,
+                                    "object_type": object_type, "object_id": object_id, "detail": detail})])
+
+
+def append_many(session: Session, entries: list[tuple[str, dict[str, Any]]]) -> None:
+    """Append entries in order: the anchor is locked and read once, the chain computed in Python, the rows
+    inserted in one statement and the anchor moved once."""
+    anchor = session.execute(select(AuditAnchor.length, AuditAnchor.head).where(AuditAnchor.id == 1)
+                             .with_for_update()).one()
+    seq, head = anchor.length, anchor.head
+    rows = []
+    for action, fields in entries:
+        seq += 1
+        at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+        # JSON round trip so that what is hashed is exactly what the database gives back
+        detail = json.loads(canonical(fields.get("detail"))) if fields.get("detail") is not None else None
+        object_id = str(fields["object_id"]) if fields.get("object_id") is not None else None
+        row = {"seq": seq, "at": at, "actor_user_id": fields.get("actor_user_id"),
+               "actor_org_id": fields.get("actor_org_id"), "action": action,
+               "object_type": fields.get("object_type"), "object_id": object_id, "detail": detail,
+               "prev_hash": head}
+        head = entry_hash(**row)
+        rows.append(row | {"hash": head})
+    if rows:
+        session.execute(insert(AuditEntry), rows)
+        session.execute(update(AuditAnchor).where(AuditAnchor.id == 1).values(length=seq, head=head))
 
 
 @dataclass(frozen=True)
@@ -113,11 +127,13 @@ class GroupCommitter:
     audit does not serialise every read on the database's write lock.
     """
 
-    def __init__(self, open_transaction, max_batch: int = 500) -> None:
+    def __init__(self, open_transaction, max_batch: int = 500, window: float = 0.005) -> None:
         import queue
         import threading
 
-        self.open_transaction, self.max_batch = open_transaction, max_batch
+        # after the first entry of a batch, wait ``window`` seconds for more: fewer, larger transactions and far
+        # fewer thread wake-ups under load, for a few milliseconds more per audited read
+        self.open_transaction, self.max_batch, self.window = open_transaction, max_batch, window
         self.queue: queue.Queue = queue.Queue()
         self.thread = threading.Thread(target=self._loop, name="minsec-audit", daemon=True)
         self.thread.start()
@@ -142,9 +158,10 @@ class GroupCommitter:
             if item is None:
                 return
             batch = [item]
+            deadline = time.monotonic() + self.window
             while len(batch) < self.max_batch:
                 try:
-                    more = self.queue.get_nowait()
+                    more = self.queue.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
                     break
                 if more is None:
@@ -153,8 +170,7 @@ class GroupCommitter:
                 batch.append(more)
             try:
                 with self.open_transaction() as session:
-                    for action, fields, _ in batch:
-                        append(session, action, **fields)
+                    append_many(session, [(action, fields) for action, fields, _ in batch])
             except Exception as exc:  # every waiting request fails with the reason (nothing returned unaudited)
                 for _, _, future in batch:
                     future.set_exception(exc)
