@@ -441,4 +441,4 @@ def test_event_feed_keeps_a_bounded_buffer_and_sends_older_resumptions_to_the_da
     assert feed.after(first) is None                      # evicted: the stream reads the database instead
     assert feed.after(feed.last) == []
     assert json.loads(feed.entries[-1].text)["title"] == "feed 4"
-    feed.executor.shutdown()
+    feed.stop()

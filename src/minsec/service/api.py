@@ -107,6 +107,39 @@ class Notifier:
             await asyncio.wait_for(self.event.wait(), timeout)
 
 
+class _Resources:
+    """What one run of the application holds (opened at start-up, closed at shutdown, so it can restart): the
+    audit group-committer and, on SQLite, the connection for in-loop version checks (tens of microseconds; a
+    cached page then never leaves the event loop; PostgreSQL checks through a thread like any query)."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._committer: audit.GroupCommitter | None = None
+        self.version_connection = None
+
+    @property
+    def committer(self) -> audit.GroupCommitter:
+        if self._committer is None:           # an app driven without its lifespan (some test harnesses)
+            self._committer = audit.GroupCommitter(self.database.writing)
+        return self._committer
+
+    def open(self) -> None:
+        self._committer = audit.GroupCommitter(self.database.writing)
+        if self.database.is_sqlite:
+            import sqlite3
+
+            self.version_connection = sqlite3.connect(self.database.url.split("///", 1)[-1],
+                                                      check_same_thread=False, isolation_level=None)
+
+    def close(self) -> None:
+        if self._committer is not None:
+            self._committer.close()
+            self._committer = None
+        if self.version_connection is not None:
+            self.version_connection.close()
+            self.version_connection = None
+
+
 @dataclass(frozen=True)
 class FeedEntry:
     event_id: int
@@ -126,13 +159,20 @@ class EventFeed:
         self.entries: deque[FeedEntry] = deque()
         self.base = self.last = 0       # the buffer holds every event in (base, last]
         self.changed: asyncio.Event | None = None
-        # its own thread: a refresh must not queue behind the page builds that every new alert also causes
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minsec-feed")
+        self.executor: ThreadPoolExecutor | None = None
 
     def start(self) -> None:
+        # its own thread: a refresh must not queue behind the page builds that every new alert also causes
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minsec-feed")
+        self.entries.clear()
         with self.database.reading() as session:
             self.base = self.last = sharing.latest_event_id(session)
         self.changed = asyncio.Event()
+
+    def stop(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True)
+            self.executor = None
 
     def _load(self, after: int) -> tuple[list[FeedEntry], int]:
         with self.database.reading() as session:
@@ -351,16 +391,7 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
     notifier, limiter = Notifier(), LoginLimiter()
 
     runner = JobRunner(database, on_change=notifier.notify)
-    committer = audit.GroupCommitter(database.writing)
-    # SQLite: the version check of cached pages runs in the event loop on its own connection (tens of
-    # microseconds; a cached page then never leaves the loop).  PostgreSQL: through a thread, as any query.
-    version_connection = None
-    if database.is_sqlite:
-        import sqlite3
-
-        version_connection = sqlite3.connect(database.url.split("///", 1)[-1], check_same_thread=False,
-                                             isolation_level=None)
-
+    resources = _Resources(database)
     feed = EventFeed(database)
     from sqlalchemy.orm import configure_mappers
 
@@ -371,7 +402,7 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
         (checked every EVENT_WATCH_SECONDS; on SQLite by a single in-loop query of the newest event id)."""
         while True:
             await notifier.wait(EVENT_WATCH_SECONDS)
-            if version_connection is not None and latest_version() == feed.last:
+            if resources.version_connection is not None and latest_version() == feed.last:
                 continue
             await feed.refresh()
 
@@ -383,15 +414,16 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
         # tail latency of every request
         anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
         notifier.bind(asyncio.get_running_loop())
+        resources.open()
         await asyncio.to_thread(feed.start)
         watcher = asyncio.create_task(watch_events())
         yield
         watcher.cancel()
-        feed.executor.shutdown(wait=False)
-        runner.shutdown()
-        committer.close()
-        if version_connection is not None:
-            version_connection.close()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+        # let a refresh in flight return its connection before the database may be disposed
+        await asyncio.to_thread(feed.stop)
+        resources.close()
 
     app = FastAPI(title="minsec partnership service", version="1",
                   description="Information sharing between critical-minerals partners under TLP 2.0, with "
@@ -421,7 +453,7 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
         restricted = [a.id for a in alerts if a.tlp in RESTRICTED]
         if caller is None or not restricted:
             return None
-        return committer.submit("alert.read", actor_user_id=caller.user_id, actor_org_id=caller.org_id,
+        return resources.committer.submit("alert.read", actor_user_id=caller.user_id, actor_org_id=caller.org_id,
                                 object_type="alert", object_id=restricted[0] if len(restricted) == 1 else None,
                                 detail={"alert_ids": restricted, "via": via})
 
@@ -438,8 +470,8 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
 
     def latest_version() -> int:
         """The newest alert-event id: the version of everything any caller may read."""
-        if version_connection is not None:
-            return int(version_connection.execute("SELECT max(id) FROM alert_events").fetchone()[0] or 0)
+        if resources.version_connection is not None:
+            return int(resources.version_connection.execute("SELECT max(id) FROM alert_events").fetchone()[0] or 0)
         with database.reading() as session:
             return sharing.latest_event_id(session)
 
@@ -588,7 +620,8 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
             pages.put(key, version, updated)
             return updated
 
-        version = latest_version() if version_connection is not None else await asyncio.to_thread(latest_version)
+        in_loop = resources.version_connection is not None
+        version = latest_version() if in_loop else await asyncio.to_thread(latest_version)
         entry = pages.lookup(key)
         cached = entry[1] if entry is not None and entry[0] == version else None
         if cached is None and entry is not None:
