@@ -447,6 +447,11 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
     def alerts_out(session, alerts) -> list[dict]:
         return sharing.to_dict(session, alerts)
 
+    def written(alert_id: int) -> dict:
+        """An alert as just committed, read outside the write transaction (which stays short)."""
+        with database.reading() as session:
+            return alerts_out(session, [sharing.row_of(session, alert_id)])[0]
+
     def audit_read(caller: Principal | None, alerts, via: str):
         """Queue the audit entry of a read of restricted content (group-committed with the reads of concurrent
         requests); returns a future to wait on before returning the content, or None if nothing is restricted."""
@@ -573,15 +578,13 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
     def publish(body: AlertIn, caller: Caller) -> dict:
         """Publish an alert or report with a TLP label and, for AMBER/AMBER+STRICT/RED, its recipients."""
         with database.writing() as session:
-            alert = sharing.create_alert(session, caller, title=body.title, body=body.body, tlp=body.tlp,
-                                         materials=list(body.materials), countries=list(body.countries),
-                                         stage=body.stage, severity=body.severity, source=body.source,
-                                         recipient_orgs=list(body.recipient_orgs),
-                                         recipient_users=list(body.recipient_users))
-            session.flush()
-            out = alerts_out(session, [sharing.row_of(session, alert.id)])[0]
+            alert_id = sharing.create_alert(session, caller, title=body.title, body=body.body, tlp=body.tlp,
+                                            materials=list(body.materials), countries=list(body.countries),
+                                            stage=body.stage, severity=body.severity, source=body.source,
+                                            recipient_orgs=list(body.recipient_orgs),
+                                            recipient_users=list(body.recipient_users)).id
         notifier.notify()
-        return out
+        return written(alert_id)
 
     @alerts.get("", response_model=AlertPage, responses={401: ERRORS[401]})
     async def list_alerts(caller: Caller, material: Annotated[str | None, Query(max_length=64)] = None,
@@ -745,21 +748,17 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
     def relabel(alert_id: IdPath, body: RelabelIn, caller: Caller) -> dict:
         """Change the TLP label; only the author's organisation may (a downgrade widens who can read it)."""
         with database.writing() as session:
-            alert = sharing.relabel(session, caller, alert_id, body.tlp)
-            session.flush()
-            out = alerts_out(session, [sharing.row_of(session, alert.id)])[0]
+            sharing.relabel(session, caller, alert_id, body.tlp)
         notifier.notify()
-        return out
+        return written(alert_id)
 
     @alerts.post("/{alert_id}/recipients", response_model=AlertOut, responses=ERRORS)
     def add_recipients(alert_id: IdPath, body: ShareIn, caller: Caller) -> dict:
         """Address the alert to further organisations (AMBER, AMBER+STRICT) or individuals (RED)."""
         with database.writing() as session:
-            alert = sharing.share(session, caller, alert_id, list(body.organisations), list(body.users))
-            session.flush()
-            out = alerts_out(session, [sharing.row_of(session, alert.id)])[0]
+            sharing.share(session, caller, alert_id, list(body.organisations), list(body.users))
         notifier.notify()
-        return out
+        return written(alert_id)
 
     # ------------------------------------------------------------------------------------------- public
     public = APIRouter(prefix="/public", tags=["public feed"])
