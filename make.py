@@ -128,9 +128,13 @@ def main(argv: list[str]) -> None:
         sys.exit(completed.returncode)
     elif command == "bench":
         bin_dir = ensure_environment("bench", ".venv-bench")
+        failed = []
         for script in rest or sorted(str(p) for p in (ROOT / "benchmarks").glob("bench_*.py")):
             print(f"== {Path(script).name}", flush=True)
-            _run(bin_dir / "python", script)
+            if subprocess.run([str(bin_dir / "python"), script], cwd=ROOT).returncode != 0:
+                failed.append(Path(script).name)
+        if failed:
+            sys.exit(f"benchmarks below target: {', '.join(failed)}")
     else:
         sys.exit(f"unknown command {command!r}: use 'run', 'test' or 'bench'")
 
