@@ -442,3 +442,11 @@ def test_event_feed_keeps_a_bounded_buffer_and_sends_older_resumptions_to_the_da
     assert feed.after(feed.last) == []
     assert json.loads(feed.entries[-1].text)["title"] == "feed 4"
     feed.stop()
+
+
+def test_the_publish_response_is_the_alert_as_stored(service):
+    _, client, p = service
+    for fields in ({"tlp": "AMBER", "recipient_orgs": ["jpn", "ec"]}, {"tlp": "RED", "recipient_users": ["ec_viewer"]},
+                   {"tlp": "GREEN", "materials": ["germanium", "gallium", "gallium"], "countries": ["chn", "rus"]}):
+        created = publish(client, p, "us_coord", **fields)      # the author reads each back, RED included
+        assert created == client.get(f"/api/alerts/{created['id']}", headers=p.headers("us_coord")).json()

@@ -27,7 +27,8 @@ SESSION_LIFETIME = dt.timedelta(hours=12)
 
 
 def principal_of(user: User, via: str = "token") -> Principal:
-    return Principal(user.id, user.org_id, user.organisation.kind, frozenset(user.roles), user.username, via)
+    return Principal(user.id, user.org_id, user.organisation.kind, frozenset(user.roles), user.username, via,
+                     user.organisation.slug)
 
 
 def create_organisation(session: Session, slug: str, name: str, kind: str, country: str | None = None,

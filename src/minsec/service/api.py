@@ -12,13 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import fcntl
 import io
 import json
+import os
 import threading
 import time
 import xml.etree.ElementTree as ET
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -29,7 +31,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import select
 
 from minsec.service import accounts, audit, sharing
-from minsec.service.db import ApiToken, Database, Job, Organisation, Subscription, User
+from minsec.service.db import ApiToken, Database, Job, Organisation, Subscription, User, lock_held, write_lock_path
 from minsec.service.jobs import JobIn, JobOut, JobRunner, job_out
 from minsec.service.schemas import (
     Aggregate,
@@ -116,6 +118,7 @@ class _Resources:
         self.database = database
         self._committer: audit.GroupCommitter | None = None
         self.version_connection = None
+        self.lock_fd: int | None = None
 
     @property
     def committer(self) -> audit.GroupCommitter:
@@ -130,6 +133,9 @@ class _Resources:
 
             self.version_connection = sqlite3.connect(self.database.url.split("///", 1)[-1],
                                                       check_same_thread=False, isolation_level=None)
+            path = write_lock_path(self.database.url)
+            if path is not None:
+                self.lock_fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
 
     def close(self) -> None:
         if self._committer is not None:
@@ -138,6 +144,9 @@ class _Resources:
         if self.version_connection is not None:
             self.version_connection.close()
             self.version_connection = None
+        if self.lock_fd is not None:
+            os.close(self.lock_fd)
+            self.lock_fd = None
 
 
 @dataclass(frozen=True)
@@ -187,7 +196,12 @@ class EventFeed:
         grew = False
         loop = asyncio.get_running_loop()
         while True:
-            entries, last = await loop.run_in_executor(self.executor, self._load, self.last)
+            if self.database.is_sqlite:
+                # a few local queries (a millisecond or two): done in the loop, a thread would wait for the GIL
+                # at every one of them while the loop serves reads
+                entries, last = self._load(self.last)
+            else:
+                entries, last = await loop.run_in_executor(self.executor, self._load, self.last)
             if last == self.last:
                 break
             self.entries.extend(entries)
@@ -447,6 +461,29 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
     def alerts_out(session, alerts) -> list[dict]:
         return sharing.to_dict(session, alerts)
 
+    async def write_inline(work: Callable):
+        """Run a short write transaction. SQLite: in the event loop, once the writer lock is free (polled
+        without blocking the loop), because a thread would wait for the GIL at every statement while the loop
+        serves reads; PostgreSQL: in a thread."""
+        def in_thread():
+            with database.writing() as session:
+                return work(session)
+
+        if resources.lock_fd is None:
+            return await asyncio.to_thread(in_thread)
+        while True:
+            try:
+                fcntl.flock(resources.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                await asyncio.sleep(0.001)
+        lock_held.value = True
+        try:
+            return in_thread()
+        finally:
+            lock_held.value = False
+            fcntl.flock(resources.lock_fd, fcntl.LOCK_UN)
+
     def written(alert_id: int) -> dict:
         """An alert as just committed, read outside the write transaction (which stays short)."""
         with database.reading() as session:
@@ -575,16 +612,16 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
     alerts = APIRouter(prefix="/api/alerts", tags=["alerts"])
 
     @alerts.post("", response_model=AlertOut, status_code=201, responses=ERRORS)
-    def publish(body: AlertIn, caller: Caller) -> dict:
+    async def publish(body: AlertIn, caller: Caller) -> dict:
         """Publish an alert or report with a TLP label and, for AMBER/AMBER+STRICT/RED, its recipients."""
-        with database.writing() as session:
-            alert_id = sharing.create_alert(session, caller, title=body.title, body=body.body, tlp=body.tlp,
-                                            materials=list(body.materials), countries=list(body.countries),
-                                            stage=body.stage, severity=body.severity, source=body.source,
-                                            recipient_orgs=list(body.recipient_orgs),
-                                            recipient_users=list(body.recipient_users)).id
+        alert = await write_inline(lambda session: sharing.create_alert(
+            session, caller, title=body.title, body=body.body, tlp=body.tlp, materials=list(body.materials),
+            countries=list(body.countries), stage=body.stage, severity=body.severity, source=body.source,
+            recipient_orgs=list(body.recipient_orgs), recipient_users=list(body.recipient_users)))
         notifier.notify()
-        return written(alert_id)
+        if not caller.org_slug:
+            return await asyncio.to_thread(written, alert.id)
+        return sharing.created_view(alert, caller.org_slug, list(body.recipient_orgs), list(body.recipient_users))
 
     @alerts.get("", response_model=AlertPage, responses={401: ERRORS[401]})
     async def list_alerts(caller: Caller, material: Annotated[str | None, Query(max_length=64)] = None,
@@ -630,7 +667,8 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
         if cached is None and entry is not None:
             cached = advance(entry, version)
         if cached is None:
-            cached = await asyncio.to_thread(build, version)
+            # SQLite: a few local queries, done in the loop (a thread would queue for the GIL at each of them)
+            cached = build(version) if in_loop else await asyncio.to_thread(build, version)
         await audited_async(caller, cached[0], "search" if q else "list")
         return Response(cached[2], media_type="application/json")
 

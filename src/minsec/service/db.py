@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import os
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -234,16 +235,28 @@ class Database:
         self.write_engine.dispose()
 
 
+#: set by a thread that already holds the process's writer lock file (see :func:`write_lock_path`), so that its
+#: transactions do not queue for the lock a second time
+lock_held = threading.local()
+
+
+def write_lock_path(url: str) -> str | None:
+    """The lock file SQLite writers queue on (None for in-memory databases and other engines)."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[-1]
+    return f"{path}.write-lock" if path not in ("", ":memory:") else None
+
+
 def _sqlite_engine(url: str, begin: str) -> Engine:
     # a connection per server thread stays open (the thread pool runs up to 40 requests at once), so that
     # requests never pay for connecting and the pragmas
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30,
                                               "isolation_level": None}, pool_size=48, max_overflow=16)
     writer = begin != "BEGIN"
-    path = url.split("///", 1)[-1]
     # Writers queue on an OS file lock before BEGIN IMMEDIATE: a waiting writer (in any process) is woken the
     # moment the lock is free, where SQLite's own busy handler would poll with sleeps of up to 100 ms.
-    lock_path = f"{path}.write-lock" if writer and path not in ("", ":memory:") else None
+    lock_path = write_lock_path(url) if writer else None
 
     @event.listens_for(engine, "connect")
     def _pragmas(connection, record) -> None:
@@ -269,7 +282,7 @@ def _sqlite_engine(url: str, begin: str) -> Engine:
     @event.listens_for(engine, "begin")
     def _begin(connection) -> None:
         record = connection.connection._connection_record
-        if lock_path is not None and not record.info.get("write_locked"):
+        if lock_path is not None and not record.info.get("write_locked") and not getattr(lock_held, "value", False):
             fcntl.flock(record.info["write_lock"], fcntl.LOCK_EX)
             record.info["write_locked"] = True
         connection.exec_driver_sql(begin)

@@ -61,6 +61,7 @@ class Principal:
     roles: frozenset[str]
     username: str = ""
     via: str = "token"          # token | session
+    org_slug: str = ""
 
     def may(self, permission: str) -> bool:
         return bool(self.roles & PERMISSIONS[permission])

@@ -144,6 +144,18 @@ def to_dict(session: Session, alerts: Sequence[AlertRow], slugs: dict[int, str] 
              "created_at": iso(a.created_at), "updated_at": iso(a.updated_at)} for a in alerts]
 
 
+def created_view(alert: Alert, author_organisation: str, recipient_orgs: list[str], recipient_users: list[str]
+                 ) -> dict:
+    """The API view of an alert just created by this request, from what the request already knows (no read
+    back: the write path stays short)."""
+    return {"id": alert.id, "title": alert.title, "body": alert.body, "materials": alert.materials,
+            "countries": alert.countries, "stage": alert.stage, "severity": alert.severity, "source": alert.source,
+            "tlp": alert.tlp, "kind": alert.kind, "evidence": alert.evidence,
+            "author_organisation": author_organisation, "recipient_orgs": sorted(set(recipient_orgs)),
+            "recipient_users": sorted(set(recipient_users)), "created_at": iso(alert.created_at),
+            "updated_at": iso(alert.updated_at)}
+
+
 def row_of(session: Session, alert_id: int) -> AlertRow | None:
     found = load_rows(session, select(*_COLUMNS).where(Alert.id == alert_id))
     return found[0] if found else None
