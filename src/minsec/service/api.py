@@ -70,6 +70,7 @@ EVENT_WATCH_SECONDS = 0.02       # how often each process looks for events writt
 SUBSCRIPTION_REFRESH_SECONDS = 5.0
 FEED_BATCH = 1000
 REQUEST_THREADS = 16
+WRITE_LOCK_TIMEOUT = 30.0
 STREAM_KEEPALIVE_SECONDS = 15.0
 MAX_ID = 2**53 - 1          # ids beyond this are not ids (and overflow SQLite's 64-bit integers)
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -465,21 +466,24 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
         """Run a short write transaction. SQLite: in the event loop, once the writer lock is free (polled
         without blocking the loop), because a thread would wait for the GIL at every statement while the loop
         serves reads; PostgreSQL: in a thread."""
-        def in_thread():
+        def transaction():
             with database.writing() as session:
                 return work(session)
 
         if resources.lock_fd is None:
-            return await asyncio.to_thread(in_thread)
+            return await asyncio.to_thread(transaction)
+        deadline = time.monotonic() + WRITE_LOCK_TIMEOUT
         while True:
             try:
                 fcntl.flock(resources.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise HTTPException(503, "the database is busy; try again") from None
                 await asyncio.sleep(0.001)
         lock_held.value = True
         try:
-            return in_thread()
+            return transaction()
         finally:
             lock_held.value = False
             fcntl.flock(resources.lock_fd, fcntl.LOCK_UN)
@@ -611,7 +615,8 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
     # ------------------------------------------------------------------------------------------ alerts
     alerts = APIRouter(prefix="/api/alerts", tags=["alerts"])
 
-    @alerts.post("", response_model=AlertOut, status_code=201, responses=ERRORS)
+    @alerts.post("", response_model=AlertOut, status_code=201,
+                 responses=ERRORS | {503: {"model": Problem, "description": "The database stayed busy for 30 s"}})
     async def publish(body: AlertIn, caller: Caller) -> dict:
         """Publish an alert or report with a TLP label and, for AMBER/AMBER+STRICT/RED, its recipients."""
         alert = await write_inline(lambda session: sharing.create_alert(
