@@ -670,6 +670,8 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
         entry = pages.lookup(key)
         cached = entry[1] if entry is not None and entry[0] == version else None
         if cached is None and entry is not None:
+            if version > feed.last and in_loop:
+                await feed.refresh()          # catch the shared feed up first (it also wakes the streams)
             cached = advance(entry, version)
         if cached is None:
             # SQLite: a few local queries, done in the loop (a thread would queue for the GIL at each of them)
