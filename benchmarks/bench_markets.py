@@ -29,13 +29,18 @@ SCHEDULE = Schedule(10, 1_300.0, "monthly")
 FLOOR, REFERENCE = 110_000.0, 80_000.0
 
 
-def per_path_loop(n_paths: int) -> tuple[np.ndarray, np.ndarray, float]:
-    """The same PVs computed path by path and date by date in Python, from the engine's own random streams."""
+def per_path_loop(n_paths: int) -> tuple[dict[str, np.ndarray], float]:
+    """The engine's per-path numbers computed path by path and date by date in Python, from its own random
+    streams: for the floor and the tariff, the PV, whether anything was paid, the producer's lowest yearly
+    revenue, its mean price, and debt-service cover (no cost, no debt: every year must be ≥ 0) with and without
+    the mechanism."""
     seeds = np.random.SeedSequence(SEED).spawn(math.ceil(N_PATHS / DEFAULT_CHUNK))
-    dt, q, steps = SCHEDULE.dt, SCHEDULE.volume, SCHEDULE.n_steps
+    dt, q, steps, per_year = SCHEDULE.dt, SCHEDULE.volume, SCHEDULE.n_steps, SCHEDULE.per_year
     drift, scale = (MODEL.mu - 0.5 * MODEL.sigma**2) * dt, MODEL.sigma * math.sqrt(dt)
     discount = [q * math.exp(-RATE * (k + 1) * dt) for k in range(steps)]
-    floor_pv, tariff_pv = np.zeros(n_paths), np.zeros(n_paths)
+    out = {name: np.zeros(n_paths) for name in ("floor_pv", "tariff_pv", "floor_paid", "tariff_paid",
+                                                "floor_min_revenue", "tariff_min_revenue", "floor_mean_price",
+                                                "tariff_mean_price", "bankable", "bankable_without")}
     started = time.perf_counter()
     done = 0
     for seed in seeds:
@@ -44,15 +49,36 @@ def per_path_loop(n_paths: int) -> tuple[np.ndarray, np.ndarray, float]:
         size = min(DEFAULT_CHUNK, N_PATHS - done)
         normals = np.random.default_rng(seed).standard_normal((size, steps)).tolist()
         for row in normals[: n_paths - done]:
-            log_price, pv_floor, pv_tariff = 0.0, 0.0, 0.0
+            log_price = pv_floor = pv_tariff = 0.0
+            paid_floor = paid_tariff = False
+            years_market, years_floor, years_tariff = [], [], []
+            market = floor_revenue = tariff_revenue = 0.0
             for k in range(steps):
                 log_price += drift + scale * row[k]
                 price = SPOT * math.exp(log_price)
-                pv_floor += max(FLOOR - price, 0.0) * discount[k]
-                pv_tariff -= max(REFERENCE - price, 0.0) * discount[k]
-            floor_pv[done], tariff_pv[done] = pv_floor, pv_tariff
+                floor_flow = max(FLOOR - price, 0.0)
+                duty = max(REFERENCE - price, 0.0)
+                pv_floor += floor_flow * discount[k]
+                pv_tariff -= duty * discount[k]
+                paid_floor = paid_floor or floor_flow != 0.0
+                paid_tariff = paid_tariff or duty != 0.0
+                market += price * q
+                floor_revenue += (price + floor_flow) * q
+                tariff_revenue += (price + duty) * q
+                if (k + 1) % per_year == 0:
+                    years_market.append(market)
+                    years_floor.append(floor_revenue)
+                    years_tariff.append(tariff_revenue)
+                    market = floor_revenue = tariff_revenue = 0.0
+            out["floor_pv"][done], out["tariff_pv"][done] = pv_floor, pv_tariff
+            out["floor_paid"][done], out["tariff_paid"][done] = paid_floor, paid_tariff
+            out["floor_min_revenue"][done], out["tariff_min_revenue"][done] = min(years_floor), min(years_tariff)
+            out["floor_mean_price"][done] = sum(years_floor) / (q * steps)
+            out["tariff_mean_price"][done] = sum(years_tariff) / (q * steps)
+            out["bankable"][done] = all(y >= 0 for y in years_floor)
+            out["bankable_without"][done] = all(y >= 0 for y in years_market)
             done += 1
-    return floor_pv, tariff_pv, time.perf_counter() - started
+    return out, time.perf_counter() - started
 
 
 def main() -> int:
@@ -68,13 +94,17 @@ def main() -> int:
         print(f"  {s['mechanism']:>18}: E[PV] {s['expected_pv_cost_usd']:>16,.0f} USD ± {s['std_error_usd']:,.0f}; "
               f"closed form {s['analytic_pv_cost_usd']:,.0f} ({s['mc_minus_analytic_in_se']:+.2f} SE)")
 
-    loop_floor, loop_tariff, loop_seconds = per_path_loop(LOOP_PATHS)
-    equal = (np.allclose(loop_floor, floor.pv[:LOOP_PATHS], rtol=1e-9, atol=1e-6)
-             and np.allclose(loop_tariff, tariff.pv[:LOOP_PATHS], rtol=1e-9, atol=1e-6))
+    loop, loop_seconds = per_path_loop(LOOP_PATHS)
+    engine = {"floor_pv": floor.pv, "tariff_pv": tariff.pv, "floor_paid": floor.paid, "tariff_paid": tariff.paid,
+              "floor_min_revenue": floor.min_annual_revenue, "tariff_min_revenue": tariff.min_annual_revenue,
+              "floor_mean_price": floor.mean_producer_price, "tariff_mean_price": tariff.mean_producer_price,
+              "bankable": floor.bankable, "bankable_without": floor.bankable_without}
+    equal = all(np.allclose(loop[name], np.asarray(values[:LOOP_PATHS], float), rtol=1e-9, atol=1e-6)
+                for name, values in engine.items())
     ratio = (loop_seconds / LOOP_PATHS) / (seconds / N_PATHS)
     print(f"per-path Python loop: {LOOP_PATHS:,} paths in {loop_seconds:.2f} s ({loop_seconds / LOOP_PATHS * 1e6:.0f} "
-          f"µs per path; {loop_seconds / LOOP_PATHS * N_PATHS:.0f} s for {N_PATHS:,}); same PVs: {equal}; "
-          f"vectorised is {ratio:.0f}× faster per path")
+          f"µs per path; {loop_seconds / LOOP_PATHS * N_PATHS:.0f} s for {N_PATHS:,}); same numbers (PV, payout, "
+          f"lowest yearly revenue, mean price, debt cover): {equal}; vectorised is {ratio:.0f}× faster per path")
 
     tracemalloc.start()
     value_mechanisms(MODEL, SPOT, SCHEDULE, mechanisms, RATE, N_PATHS, SEED)
