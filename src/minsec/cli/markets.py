@@ -182,11 +182,7 @@ def markets_floor(
         series = _series(material, prices, since)
         sigma, mu = vol, drift if drift is not None else spec.get("drift")
         if sigma is None and spec.get("volatility_from") and series is None and chosen_model == "gbm":
-            from minsec.data.dataset import load
-            from minsec.markets.series import material_series
-
-            data = load(State.data, tables=("prices", "us_salient"))
-            fitted = fit_gbm(material_series(spec["volatility_from"], data["prices"], data["us_salient"]))
+            fitted = fit_gbm(_series(spec["volatility_from"], None, None))
             sigma = fitted.params["sigma"]
             sources["volatility_fit"] = (f"σ = {sigma:.4f} ± {fitted.std_errors['sigma']:.4f} from "
                                          f"{fitted.n_points} points ({fitted.first} … {fitted.last})")
@@ -362,7 +358,7 @@ def markets_surveillance(
         trade = dataset["trade"]
         groups = catalogue.load_groups(State.groups)
         members = groups.members(importer) if importer in groups else frozenset({normalise_iso3(importer)})
-        hs = pd.read_csv(catalogue._path("hs_codes.csv"), dtype={"hs92": str})
+        hs = catalogue.hs_codes()
         stages = frozenset({"refining", "mining"}) if include_ores else frozenset({"refining"})
         chosen_year = year if year is not None else int(trade["year"].max())
         findings = surveil(trade, hs, importer, members, groups.members("partnership"), chosen_year,

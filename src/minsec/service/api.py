@@ -626,7 +626,7 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
         notifier.notify()
         if not caller.org_slug:
             return await asyncio.to_thread(written, alert.id)
-        return sharing.created_view(alert, caller.org_slug, list(body.recipient_orgs), list(body.recipient_users))
+        return sharing.view(alert, caller.org_slug, list(body.recipient_orgs), list(body.recipient_users))
 
     @alerts.get("", response_model=AlertPage, responses={401: ERRORS[401]})
     async def list_alerts(caller: Caller, material: Annotated[str | None, Query(max_length=64)] = None,

@@ -152,6 +152,8 @@ def run_stockpile(params: StockpileOptimisation, progress: Callable[[float], Non
 
 
 def run_floor(params: FloorValuation, progress: Callable[[float], None], database: Database) -> dict:
+    import numpy as np
+
     from minsec.markets.mechanisms import Offtake, PriceFloor, PriceGapSubsidy, Schedule
     from minsec.markets.price_models import GBM
     from minsec.markets.valuation import value_mechanisms
@@ -163,13 +165,12 @@ def run_floor(params: FloorValuation, progress: Callable[[float], None], databas
     out = {"results": [r.summary() for r in results]}
     # the cost distribution of the floor, for fan/histogram charts
     pv = results[0].pv
-    counts, edges = __import__("numpy").histogram(pv, bins=40)
+    counts, edges = np.histogram(pv, bins=40)
     out["floor_pv_histogram"] = {"counts": counts.tolist(), "edges": edges.tolist()}
     return out
 
 
 def run_surveillance(params: Surveillance, progress: Callable[[float], None], database: Database) -> dict:
-    import pandas as pd
 
     from minsec.data import catalogue
     from minsec.data.countries import normalise_iso3
@@ -180,7 +181,7 @@ def run_surveillance(params: Surveillance, progress: Callable[[float], None], da
     groups = catalogue.load_groups()
     members = groups.members(params.importer) if params.importer in groups else frozenset(
         {normalise_iso3(params.importer)})
-    hs = pd.read_csv(catalogue._path("hs_codes.csv"), dtype={"hs92": str})
+    hs = catalogue.hs_codes()
     year = params.year or int(trade["year"].max())
     findings = surveil(trade, hs, params.importer, members, groups.members("partnership"), year)
     return {"importer": params.importer, "year": year, "findings": [f.record() for f in findings]}

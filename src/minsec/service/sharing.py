@@ -56,26 +56,25 @@ def org_slugs(session: Session) -> dict[int, str]:
     return dict(session.execute(select(Organisation.id, Organisation.slug)).all())
 
 
-def _resolve_orgs(session: Session, slugs: Iterable[str], field: str) -> list[int]:
-    slugs = list(dict.fromkeys(slugs))
-    if not slugs:
-        return []
-    found = dict(session.execute(select(Organisation.slug, Organisation.id).where(Organisation.slug.in_(slugs))).all())
-    missing = [s for s in slugs if s not in found]
-    if missing:
-        raise InvalidError(f"{field}: unknown organisation(s) {', '.join(missing)}")
-    return [found[s] for s in slugs]
-
-
-def _resolve_users(session: Session, names: Iterable[str], field: str) -> list[int]:
+def _resolve(session: Session, key, ident, names: Iterable[str], field: str, what: str) -> list[int]:
+    """Ids of the named organisations (by slug) or users (by username), in order; unknown names are an error
+    that names the field."""
     names = list(dict.fromkeys(names))
     if not names:
         return []
-    found = dict(session.execute(select(User.username, User.id).where(User.username.in_(names))).all())
+    found = dict(session.execute(select(key, ident).where(key.in_(names))).all())
     missing = [n for n in names if n not in found]
     if missing:
-        raise InvalidError(f"{field}: unknown user(s) {', '.join(missing)}")
+        raise InvalidError(f"{field}: unknown {what} {', '.join(missing)}")
     return [found[n] for n in names]
+
+
+def _resolve_orgs(session: Session, slugs: Iterable[str], field: str) -> list[int]:
+    return _resolve(session, Organisation.slug, Organisation.id, slugs, field, "organisation(s)")
+
+
+def _resolve_users(session: Session, names: Iterable[str], field: str) -> list[int]:
+    return _resolve(session, User.username, User.id, names, field, "user(s)")
 
 
 @dataclass(frozen=True)
@@ -136,18 +135,14 @@ def to_dict(session: Session, alerts: Sequence[AlertRow], slugs: dict[int, str] 
     user_ids = {u for a in alerts for u in a.recipient_user_ids}
     names = dict(session.execute(select(User.id, User.username).where(User.id.in_(user_ids))).all()) if user_ids \
         else {}
-    return [{"id": a.id, "title": a.title, "body": a.body, "materials": a.materials, "countries": a.countries,
-             "stage": a.stage, "severity": a.severity, "source": a.source, "tlp": a.tlp, "kind": a.kind,
-             "evidence": a.evidence, "author_organisation": slugs.get(a.author_org_id, "?"),
-             "recipient_orgs": sorted(slugs.get(o, "?") for o in a.recipient_org_ids),
-             "recipient_users": sorted(names.get(u, "?") for u in a.recipient_user_ids),
-             "created_at": iso(a.created_at), "updated_at": iso(a.updated_at)} for a in alerts]
+    return [view(a, slugs.get(a.author_org_id, "?"), [slugs.get(o, "?") for o in a.recipient_org_ids],
+                  [names.get(u, "?") for u in a.recipient_user_ids]) for a in alerts]
 
 
-def created_view(alert: Alert, author_organisation: str, recipient_orgs: list[str], recipient_users: list[str]
-                 ) -> dict:
-    """The API view of an alert just created by this request, from what the request already knows (no read
-    back: the write path stays short)."""
+def view(alert: Alert | AlertRow, author_organisation: str, recipient_orgs: Iterable[str],
+          recipient_users: Iterable[str]) -> dict:
+    """The API view of an alert (organisation slugs and usernames instead of ids; RFC 3339 times).  A request
+    that has just created the alert passes what it already knows, so the write path reads nothing back."""
     return {"id": alert.id, "title": alert.title, "body": alert.body, "materials": alert.materials,
             "countries": alert.countries, "stage": alert.stage, "severity": alert.severity, "source": alert.source,
             "tlp": alert.tlp, "kind": alert.kind, "evidence": alert.evidence,
@@ -156,14 +151,14 @@ def created_view(alert: Alert, author_organisation: str, recipient_orgs: list[st
             "updated_at": iso(alert.updated_at)}
 
 
-def row_of(session: Session, alert_id: int) -> AlertRow | None:
-    found = load_rows(session, select(*_COLUMNS).where(Alert.id == alert_id))
-    return found[0] if found else None
-
-
 def iso(value: dt.datetime) -> str:
     """RFC 3339 text of a stored (naive, UTC) time."""
     return value.replace(tzinfo=dt.UTC).isoformat()
+
+
+def row_of(session: Session, alert_id: int) -> AlertRow | None:
+    found = load_rows(session, select(*_COLUMNS).where(Alert.id == alert_id))
+    return found[0] if found else None
 
 
 # ----------------------------------------------------------------------------------------------- alerts

@@ -177,7 +177,7 @@ def collect(today: dt.date | None = None, data_dir=None) -> list[EarlyWarning]:
     warnings = export_control_warnings(tables["export_controls"], today)
     warnings += concentration_warnings(concentration_table(chain, "usgs", None, None, None))
     warnings += price_spike_warnings(tables["prices"], catalogue_prices())
-    hs = pd.read_csv(catalogue._path("hs_codes.csv"), dtype={"hs92": str})
+    hs = catalogue.hs_codes()
     partners = chain.groups.members("partnership")
     year = int(tables["trade"]["year"].max())
     warnings += surveillance_warnings(surveil(tables["trade"], hs, "partnership", partners, partners, year))
