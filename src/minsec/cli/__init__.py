@@ -47,6 +47,12 @@ def _global(data: DataOption = None,
     State.groups = groups
 
 
+def _tables():
+    from minsec.risk import tables
+
+    return tables
+
+
 def fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(2)
@@ -180,40 +186,6 @@ def data_build(
 
 
 # ------------------------------------------------------------------------------------------------ risk
-def concentration_table(chain, source: str, material: str | None, stage: str | None, year: int | None):
-    import pandas as pd
-
-    from minsec.risk.concentration import concentration
-
-    if source not in ("usgs", "wmd"):
-        raise ValueError(f"unknown source {source!r}: use usgs or wmd")
-    production = chain.production.sel(source=source, drop=True)
-    world = chain.world_total.sel(source=source, drop=True)
-    result = concentration(production, world).to_dataframe().reset_index()
-    if material is not None:
-        chain.check_material(material)
-        result = result[result["material"] == material]
-    if stage is not None:
-        if stage not in ("mining", "refining"):
-            raise ValueError(f"unknown stage {stage!r}: use mining or refining")
-        result = result[result["stage"] == stage]
-    if year is not None:
-        available = sorted(int(y) for y in set(result["year"]))
-        if year not in available:
-            raise ValueError(f"year {year} not in the data (available: {available})")
-        result = result[result["year"] == year]
-    result = result[result["world_total"].notna()].copy()
-    basis = chain.basis.sel(source=source).to_series()
-    units = chain.units.sel(source=source).to_series()
-    keys = pd.MultiIndex.from_frame(result[["material", "stage"]])
-    result.insert(3, "source", source)
-    result["unit"] = units.reindex(keys).to_numpy()
-    result["basis"] = basis.reindex(keys).to_numpy()
-    columns = ["material", "stage", "year", "source", "world_total", "unit", "basis", "top_country", "top_share",
-               "hhi", "hhi_upper", "n_producers", "unallocated_share", "exceeds_65pct"]
-    return result[columns].sort_values(["material", "stage", "year"]).reset_index(drop=True)
-
-
 @risk_app.command("concentration")
 def risk_concentration(
     material: Annotated[str | None, typer.Option(help="Material id (see `minsec materials`).")] = None,
@@ -226,35 +198,8 @@ def risk_concentration(
 
     Shares are relative to the published world total; HHI counts named producers only (the unallocated
     remainder is treated as atomised; hhi_upper treats it as one producer)."""
-    _run(lambda: emit(concentration_table(_chain(), source, material, stage, year), fmt, "Production concentration"))
-
-
-def _years(chain, year: str) -> list[int]:
-    available = sorted(int(y) for y in set(chain.trade["year"].unique()) & set(chain.production.year.values))
-    if year == "all":
-        return [y for y in available if 2018 <= y <= 2022] or available
-    if not year.isdigit() or int(year) not in available:
-        raise ValueError(f"year {year!r} not available (trade and WMD production overlap: {available})")
-    return [int(year)]
-
-
-def _importers(chain, importer: str) -> list[str] | None:
-    from minsec.data import countries
-
-    if importer == "all":
-        return None
-    if importer in chain.groups:
-        return [importer]
-    return [countries.normalise_iso3(importer)]
-
-
-def geopolrisk_table(chain, importer: str, year: str, material: str | None):
-    from minsec.data import catalogue
-
-    materials = [chain.check_material(material)] if material else None
-    result = chain.geopolrisk(_years(chain, year), _importers(chain, importer), materials)
-    result.insert(2, "material_name", result["material"].map(catalogue.materials()["name"]))
-    return result
+    _run(lambda: emit(_tables().concentration_table(_chain(), source, material, stage, year), fmt,
+                      "Production concentration"))
 
 
 @risk_app.command("geopolrisk")
@@ -265,32 +210,7 @@ def risk_geopolrisk(
     fmt: FormatOption = Format.table,
 ) -> None:
     """GeoPolRisk score and characterisation factor (Gemechu et al. 2016; geopolrisk-py 2.0.1 method)."""
-    _run(lambda: emit(geopolrisk_table(_chain(), importer, year, material), fmt, "GeoPolRisk"))
-
-
-def _trade_years(chain, year: str) -> list[int]:
-    """All trade years, or the one asked for (validated)."""
-    years = sorted(int(y) for y in set(chain.trade["year"].unique()))
-    if year == "all":
-        return years
-    if not year.isdigit() or int(year) not in years:
-        raise ValueError(f"year {year!r} not in the trade data ({years[0]}–{years[-1]})")
-    return [int(year)]
-
-
-def import_reliance_records(chain, importer: str, year: str, material: str | None, source: str):
-    from minsec.data import catalogue
-    from minsec.risk.import_reliance import attach_usgs_published_nir, import_reliance_table
-
-    years = _trade_years(chain, year)
-    entities = chain.groups.all_members() if importer == "all" else {importer: chain.members(importer)}
-    production = chain.production_table[(chain.production_table["source"] == source)]
-    result = import_reliance_table(chain.trade, production, catalogue.hs_codes(), entities, years)
-    if "USA" in entities and len(chain.us_salient):
-        result = attach_usgs_published_nir(result, chain.us_salient)
-    if material is not None:
-        result = result[result["material"] == chain.check_material(material)]
-    return result[result["net_import_reliance"].notna()].reset_index(drop=True)
+    _run(lambda: emit(_tables().geopolrisk_table(_chain(), importer, year, material), fmt, "GeoPolRisk"))
 
 
 @risk_app.command("import-reliance")
@@ -302,24 +222,8 @@ def risk_import_reliance(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Net import reliance (M − X)/(P + M − X) from trade and production, basis-checked per HS code."""
-    _run(lambda: emit(import_reliance_records(_chain(), importer, year, material, source), fmt,
+    _run(lambda: emit(_tables().import_reliance_records(_chain(), importer, year, material, source), fmt,
                       "Net import reliance"))
-
-
-def routes_table(chain, importer: str, year: str, material: str | None, suppliers: bool):
-    from minsec.risk.routes import import_sources
-
-    years = _trade_years(chain, year)
-    if importer == "all":
-        partnership = chain.groups.members("partnership")
-        entities = chain.groups.all_members() | {code: frozenset({code}) for code in sorted(partnership)}
-    else:
-        entities = {importer: chain.members(importer)}
-    trade = chain.trade
-    if material is not None:
-        trade = trade[trade["material"] == chain.check_material(material)]
-    summary, outside = import_sources(trade, entities, chain.groups.members("partnership"), years)
-    return outside if suppliers else summary
 
 
 @risk_app.command("routes")
@@ -333,7 +237,7 @@ def risk_routes(
     """Partner routes: share of imports from partners vs outside suppliers, and from each outside supplier.
 
     For EU27 this is the CRMA import-dependence check per stage (exceeds_65pct: one third country > 65 %)."""
-    _run(lambda: emit(routes_table(_chain(), importer, year, material, suppliers), fmt, "Import routes"))
+    _run(lambda: emit(_tables().routes_table(_chain(), importer, year, material, suppliers), fmt, "Import routes"))
 
 
 # ------------------------------------------------------------------------------------------------ overview
@@ -352,6 +256,7 @@ def overview(
         from rich.console import Console
 
         from minsec.data import catalogue
+        from minsec.risk.tables import concentration_table, geopolrisk_table, overlap_years
 
         chain = _chain()
         usgs_years = chain.years("usgs")
@@ -368,7 +273,7 @@ def overview(
         sections[f"CRMA benchmark: one third country > 65 % of world supply ({conc_year})"] = (
             breaches.sort_values("top_share", ascending=False)[["material", "name", "stage", "top_country",
                                                                  "top_share"]])
-        gpr_year = max(y for y in _years(chain, "all"))
+        gpr_year = max(overlap_years(chain, "all"))
         gpr = geopolrisk_table(chain, "all", str(gpr_year), None)
         for entity in ("USA", "EU27"):
             sections[f"Top GeoPolRisk scores — {entity} ({gpr_year})"] = (

@@ -958,7 +958,7 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
                       year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
                       source: Literal["usgs", "wmd"] = "usgs") -> list[dict[str, Any]]:
         """Shares, HHI and the CRMA 65 % test per material × stage × year (published world totals)."""
-        from minsec.cli import concentration_table
+        from minsec.risk.tables import concentration_table
 
         try:
             frame = concentration_table(analytics.chain(), source, material, stage, year)

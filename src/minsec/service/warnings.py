@@ -164,11 +164,11 @@ def surveillance_warnings(findings) -> list[EarlyWarning]:
 
 def collect(today: dt.date | None = None, data_dir=None) -> list[EarlyWarning]:
     """All warnings the bundled (or given) data produce today."""
-    from minsec.cli import concentration_table
     from minsec.data import catalogue
     from minsec.markets.series import catalogue_prices
     from minsec.markets.surveillance import surveil
     from minsec.model import SupplyChain
+    from minsec.risk.tables import concentration_table
 
     today = today or dt.date.today()
     chain = SupplyChain.load(data_dir, tables=("production", "trade", "governance", "us_salient", "prices",
