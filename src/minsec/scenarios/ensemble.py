@@ -389,3 +389,71 @@ def _execute(args: tuple, n_chunks: int, scheduler: str | None):
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+FAN_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
+def material_outlook(context: ScenarioContext, spec: EnsembleSpec, material: str,
+                     progress: Callable[[int], None] | None = None) -> dict[str, pd.DataFrame]:
+    """One material's ensemble as the dashboard draws it: fan charts over time and exceedance curves.
+
+    Runs ``spec`` in this process (the dashboard's ensembles are thousands of scenarios, seconds of work; the
+    full-size ensembles go through :func:`run_ensemble` on Dask) with the same sampling, so a seed gives the
+    same scenarios as :func:`run_ensemble`.  Returns
+
+    * ``fan``: per market × region (partner regions) × period, quantiles ``FAN_QUANTILES`` and mean of the
+      shortfall (% of the region's demand in that period) across scenarios — the fan chart;
+    * ``price_fan``: per market × period, the same quantiles of the price index buyers in restricted markets
+      pay (the open-market index where no restriction is in force);
+    * ``exceedance``: per market × region, P(shortfall over the horizon > x %) on a grid x = 0…100 %
+      (the empirical survival function, 1/N per scenario).
+    """
+    markets = [i for i, m in enumerate(context.baseline.markets) if m.split(".")[0] == material]
+    if not markets:
+        known = sorted({m.split(".")[0] for m in context.baseline.markets})
+        raise ValueError(f"material: {material!r} has no market in the scenario baseline; known: {', '.join(known)}")
+    arrays = MarketArrays.from_baseline(context.baseline, context.parameters)
+    cands = candidates(context, spec)
+    leakage = context.parameters.reindex(context.baseline.markets)["leakage"].to_numpy(float)
+    regions = list(context.baseline.regions)
+    partners = context.regions("partnership", "outlook")
+    n_periods = spec.n_periods
+    per_period_demand = arrays.supply.sum(axis=1)[markets] * spec.period_months / 12.0       # m × R
+    horizon_demand = per_period_demand * n_periods
+    period_pct, total_pct, prices = [], [], []
+    for chunk in range(spec.n_chunks):
+        events, n = sample_events(spec, cands, chunk, leakage)
+        result = simulate(arrays, events, n, n_periods, spec.period_months, detail=True)
+        shortfall = np.maximum(result.shortfall[:, markets], 0.0)                       # n × m × T × R
+        with np.errstate(invalid="ignore", divide="ignore"):
+            period_pct.append(np.where(per_period_demand[None, :, None] > 0,
+                                       100 * shortfall / per_period_demand[None, :, None], 0.0).astype(np.float32))
+            total_pct.append(np.where(horizon_demand[None] > 0, 100 * shortfall.sum(axis=2) / horizon_demand[None],
+                                      0.0).astype(np.float32))
+        restricted = result.price_restricted[:, markets]
+        prices.append(np.where(np.isnan(restricted), result.price_open[:, markets], restricted).astype(np.float32))
+        if progress is not None:
+            progress(n)
+    pct, total, price = (np.concatenate(period_pct), np.concatenate(total_pct), np.concatenate(prices))
+    names = [context.baseline.markets[m] for m in markets]
+    months = (np.arange(n_periods) + 1) * spec.period_months
+    q = np.quantile(pct, FAN_QUANTILES, axis=0)                                              # Q × m × T × R
+    index = pd.MultiIndex.from_product([names, months, regions], names=["market", "month", "region"])
+    fan = pd.DataFrame({f"q{round(x * 100):02d}": q[i].ravel() for i, x in enumerate(FAN_QUANTILES)}, index=index)
+    fan["mean"] = pct.mean(axis=0).ravel()
+    # partner regions whose demand is known (a region pooled in the rest of the world has none of its own)
+    shown = pd.DataFrame([(names[i], r) for i in range(len(markets)) for j, r in enumerate(regions)
+                          if partners[j] and per_period_demand[i, j] > 0], columns=["market", "region"])
+    fan = fan.reset_index().merge(shown, on=["market", "region"])
+    qp = np.quantile(price, FAN_QUANTILES, axis=0)                                           # Q × m × T
+    price_fan = pd.DataFrame({f"q{round(x * 100):02d}": qp[i].ravel() for i, x in enumerate(FAN_QUANTILES)},
+                             index=pd.MultiIndex.from_product([names, months], names=["market", "month"]))
+    price_fan["mean"] = price.mean(axis=0).ravel()
+    grid = np.linspace(0.0, 100.0, 101)
+    exceed = (total[..., None] > grid).mean(axis=0)                                          # m × R × G
+    exceedance = pd.DataFrame({"probability": exceed.ravel()},
+                              index=pd.MultiIndex.from_product([names, regions, grid],
+                                                               names=["market", "region", "shortfall_pct"]))
+    exceedance = exceedance.reset_index().merge(shown, on=["market", "region"])
+    return {"fan": fan, "price_fan": price_fan.reset_index(), "exceedance": exceedance}

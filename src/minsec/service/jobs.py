@@ -36,6 +36,14 @@ class ScenarioRun(_Params):
     sensitivity: bool = True
 
 
+class EnsembleOutlook(_Params):
+    kind: Literal["scenario_ensemble"] = "scenario_ensemble"
+    material: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
+    n_scenarios: int = Field(5_000, ge=100, le=50_000)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    horizon_months: int = Field(24, ge=3, le=60)
+
+
 class StockpileOptimisation(_Params):
     kind: Literal["stockpile_optimize"] = "stockpile_optimize"
     budget: float = Field(ge=0, le=1e13, description="USD")
@@ -43,6 +51,19 @@ class StockpileOptimisation(_Params):
     ensemble: int = Field(2_000, ge=10, le=50_000, description="Scenarios of the minsec ensemble")
     seed: int = Field(0, ge=0, le=2**31 - 1)
     cvar: float | None = Field(None, gt=0.5, lt=1)
+    method: Literal["auto", "lp", "fast"] = "auto"
+
+
+class StockpileFrontier(_Params):
+    kind: Literal["stockpile_frontier"] = "stockpile_frontier"
+    budgets: list[Annotated[float, Field(ge=0, le=1e13)]] = Field(
+        default_factory=lambda: [0, 5e8, 1e9, 2e9, 5e9, 1.2e10], min_length=1, max_length=20, description="USD")
+    split: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=lambda: {"US": 0.5, "EU": 0.5}, min_length=1, max_length=10,
+        description="Separate stockpiles: each party's share of the budget (sums to 1); the joint pool has the "
+                    "same members")
+    ensemble: int = Field(2_000, ge=10, le=50_000)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
     method: Literal["auto", "lp", "fast"] = "auto"
 
 
@@ -58,6 +79,10 @@ class FloorValuation(_Params):
     settlement: Literal["monthly", "quarterly", "annual"] = "monthly"
     paths: int = Field(100_000, ge=100, le=1_000_000)
     seed: int = Field(0, ge=0, le=2**31 - 1)
+    tariff_reference: float | None = Field(None, gt=0, le=1e9, description="Also value a variable tariff: "
+                                           "imports pay max(0, reference − price) per tonne (USD/t)")
+    tariff_volume: float | None = Field(None, ge=0, le=1e9, description="Imports the tariff applies to, t per "
+                                        "year (default: volume)")
 
 
 class Surveillance(_Params):
@@ -70,7 +95,8 @@ class EarlyWarnings(_Params):
     kind: Literal["early_warnings"] = "early_warnings"
 
 
-JobParams = Annotated[ScenarioRun | StockpileOptimisation | FloorValuation | Surveillance | EarlyWarnings,
+JobParams = Annotated[ScenarioRun | EnsembleOutlook | StockpileOptimisation | StockpileFrontier | FloorValuation
+                      | Surveillance | EarlyWarnings,
                       Field(discriminator="kind")]
 
 
@@ -124,25 +150,48 @@ def run_scenario(params: ScenarioRun, progress: Callable[[float], None], databas
     return run(load_scenario(params.scenario), ScenarioContext.load(), params.sensitivity).to_dict()
 
 
+def run_outlook(params: EnsembleOutlook, progress: Callable[[float], None], database: Database) -> dict:
+    from minsec.scenarios import ScenarioContext
+    from minsec.scenarios.ensemble import EnsembleSpec, material_outlook
+
+    context = ScenarioContext.load()
+    spec = EnsembleSpec(n_scenarios=params.n_scenarios, seed=params.seed, horizon_months=params.horizon_months,
+                        period_months=3.0, chunk_size=min(2_000, params.n_scenarios))
+    done = [0]
+
+    def advance(k: int) -> None:
+        done[0] += k
+        progress(done[0] / params.n_scenarios)
+
+    tables = material_outlook(context, spec, params.material, advance)
+    return {"material": params.material, "n_scenarios": params.n_scenarios, "seed": params.seed,
+            "horizon_months": params.horizon_months} | {k: _records(v) for k, v in tables.items()}
+
+
+def _ensemble_sample(context, parties: list[str], size: int, seed: int, progress: Callable[[float], None]):
+    from minsec.scenarios.ensemble import EnsembleSpec
+    from minsec.stockpile.inputs import sample_from_ensemble
+
+    spec = EnsembleSpec(n_scenarios=size, seed=seed, horizon_months=12.0, chunk_size=min(10_000, size))
+    done = [0]
+
+    def advance(k: int) -> None:
+        done[0] += k
+        progress(0.8 * done[0] / size)
+
+    return sample_from_ensemble(context, spec, parties, None, progress=advance)
+
+
 def run_stockpile(params: StockpileOptimisation, progress: Callable[[float], None], database: Database) -> dict:
     from minsec.scenarios import ScenarioContext
-    from minsec.scenarios.ensemble import EnsembleSpec
-    from minsec.stockpile.inputs import JOINT, sample_from_ensemble
+    from minsec.stockpile.inputs import JOINT
     from minsec.stockpile.plan import optimize
     from minsec.stockpile.setup import parse_holders, prepare_problem
 
     holders = parse_holders(params.holders)
     context = ScenarioContext.load()
     parties = [h for h in holders if h != JOINT] or list(parse_holders("US,EU"))
-    spec = EnsembleSpec(n_scenarios=params.ensemble, seed=params.seed, horizon_months=12.0,
-                        chunk_size=min(10_000, params.ensemble))
-    done = [0]
-
-    def advance(k: int) -> None:
-        done[0] += k
-        progress(0.8 * done[0] / params.ensemble)
-
-    sample = sample_from_ensemble(context, spec, parties, None, progress=advance)
+    sample = _ensemble_sample(context, parties, params.ensemble, params.seed, progress)
     prepared = prepare_problem(context, sample, params.budget, holders, None, None, cvar_alpha=params.cvar,
                                drop_unpriced=True)
     progress(0.85)
@@ -151,22 +200,47 @@ def run_stockpile(params: StockpileOptimisation, progress: Callable[[float], Non
             "warnings": prepared.warnings}
 
 
+def run_frontier(params: StockpileFrontier, progress: Callable[[float], None], database: Database) -> dict:
+    from minsec.scenarios import ScenarioContext
+    from minsec.stockpile.plan import cooperation_frontier
+    from minsec.stockpile.setup import parse_holders, prepare_problem
+
+    parties = list(parse_holders(list(params.split)))
+    split = dict(zip(parties, params.split.values(), strict=True))
+    context = ScenarioContext.load()
+    sample = _ensemble_sample(context, parties, params.ensemble, params.seed, progress)
+    prepared = prepare_problem(context, sample, max(params.budgets), tuple(parties), drop_unpriced=True)
+    progress(0.85)
+    table = cooperation_frontier(prepared.problem, split, params.budgets, params.method)
+    return {"frontier": _records(table), "split": split, "warnings": prepared.warnings}
+
+
 def run_floor(params: FloorValuation, progress: Callable[[float], None], database: Database) -> dict:
     import numpy as np
 
-    from minsec.markets.mechanisms import Offtake, PriceFloor, PriceGapSubsidy, Schedule
+    from minsec.markets.mechanisms import Offtake, PriceFloor, PriceGapSubsidy, Schedule, VariableTariff
     from minsec.markets.price_models import GBM
     from minsec.markets.valuation import value_mechanisms
 
     schedule = Schedule(params.years, params.volume, params.settlement)
-    results = value_mechanisms(GBM(params.drift, params.vol), params.spot, schedule,
+    model = GBM(params.drift, params.vol)
+    results = value_mechanisms(model, params.spot, schedule,
                                [PriceFloor(params.floor), Offtake(params.floor), PriceGapSubsidy(params.floor)],
                                params.rate, params.paths, params.seed)
     out = {"results": [r.summary() for r in results]}
     # the cost distribution of the floor, for fan/histogram charts
-    pv = results[0].pv
-    counts, edges = np.histogram(pv, bins=40)
+    counts, edges = np.histogram(results[0].pv, bins=40)
     out["floor_pv_histogram"] = {"counts": counts.tolist(), "edges": edges.tolist()}
+    if params.tariff_reference is not None:
+        imports = Schedule(params.years, params.tariff_volume if params.tariff_volume is not None else params.volume,
+                           params.settlement)
+        tariff = value_mechanisms(model, params.spot, imports, [VariableTariff(params.tariff_reference)],
+                                  params.rate, params.paths, params.seed)[0]
+        revenue = -tariff.pv + 0.0          # the treasury's revenue is the mechanism's negative cost
+        counts, edges = np.histogram(revenue, bins=40)
+        out["tariff"] = tariff.summary() | {"expected_pv_revenue_usd": float(revenue.mean()),
+                                            "reference_usd_per_t": params.tariff_reference}
+        out["tariff_revenue_histogram"] = {"counts": counts.tolist(), "edges": edges.tolist()}
     return out
 
 
@@ -195,7 +269,8 @@ def run_warnings(params: EarlyWarnings, progress: Callable[[float], None], datab
     return warnings.publish(database, found) | {"warnings": len(found)}
 
 
-RUNNERS: dict[str, Callable] = {"scenario_run": run_scenario, "stockpile_optimize": run_stockpile,
+RUNNERS: dict[str, Callable] = {"scenario_run": run_scenario, "scenario_ensemble": run_outlook,
+                                "stockpile_optimize": run_stockpile, "stockpile_frontier": run_frontier,
                                 "markets_floor": run_floor, "surveillance": run_surveillance,
                                 "early_warnings": run_warnings}
 PERMISSION = {"early_warnings": "run_warnings"}

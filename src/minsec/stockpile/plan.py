@@ -109,6 +109,10 @@ def optimize(problem: StockpileProblem, facts: MaterialFacts | None = None, meth
     return evaluate(problem, solve(problem, method), facts)  # type: ignore[arg-type]
 
 
+FRONTIER_COLUMNS = ("budget_usd", "expected_annual_loss_usd", "expected_loss_usd", "acquisition_usd",
+                    "objective_usd", "budget_multiplier", "share_of_expected_loss_avoided_pct", "method")
+
+
 def frontier(problem: StockpileProblem, budgets: list[float], method: str = "auto") -> pd.DataFrame:
     """Budget → expected loss (the efficient frontier).  The LP is built once and re-solved per budget."""
     budgets = sorted(float(b) for b in budgets)
@@ -131,9 +135,7 @@ def frontier(problem: StockpileProblem, budgets: list[float], method: str = "aut
             lp = lp or StockpileLP.build(current)
             solution = lp.solve(budget)
         summary = evaluate(current, solution).summary
-        rows.append({k: summary[k] for k in ("budget_usd", "expected_annual_loss_usd", "expected_loss_usd",
-                                             "acquisition_usd", "objective_usd", "budget_multiplier",
-                                             "share_of_expected_loss_avoided_pct", "method")})
+        rows.append({k: summary[k] for k in FRONTIER_COLUMNS})
     return pd.DataFrame(rows)
 
 
@@ -150,19 +152,49 @@ def frontier_figure(table: pd.DataFrame, title: str = "Stockpile efficient front
     return figure
 
 
+def arrangements(problem: StockpileProblem, split: dict[str, float]) -> dict[str, StockpileProblem]:
+    """The same problem held as separate national stockpiles (budget split by ``split``) and as one joint pool
+    of the same parties (shared by need)."""
+    if abs(sum(split.values()) - 1) > 1e-6 or any(v < 0 for v in split.values()):
+        raise ValueError(f"budget split must be non-negative shares summing to 1 (got {split})")
+    parties = tuple(split)
+    separate = replace(problem, holders=parties, holder_budgets={p: problem.budget * s for p, s in split.items()},
+                       joint_members=None, joint_shares=None, minimum=None, storage_limit=None)
+    joint = replace(problem, holders=(JOINT,), holder_budgets=None, joint_members=parties,
+                    joint_shares=None, sharing="need", minimum=None, storage_limit=None)
+    return {"separate national stockpiles": separate, "joint pool": joint}
+
+
+def cooperation_frontier(problem: StockpileProblem, split: dict[str, float], budgets: list[float],
+                         method: str = "auto") -> pd.DataFrame:
+    """The efficient frontier of separate national stockpiles and of a joint pool (same parties, same total
+    budgets): the gap between the two curves is the value of cooperation at each budget."""
+    frames = []
+    for name, variant in arrangements(problem, split).items():
+        if variant.holder_budgets is not None:
+            # each party keeps its share of every budget on the frontier
+            frames.append(_split_frontier(variant, split, budgets, method).assign(arrangement=name))
+        else:
+            frames.append(frontier(variant, budgets, method).assign(arrangement=name))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _split_frontier(problem: StockpileProblem, split: dict[str, float], budgets: list[float], method: str
+                    ) -> pd.DataFrame:
+    rows = []
+    for budget in sorted(float(b) for b in budgets):
+        current = replace(problem, budget=budget, holder_budgets={p: budget * s for p, s in split.items()})
+        summary = optimize(current, None, method).summary
+        rows.append({k: summary[k] for k in FRONTIER_COLUMNS})
+    return pd.DataFrame(rows)
+
+
 def cooperation(problem: StockpileProblem, split: dict[str, float], facts: MaterialFacts | None = None
                 ) -> pd.DataFrame:
     """Separate national stockpiles (budget split by ``split``) vs one joint pool with the same total budget."""
     parties = list(split)
-    if abs(sum(split.values()) - 1) > 1e-6 or any(v < 0 for v in split.values()):
-        raise ValueError(f"budget split must be non-negative shares summing to 1 (got {split})")
-    separate = replace(problem, holders=tuple(parties), holder_budgets={p: problem.budget * s
-                                                                         for p, s in split.items()},
-                       joint_members=None, joint_shares=None, minimum=None, storage_limit=None)
-    joint = replace(problem, holders=(JOINT,), holder_budgets=None, joint_members=tuple(parties),
-                    joint_shares=None, sharing="need", minimum=None, storage_limit=None)
     rows = []
-    for name, variant in (("separate national stockpiles", separate), ("joint pool", joint)):
+    for name, variant in arrangements(problem, split).items():
         plan = optimize(variant, facts)
         s = plan.summary
         row = {"arrangement": name, "budget_usd": problem.budget, "acquisition_usd": s["acquisition_usd"],
