@@ -60,16 +60,34 @@ def _initdb() -> str | None:
     return found[-1] if found else None
 
 
-def _install_postgres() -> None:
-    """Debian's PostgreSQL server, when this runs as root on a machine that has apt (CI does)."""
+def _apt_install(package: str, purpose: str) -> None:
+    """A Debian package, when this runs as root on a machine that has apt (CI does)."""
     if os.name != "posix" or os.geteuid() != 0 or not shutil.which("apt-get"):
         return
     env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
-    print("installing PostgreSQL from Debian's packages (for the service tests)", flush=True)
-    command = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "postgresql"]
+    print(f"installing {package} from Debian's packages ({purpose})", flush=True)
+    command = ["apt-get", "install", "-y", "-q", "--no-install-recommends", package]
     if subprocess.run(command, env=env, stdout=subprocess.DEVNULL).returncode != 0:
         subprocess.run(["apt-get", "update", "-q"], env=env, stdout=subprocess.DEVNULL)
         subprocess.run(command, env=env, stdout=subprocess.DEVNULL)
+
+
+def _install_postgres() -> None:
+    _apt_install("postgresql", "for the service tests")
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def ensure_chromium() -> bool:
+    """Debian's Chromium for the browser tests (Playwright drives it; no browser is downloaded)."""
+    if not Path(CHROMIUM).exists():
+        _apt_install("chromium", "for the browser tests")
+    if not Path(CHROMIUM).exists():
+        print(f"{CHROMIUM} is not installed and cannot be installed here: the browser tests are skipped",
+              flush=True)
+        return False
+    return True
 
 
 @contextlib.contextmanager
@@ -120,6 +138,7 @@ def main(argv: list[str]) -> None:
     elif command == "test":
         bin_dir = ensure_environment("test")
         _run(bin_dir / "ruff", "check", "src", "tests", "benchmarks", "make.py")
+        ensure_chromium()
         with postgres_server() as url:
             if url:
                 os.environ["MINSEC_TEST_POSTGRES"] = url

@@ -255,30 +255,9 @@ def overview(
         import numpy as np
         from rich.console import Console
 
-        from minsec.data import catalogue
-        from minsec.risk.tables import concentration_table, geopolrisk_table, overlap_years
+        from minsec.risk.tables import overview_sections
 
-        chain = _chain()
-        usgs_years = chain.years("usgs")
-        conc_year = year or max(usgs_years)
-        conc = concentration_table(chain, "usgs", None, None, conc_year)
-        conc["name"] = conc["material"].map(catalogue.materials()["name"])
-        sections = {}
-        for stage in ("mining", "refining"):
-            sections[f"Most concentrated — {stage} ({conc_year}, USGS)"] = (
-                conc[conc["stage"] == stage].sort_values("hhi", ascending=False).head(top)
-                [["material", "name", "top_country", "top_share", "hhi", "n_producers", "world_total", "unit"]])
-        eu = chain.groups.members("EU27")
-        breaches = conc[conc["exceeds_65pct"] & ~conc["top_country"].isin(eu)]
-        sections[f"CRMA benchmark: one third country > 65 % of world supply ({conc_year})"] = (
-            breaches.sort_values("top_share", ascending=False)[["material", "name", "stage", "top_country",
-                                                                 "top_share"]])
-        gpr_year = max(overlap_years(chain, "all"))
-        gpr = geopolrisk_table(chain, "all", str(gpr_year), None)
-        for entity in ("USA", "EU27"):
-            sections[f"Top GeoPolRisk scores — {entity} ({gpr_year})"] = (
-                gpr[gpr["importer"] == entity].sort_values("geopolrisk_score", ascending=False).head(top)
-                [["material", "material_name", "hhi", "import_risk", "geopolrisk_score", "imputed_exporters"]])
+        sections = overview_sections(_chain(), year, top)
         if fmt is Format.json:
             payload = {title: frame.replace({np.nan: None}).to_dict(orient="records")
                        for title, frame in sections.items()}
@@ -294,6 +273,34 @@ def overview(
                       "World Mining Data, BACI, WGI. Shares are of the published world total; HHI 0–1.")
         for title, frame in sections.items():
             emit(frame, Format.table, title)
+
+    _run(run)
+
+
+@app.command()
+def brief(
+    material: Annotated[str, typer.Option("--material", help="Material id (see `minsec materials`).")],
+    out: Annotated[Path, typer.Option("--out", help="FILE.html (self-contained, opens offline) or FILE.pdf "
+                                                     "(printed by Chromium).")],
+    importer: Annotated[str | None, typer.Option(help="Add an importer's figures: ISO3 or a group (EU27, "
+                                                      "partnership).")] = None,
+) -> None:
+    """A one-to-two-page briefing on a material: key figures, a map, a chart, export controls and sources."""
+
+    def run():
+        from minsec.data.dataset import load
+        from minsec.web.brief import BriefError, briefing_html, write_brief
+
+        if out.suffix.lower() not in (".html", ".htm", ".pdf"):
+            raise ValueError(f"--out {out}: the briefing is written as .html or .pdf")
+        chain = _chain()
+        dataset = load(State.data, tables=("prices", "us_salient", "export_controls"))
+        tables = {name: dataset[name] for name in ("prices", "us_salient", "export_controls")}
+        try:
+            written = write_brief(briefing_html(chain, tables, material, importer), out)
+        except BriefError as exc:
+            raise ValueError(str(exc)) from None
+        typer.echo(f"briefing written to {written} ({written.stat().st_size / 1e6:.1f} MB)", err=True)
 
     _run(run)
 

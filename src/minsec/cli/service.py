@@ -92,7 +92,8 @@ def serve(database: DatabaseOption = None,
                 uvicorn.run("minsec.service.app:create", factory=True, workers=workers, host=host, port=port,
                             log_level="warning")
             else:
-                uvicorn.run(create_app(db, secure_cookies=secure), host=host, port=port, log_level="warning")
+                uvicorn.run(create_app(db, secure_cookies=secure, warm_pages=True), host=host, port=port,
+                            log_level="warning")
 
     _run(run)
 

@@ -106,3 +106,31 @@ def routes_table(chain, importer: str, year: str, material: str | None, supplier
         trade = trade[trade["material"] == chain.check_material(material)]
     summary, outside = import_sources(trade, entities, chain.groups.members("partnership"), years)
     return outside if suppliers else summary
+
+
+def overview_sections(chain, year: int | None = None, top: int = 10) -> dict:
+    """The risk overview's tables, titled: the most concentrated materials per stage, CRMA 65 % breaches by
+    third countries, and the top GeoPolRisk scores of the US and the EU (``minsec overview``, the dashboard)."""
+    from minsec.data import catalogue
+
+    usgs_years = chain.years("usgs")
+    conc_year = year or max(usgs_years)
+    conc = concentration_table(chain, "usgs", None, None, conc_year)
+    conc["name"] = conc["material"].map(catalogue.materials()["name"])
+    sections = {}
+    for stage in ("mining", "refining"):
+        sections[f"Most concentrated — {stage} ({conc_year}, USGS)"] = (
+            conc[conc["stage"] == stage].sort_values("hhi", ascending=False).head(top)
+            [["material", "name", "top_country", "top_share", "hhi", "n_producers", "world_total", "unit"]])
+    eu = chain.groups.members("EU27")
+    breaches = conc[conc["exceeds_65pct"] & ~conc["top_country"].isin(eu)]
+    sections[f"CRMA benchmark: one third country > 65 % of world supply ({conc_year})"] = (
+        breaches.sort_values("top_share", ascending=False)[["material", "name", "stage", "top_country",
+                                                             "top_share"]])
+    gpr_year = max(overlap_years(chain, "all"))
+    gpr = geopolrisk_table(chain, "all", str(gpr_year), None)
+    for entity in ("USA", "EU27"):
+        sections[f"Top GeoPolRisk scores — {entity} ({gpr_year})"] = (
+            gpr[gpr["importer"] == entity].sort_values("geopolrisk_score", ascending=False).head(top)
+            [["material", "material_name", "hhi", "import_risk", "geopolrisk_score", "imputed_exporters"]])
+    return sections

@@ -32,7 +32,7 @@ from sqlalchemy import select
 
 from minsec.service import accounts, audit, sharing
 from minsec.service.db import ApiToken, Database, Job, Organisation, Subscription, User, lock_held, write_lock_path
-from minsec.service.jobs import JobIn, JobOut, JobRunner, job_out
+from minsec.service.jobs import JobIn, JobOut, JobRunner, job_out, owned_job
 from minsec.service.schemas import (
     Aggregate,
     AlertIn,
@@ -402,7 +402,9 @@ Caller = Annotated[Principal, Depends(required_principal)]
 
 
 # ------------------------------------------------------------------------------------------------ the app
-def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
+def create_app(database: Database, *, secure_cookies: bool = True, warm_pages: bool = False) -> FastAPI:
+    """The service (REST API, live stream, public feed) and the dashboard.  ``warm_pages`` builds the most
+    visited dashboard pages in a background thread at start-up, so that the first visitor does not wait."""
     notifier, limiter = Notifier(), LoginLimiter()
 
     runner = JobRunner(database, on_change=notifier.notify)
@@ -432,6 +434,8 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
         resources.open()
         await asyncio.to_thread(feed.start)
         watcher = asyncio.create_task(watch_events())
+        if warm_pages:
+            threading.Thread(target=app.state.web.warm, name="minsec-warm-pages", daemon=True).start()
         yield
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -920,23 +924,17 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
                                    .limit(limit)).scalars().all()
             return [job_out(j) for j in rows]
 
-    def own_job(session, caller: Principal, job_id: str) -> Job:
-        job = session.get(Job, job_id)
-        if job is None or job.org_id != caller.org_id:
-            raise sharing.NotFoundError(f"job {job_id} not found")
-        return job
-
     @jobs_router.get("/{job_id}", response_model=JobOut, responses=ERRORS)
     def job_status(job_id: str, caller: Caller) -> dict:
         with database.reading() as session:
-            return job_out(own_job(session, caller, job_id))
+            return job_out(owned_job(session, caller, job_id))
 
     @jobs_router.get("/{job_id}/result", responses=ERRORS | {409: {"model": Problem,
                                                                     "description": "The job has not finished"}})
     def job_result(job_id: str, caller: Caller) -> dict[str, Any]:
         """The job's result (JSON; its shape depends on the kind)."""
         with database.reading() as session:
-            job = own_job(session, caller, job_id)
+            job = owned_job(session, caller, job_id)
             if job.status != "done":
                 raise HTTPException(409, f"job {job_id} is {job.status}" + (f": {job.error}" if job.error else ""))
             return job.result or {}
@@ -979,6 +977,9 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
 
     for router in (auth, admin, alerts, public, subs, confidential, audit_router, jobs_router, data):
         app.include_router(router)
+    from minsec.web.pages import mount
+
+    app.state.web = mount(app, analytics.chain)
     return app
 
 

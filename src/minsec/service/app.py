@@ -13,4 +13,4 @@ def create() -> FastAPI:
     from minsec.service.db import connect
 
     database = connect(os.environ["MINSEC_DATABASE"])
-    return create_app(database, secure_cookies=os.environ.get("MINSEC_SECURE_COOKIES", "1") == "1")
+    return create_app(database, secure_cookies=os.environ.get("MINSEC_SECURE_COOKIES", "1") == "1", warm_pages=True)

@@ -121,6 +121,16 @@ def job_out(job: Job) -> dict:
             "params": job.params, "created_at": job.created_at, "finished_at": job.finished_at}
 
 
+def owned_job(session, caller: Principal, job_id: str) -> Job:
+    """The job if the caller's organisation submitted it (jobs are private to their organisation)."""
+    from minsec.service.sharing import NotFoundError
+
+    job = session.get(Job, job_id)
+    if job is None or job.org_id != caller.org_id:
+        raise NotFoundError(f"job {job_id} not found")
+    return job
+
+
 def _jsonable(value: Any) -> Any:
     def clean(obj):
         if isinstance(obj, float) and not math.isfinite(obj):

@@ -1,0 +1,328 @@
+"""The dashboard's pages, mounted on the partnership service (same login, same authorisation).
+
+Pages are rendered on the server (Jinja2) from :mod:`minsec.web.views`; figures travel as JSON inside the
+page and are drawn by plotly.js, which minsec serves itself together with the map geometry — a page makes no
+request outside the server.  Alerts, jobs and subscriptions go through the documented REST API from the
+page's script, so the TLP rules, CSRF checks and the audit of restricted reads are the API's own.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import threading
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from minsec.service.api import optional_principal
+from minsec.service.security import Principal
+from minsec.web import views
+from minsec.web.figures import to_json
+from minsec.web.templating import STATIC, plotly_js_path, render
+
+#: Content-Security-Policy of every page: nothing but this server (plotly.js sets inline styles)
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+       "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+       "frame-ancestors 'none'")
+
+NAVIGATION = (("overview", "/", "Overview"), ("materials", "/materials", "Materials"), ("risk", "/risk", "Risk matrix"),
+              ("scenarios", "/scenarios", "Scenarios"), ("stockpile", "/stockpile", "Stockpile"),
+              ("markets", "/markets", "Markets"), ("alerts", "/alerts", "Alerts"))
+
+
+class Asset:
+    """A static file held in memory with its gzip form and a content hash for the URL (cached for a year)."""
+
+    def __init__(self, path: Path, media_type: str) -> None:
+        self.body = path.read_bytes()
+        self.gzipped = gzip.compress(self.body, compresslevel=9, mtime=0)
+        self.media_type = media_type
+        self.version = hashlib.sha256(self.body).hexdigest()[:12]
+
+    def response(self, request: Request) -> Response:
+        headers = {"Cache-Control": "public, max-age=31536000, immutable", "Vary": "Accept-Encoding"}
+        if "gzip" in request.headers.get("accept-encoding", ""):
+            return Response(self.gzipped, media_type=self.media_type, headers=headers | {"Content-Encoding": "gzip"})
+        return Response(self.body, media_type=self.media_type, headers=headers)
+
+
+class WebData:
+    """The bundled data and the pages built from it, loaded once per process (the data do not change while
+    the server runs; a new dataset means a restart)."""
+
+    def __init__(self, chain_loader) -> None:
+        self._chain_loader = chain_loader
+        self._lock = threading.Lock()
+        self._tables: dict[str, Any] | None = None
+        self._cache: dict[tuple, Any] = {}
+
+    def chain(self):
+        return self._chain_loader()
+
+    def tables(self) -> dict[str, Any]:
+        with self._lock:
+            if self._tables is None:
+                from minsec.data.dataset import load
+
+                dataset = load(tables=("prices", "us_salient", "export_controls"))
+                self._tables = {name: dataset[name] for name in ("prices", "us_salient", "export_controls")}
+            return self._tables
+
+    def memo(self, key: tuple, build):
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+        value = build()
+        with self._lock:
+            if len(self._cache) > 256:
+                self._cache.clear()
+            self._cache[key] = value
+        return value
+
+    def overview(self):
+        return self.memo(("overview",), lambda: _rendered(views.overview(self.chain())))
+
+    def material(self, material: str):
+        tables = self.tables()
+        return self.memo(("material", material), lambda: _rendered(views.material(
+            self.chain(), material, prices=tables["prices"], salient=tables["us_salient"],
+            controls=tables["export_controls"])))
+
+    def risk(self, importer: str):
+        return self.memo(("risk", importer), lambda: _rendered(views.risk_matrix(self.chain(), importer)))
+
+    def warm(self) -> None:
+        """Build the pages most people open first (in a background thread at start-up)."""
+        try:
+            self.overview()
+            self.risk("USA")
+            self.tables()
+        except Exception:  # a broken dataset shows on the page that needs it, with its message
+            pass
+
+
+def _rendered(view: dict[str, Any]) -> dict[str, Any]:
+    """A view with its figures serialised (once: pages are cached)."""
+    return view | {"figures": {name: to_json(f) for name, f in view.get("figures", {}).items()}}
+
+
+Viewer = Annotated[Principal | None, Depends(optional_principal)]
+
+
+def mount(app: FastAPI, chain_loader) -> WebData:
+    """Add the dashboard's pages and static files to ``app``; returns the per-process page cache."""
+    data = _shared_data(chain_loader)
+    assets = {"plotly.min.js": Asset(plotly_js_path(), "text/javascript"),
+              "minsec.js": Asset(STATIC / "minsec.js", "text/javascript"),
+              "minsec.css": Asset(STATIC / "minsec.css", "text/css"),
+              "geo/world_110m.json": Asset(STATIC / "geo" / "world_110m.json", "application/json")}
+    versions = {name: asset.version for name, asset in assets.items()}
+    router = APIRouter(include_in_schema=False)
+
+    def page(request: Request, caller: Principal | None, template: str, active: str, title: str,
+             status: int = 200, **context: Any) -> Response:
+        started = time.perf_counter()
+        html = render(template, request=request, caller=caller, active=active, title=title, nav=NAVIGATION,
+                      versions=versions, **context)
+        elapsed = (time.perf_counter() - started) * 1000
+        return HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": CSP,
+                                                               "Cache-Control": "no-store",
+                                           "Server-Timing": f"render;dur={elapsed:.1f}"})
+
+    def login_redirect(request: Request) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={_quote(target)}", status_code=303)
+
+    @router.get("/static/{name:path}")
+    def static(name: str, request: Request) -> Response:
+        asset = assets.get(name)
+        if asset is None:
+            return Response("not found", status_code=404, media_type="text/plain")
+        return asset.response(request)
+
+    @router.get("/login")
+    def login_page(request: Request, caller: Viewer, next: str = "/") -> Response:
+        if caller is not None:
+            return RedirectResponse(_safe_next(next), status_code=303)
+        return page(request, None, "login.html", "", "Sign in", next=_safe_next(next))
+
+    @router.get("/")
+    def overview_page(request: Request, caller: Viewer) -> Response:
+        if caller is None:
+            return login_redirect(request)
+        return page(request, caller, "overview.html", "overview", "Overview", view=data.overview())
+
+    @router.get("/materials")
+    def materials_page(request: Request, caller: Viewer) -> Response:
+        if caller is None:
+            return login_redirect(request)
+        return page(request, caller, "materials.html", "materials", "Materials",
+                    materials=views.materials_index(data.chain()))
+
+    @router.get("/materials/{material}")
+    def material_page(material: str, request: Request, caller: Viewer) -> Response:
+        if caller is None:
+            return login_redirect(request)
+        try:
+            view = data.material(material)
+        except (KeyError, ValueError) as exc:
+            return page(request, caller, "error.html", "materials", "Unknown material",
+                        message=str(exc.args[0]) if exc.args else str(exc), status=404)
+        return page(request, caller, "material.html", "materials", view["name"], view=view)
+
+    @router.get("/materials/{material}/rows/{table}.csv")
+    def material_rows(material: str, table: str, request: Request, caller: Viewer, stage: str | None = None,
+                      year: int | None = None) -> Response:
+        """The source rows behind a material page's numbers, as CSV."""
+        if caller is None:
+            return Response("authentication required", status_code=401, media_type="text/plain")
+        chain = data.chain()
+        try:
+            material = chain.check_material(material)
+        except (KeyError, ValueError) as exc:
+            return Response(str(exc), status_code=404, media_type="text/plain")
+        if table == "production":
+            rows = chain.production_table[(chain.production_table["material"] == material)
+                                          & (chain.production_table["source"] == "usgs")]
+            if stage:
+                rows = rows[rows["stage"] == stage]
+        elif table == "trade":
+            rows = chain.trade[chain.trade["material"] == material]
+            if year is not None:
+                rows = rows[rows["year"] == year]
+        elif table == "prices":
+            from minsec.markets.series import MarketInputError, material_series
+
+            tables = data.tables()
+            try:
+                series = material_series(material, tables["prices"], tables["us_salient"])
+            except MarketInputError as exc:
+                return Response(str(exc), status_code=404, media_type="text/plain")
+            rows = series.table().assign(source=series.source)
+        else:
+            return Response(f"unknown table {table!r}: production, trade or prices", status_code=404,
+                            media_type="text/plain")
+        return _csv(rows, f"minsec-{material}-{table}.csv")
+
+    @router.get("/data/{table}.csv")
+    def data_csv(table: str, request: Request, caller: Viewer, stage: str | None = None,
+                 importer: str | None = None, material: str | None = None) -> Response:
+        """Whole analysis tables behind the overview and the risk matrix, as CSV."""
+        if caller is None:
+            return Response("authentication required", status_code=401, media_type="text/plain")
+        from minsec.risk.tables import concentration_table, geopolrisk_table
+
+        chain = data.chain()
+        try:
+            if table == "concentration":
+                rows = concentration_table(chain, "usgs", material, stage, None)
+            elif table == "geopolrisk":
+                rows = geopolrisk_table(chain, importer or "all", "all", material)
+            else:
+                return Response(f"unknown table {table!r}", status_code=404, media_type="text/plain")
+        except (KeyError, ValueError) as exc:
+            return Response(str(exc.args[0]) if exc.args else str(exc), status_code=422, media_type="text/plain")
+        return _csv(rows, f"minsec-{table}.csv")
+
+    @router.get("/risk")
+    def risk_page(request: Request, caller: Viewer, importer: str = "USA") -> Response:
+        if caller is None:
+            return login_redirect(request)
+        choices = views.importer_choices(data.chain())
+        if importer not in {code for code, _ in choices}:
+            return page(request, caller, "error.html", "risk", "Unknown importer", status=404,
+                        message=f"importer {importer!r} is not a partner or group; choose one of "
+                                f"{', '.join(code for code, _ in choices)}")
+        return page(request, caller, "risk.html", "risk", "Risk matrix", view=data.risk(importer),
+                    choices=choices, importer=importer)
+
+    @router.get("/scenarios")
+    def scenarios_page(request: Request, caller: Viewer) -> Response:
+        if caller is None:
+            return login_redirect(request)
+        from minsec.scenarios.schema import library, load_scenario
+
+        scenarios = [(name, load_scenario(path)) for name, path in sorted(library().items())]
+        materials = views.materials_index(data.chain())
+        return page(request, caller, "scenarios.html", "scenarios", "Scenarios", scenarios=scenarios,
+                    materials=materials)
+
+    @router.get("/stockpile")
+    def stockpile_page(request: Request, caller: Viewer) -> Response:
+        if caller is None:
+            return login_redirect(request)
+        return page(request, caller, "stockpile.html", "stockpile", "Stockpile")
+
+    @router.get("/markets")
+    def markets_page(request: Request, caller: Viewer) -> Response:
+        if caller is None:
+            return login_redirect(request)
+        return page(request, caller, "markets.html", "markets", "Markets",
+                    importers=views.importer_choices(data.chain()))
+
+    @router.get("/alerts")
+    def alerts_page(request: Request, caller: Viewer) -> Response:
+        if caller is None:
+            return login_redirect(request)
+        return page(request, caller, "alerts.html", "alerts", "Alerts",
+                    materials=views.materials_index(data.chain()))
+
+    @router.get("/ui/jobs/{job_id}")
+    def job_fragment(job_id: str, request: Request, caller: Viewer) -> Response:
+        """A finished job's figures and tables as an HTML fragment (inserted by the page's script)."""
+        if caller is None:
+            return Response("authentication required", status_code=401, media_type="text/plain")
+        from minsec.service.db import Database
+        from minsec.service.jobs import owned_job
+        from minsec.service.sharing import NotFoundError
+
+        database: Database = request.app.state.database
+        try:
+            with database.reading() as session:
+                job = owned_job(session, caller, job_id)
+                kind, status, result, error = job.kind, job.status, job.result, job.error
+        except NotFoundError as exc:
+            return Response(str(exc), status_code=404, media_type="text/plain")
+        if status != "done":
+            return Response(f"job {job_id} is {status}" + (f": {error}" if error else ""), status_code=409,
+                            media_type="text/plain")
+        view = _rendered(views.job_result(kind, result or {}))
+        html = render("job_result.html", view=view, job_id=job_id, kind=kind)
+        return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+    app.include_router(router)
+    return data
+
+
+_DATA: WebData | None = None
+
+
+def _shared_data(chain_loader) -> WebData:
+    """One page cache per process (every app in the process serves the same bundled data)."""
+    global _DATA
+    if _DATA is None:
+        _DATA = WebData(chain_loader)
+    return _DATA
+
+
+def _csv(frame, filename: str) -> Response:
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    return Response(buffer.getvalue(), media_type="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _quote(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text, safe="/")
+
+
+def _safe_next(target: str) -> str:
+    """Only same-site paths (an open redirect would let a link send a signed-in user anywhere)."""
+    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"

