@@ -210,7 +210,9 @@ class Watched:
         self.page.goto(self.base + path)
         self.page.wait_for_function("() => document.body.dataset.rendered", timeout=20_000)
         assert self.page.evaluate("document.body.dataset.rendered") == "1", self.problems
-        return float(self.page.evaluate("window.minsecRenderMs"))
+        first = float(self.page.evaluate("window.minsecRenderMs"))
+        self.page.evaluate("() => window.minsecDrawAll()")       # and the figures further down the page
+        return first
 
     def transferred(self) -> tuple[int, int]:
         """Bytes received over the network for this page (all requests, and the HTML document alone), as the
@@ -453,3 +455,39 @@ def _fresh_output():
     if os.environ.get("MINSEC_KEEP_TEST_OUTPUT") != "1":
         shutil.rmtree(OUTPUT / "screenshots", ignore_errors=True)
     yield
+
+
+def test_stockpile_and_markets_analyses_show_results(site, browser):
+    server, _, _ = site
+    watched = Watched(browser, server.url, "us_analyst")
+    page = watched.page
+    watched.open("/stockpile")
+    page.fill("#budgets", "0,1e9,5e9")
+    page.fill("#fr-ensemble", "300")
+    page.click("form[data-job-kind=stockpile_frontier] button[type=submit]")
+    page.wait_for_selector("[data-job-panel=stockpile_frontier] .job-result[data-ready]", timeout=120_000)
+    frontier = page.locator("[data-job-panel=stockpile_frontier] .job-result")
+    assert frontier.locator(".js-plotly-plot .scatterlayer .trace").count() == 2      # joint and separate
+    rows = frontier.locator("#frontier tbody tr")
+    assert rows.count() == 3 and "US$0" in rows.first.inner_text()
+    page.fill("#budget", "2e9")
+    page.fill("#sp-ensemble", "300")
+    page.click("form[data-job-kind=stockpile_optimize] button[type=submit]")
+    page.wait_for_selector("[data-job-panel=stockpile_optimize] .job-result[data-ready]", timeout=120_000)
+    plan = page.locator("[data-job-panel=stockpile_optimize] .job-result")
+    assert plan.locator("#plan tbody tr").count() >= 1 and "US$2 bn" in plan.locator(".keys").inner_text()
+    _screenshot(page, "stockpile-result")
+
+    watched.open("/markets")
+    page.fill("#paths", "20000")
+    page.click("form[data-job-kind=markets_floor] button[type=submit]")
+    page.wait_for_selector("[data-job-panel=markets_floor] .job-result[data-ready]", timeout=60_000)
+    floor = page.locator("[data-job-panel=markets_floor] .job-result")
+    assert floor.locator(".js-plotly-plot").count() == 2                               # floor cost, tariff revenue
+    assert "variable tariff" in floor.locator("#mechanisms").inner_text()
+    page.click("form[data-job-kind=surveillance] button[type=submit]")
+    page.wait_for_selector("[data-job-panel=surveillance] .job-result[data-ready]", timeout=120_000)
+    assert "EU27" in page.locator("[data-job-panel=surveillance] #findings h3").inner_text()
+    _screenshot(page, "markets-result")
+    assert watched.problems == []
+    watched.close()

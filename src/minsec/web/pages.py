@@ -173,7 +173,8 @@ def mount(app: FastAPI, chain_loader) -> WebData:
         except (KeyError, ValueError) as exc:
             return page(request, caller, "error.html", "materials", "Unknown material",
                         message=str(exc.args[0]) if exc.args else str(exc), status=404)
-        return page(request, caller, "material.html", "materials", view["name"], view=view)
+        return page(request, caller, "material.html", "materials", view["name"], view=view,
+                    preload_geometry=any(name.startswith("map-") for name in view["figures"]))
 
     @router.get("/materials/{material}/rows/{table}.csv")
     def material_rows(material: str, table: str, request: Request, caller: Viewer, stage: str | None = None,

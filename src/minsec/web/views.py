@@ -64,7 +64,7 @@ def cell(value: Any, column: Column) -> str:
         return f"US${v:,.0f}"
     if column.kind == "float":
         v = float(value)
-        return f"{v:,.{column.digits}g}" if abs(v) < 1e6 else f"{v:,.0f}"
+        return f"{v:,.{column.digits}g}" if abs(v) < 1e3 else f"{v:,.0f}"
     if isinstance(value, bool | np.bool_):
         return "yes" if value else "no"
     return str(value)
@@ -376,9 +376,12 @@ def job_result(kind: str, result: dict[str, Any]) -> dict[str, Any]:
 
 
 def _scenario_run(result: dict[str, Any]) -> dict[str, Any]:
+    from minsec.scenarios.baseline import REST_OF_WORLD
+
     name = result["scenario"]["name"]
     regions = pd.DataFrame(result["by_region"])
-    known = regions[regions["demand_t"] > 0] if len(regions) else regions
+    # partners whose demand is known (the rest of the world is not a partner)
+    known = regions[(regions["demand_t"] > 0) & (regions["region"] != REST_OF_WORLD)] if len(regions) else regions
     path = pd.DataFrame(result["price_path"])
     charts = {}
     if len(known):

@@ -43,15 +43,63 @@
   }
 
   // ------------------------------------------------------------------------------------------ figures
-  function drawFigures(root) {
-    const boxes = Array.from((root || document).querySelectorAll("[data-figure]:not([data-drawn])"));
-    return Promise.all(boxes.map((box) => {
-      box.dataset.drawn = "1";
-      const source = document.getElementById(box.dataset.figure);
-      const figure = JSON.parse(source.textContent);
-      return window.Plotly.newPlot(box, figure.data, figure.layout, PLOT_CONFIG);
-    }));
+  // Figures on screen are drawn first; the others as they come near the viewport (plotly needs ~50–150 ms a
+  // figure on a small machine, and a material page has eight).  The world geometry is fetched once, before
+  // plotly asks for it, and handed to plotly's asset cache.
+  let geometry = null;
+
+  function worldGeometry() {
+    if (!geometry) {
+      window.PlotlyGeoAssets = window.PlotlyGeoAssets || {topojson: {}};
+      const preloaded = document.querySelector("link[rel=preload][as=fetch]");
+      geometry = fetch(preloaded ? preloaded.href : "/static/geo/world_110m.json", {credentials: "include"})
+        .then((r) => r.json()).then((t) => { window.PlotlyGeoAssets.topojson.world_110m = t; });
+    }
+    return geometry;
   }
+
+  function drawOne(box) {
+    if (box.dataset.drawn) return box.drawing;
+    box.dataset.drawn = "1";
+    const source = document.getElementById(box.dataset.figure);
+    const figure = JSON.parse(source.textContent);
+    const needsMap = figure.data.some((t) => t.type === "choropleth");
+    box.drawing = (needsMap ? worldGeometry() : Promise.resolve())
+      .then(() => window.Plotly.newPlot(box, figure.data, figure.layout, PLOT_CONFIG));
+    return box.drawing;
+  }
+
+  function onScreen(box) {
+    const r = box.getBoundingClientRect();
+    return r.bottom > 0 && r.top < window.innerHeight && r.right > 0 && r.left < window.innerWidth;
+  }
+
+  function drawFigures(root, eager) {
+    const boxes = Array.from((root || document).querySelectorAll("[data-figure]"));
+    // reserve each figure's height first: nothing moves when it is drawn, and "on screen" is known
+    for (const box of boxes) {
+      if (box.dataset.drawn) continue;
+      const layout = JSON.parse(document.getElementById(box.dataset.figure).textContent).layout;
+      if (layout.height) box.style.minHeight = `${layout.height}px`;
+    }
+    const now = eager ? boxes : boxes.filter(onScreen);
+    const later = boxes.filter((b) => !now.includes(b));
+    return Promise.all(now.map(drawOne)).then(() => {
+      // the rest once the screen is drawn, as they come near the viewport
+      if (!later.length) return;
+      if (!("IntersectionObserver" in window)) { later.forEach(drawOne); return; }
+      const observer = new IntersectionObserver((entries) => {
+        for (const entry of entries) {
+          if (entry.isIntersecting) { observer.unobserve(entry.target); drawOne(entry.target); }
+        }
+      }, {rootMargin: "400px 0px"});
+      later.forEach((b) => observer.observe(b));
+    });
+  }
+
+  // every figure, on screen or not (printing, tests)
+  window.minsecDrawAll = () => Promise.all(Array.from(document.querySelectorAll("[data-figure]")).map(drawOne))
+    .then(() => true);
 
   // ------------------------------------------------------------------------------------------------ jobs
   function jobParams(form) {
@@ -98,7 +146,7 @@
       const fragment = document.createElement("template");
       fragment.innerHTML = await response.text();   // server-rendered and escaped by Jinja2
       result.replaceChildren(fragment.content);
-      await drawFigures(result);
+      await drawFigures(result, true);
       result.dataset.ready = "1";
     } catch (error) {
       message.textContent = "";
@@ -306,8 +354,8 @@
     if (page === "alerts") setupAlertsPage();
     const latest = document.getElementById("latest-alerts");
     if (latest) loadAlerts(latest, null, parseInt(latest.dataset.limit, 10)).catch(() => {});
-    drawFigures(document).then(() => {
-      // first render: from navigation start to every figure drawn (read by the browser tests)
+    drawFigures(document, false).then(() => {
+      // first render: from navigation start to every figure on screen drawn (read by the browser tests)
       window.minsecRenderMs = performance.now();
       document.body.dataset.rendered = "1";
     }, (error) => {

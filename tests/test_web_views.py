@@ -1,0 +1,178 @@
+"""What the dashboard and the briefings show, checked against the data by hand: shares, partner flows, the
+figures' numbers, the ensemble outlook's invariants, the cooperation frontier, and ``minsec brief``."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from minsec.cli import app
+from minsec.data import catalogue
+from minsec.model import SupplyChain
+from minsec.web import figures, views
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def chain():
+    return SupplyChain.load()
+
+
+def test_production_shares_are_country_over_published_world_total(chain):
+    rows = chain.production_table
+    rows = rows[(rows["source"] == "usgs") & (rows["material"] == "cobalt") & (rows["stage"] == "mining")
+                & (rows["year"] == 2023)].set_index("country")["value"]
+    shares, year = views.production_shares(chain, "cobalt", "mining")
+    assert year == 2023
+    cod = shares.set_index("country").loc["COD"]
+    assert cod["value"] == rows["COD"] and cod["share"] == pytest.approx(rows["COD"] / rows["WLD"])
+    assert shares["share"].is_monotonic_decreasing and (shares["value"] > 0).all()
+    figure = figures.choropleth(shares, "t")
+    trace = figure["data"][0]
+    assert trace["locations"][0] == "COD" and trace["z"][0] == pytest.approx(100 * rows["COD"] / rows["WLD"])
+
+
+def test_shares_over_time_sum_to_one_with_the_rest_of_the_world(chain):
+    frame = views.shares_over_time(chain, "rare_earths", "mining", top=4)
+    totals = frame.groupby("year")["share"].sum()
+    assert np.allclose(totals, 1.0) and set(frame["country"]) >= {"CHN", "rest of world"}
+
+
+def test_partner_flows_count_each_partner_once_and_leave_intra_eu_trade_out():
+    groups = catalogue.load_groups()
+    trade = pd.DataFrame({
+        "year": [2024] * 6, "material": ["cobalt"] * 5 + ["copper"],
+        "exporter": ["CHN", "DEU", "FIN", "COD", "USA", "CHN"],
+        "importer": ["FRA", "FRA", "USA", "BEL", "JPN", "USA"],
+        "value_kusd": [100.0, 50.0, 30.0, 20.0, 5.0, 999.0], "quantity_t": [1.0] * 6, "hs92": ["810520"] * 6,
+        "stage": ["refining"] * 6})
+    flows = views.partner_flows(trade, groups, "cobalt", 2024, top=2)
+    got = {(r.source, r.target): r.value for r in flows.itertuples()}
+    # DEU → FRA is inside the EU (left out); FIN is EU27 exporting to the US; two leaders, the rest summed
+    assert got == {("CHN", "EU27"): 100.0, ("EU27", "USA"): 30.0, ("other suppliers", "EU27"): 20.0,
+                   ("other suppliers", "JPN"): 5.0}
+    figure = figures.sankey(flows, "t")
+    assert sum(figure["data"][0]["link"]["value"]) == pytest.approx(155.0)
+
+
+def test_material_view_has_its_sources_and_the_recorded_export_controls(chain):
+    from minsec.data.dataset import load
+
+    dataset = load(tables=("prices", "us_salient", "export_controls"))
+    view = views.material(chain, "gallium", prices=dataset["prices"], salient=dataset["us_salient"],
+                          controls=dataset["export_controls"])
+    tables = {t.id: t for t in view["tables"]}
+    assert {r["measure_id"] for r in tables["export-controls"].rows} >= {"CN-2023-23"}
+    urls = [r["primary_source_url"] for r in tables["export-controls"].rows]
+    assert all(u.startswith("http") and ";" not in u and " " not in u for u in urls if u)
+    assert all(t.source for t in view["tables"]) and tables["concentration"].formula.startswith("share_i")
+    assert {"map-refining", "hhi", "prices"} <= set(view["figures"])
+    for figure in view["figures"].values():
+        json.loads(figures.to_json(figure))                       # valid JSON, no NaN
+    with pytest.raises(KeyError):
+        views.material(chain, "unobtainium")
+
+
+def test_cells_format_what_they_claim():
+    col = views.Column
+    assert views.cell(0.7388, col("s", "", "share")) == "73.9 %"
+    assert views.cell(1.52e9, col("u", "", "usd")) == "US$1.52 bn"
+    assert views.cell(4.02e6, col("u", "", "usd")) == "US$4.02 M"
+    assert views.cell(1180.4, col("f", "", "float")) == "1,180"
+    assert views.cell(float("nan"), col("f", "", "float")) == "—"
+    assert views.cell("GIB", col("i", "", "int")) == "GIB"
+    assert views.cell(True, col("b", "")) == "yes"
+
+
+def test_figure_json_escapes_script_endings():
+    figure = figures.lines(pd.DataFrame({"x": [1, 2], "y": [1.0, float("nan")], "s": ["</script><b>", "a"]}),
+                           "x", "y", "s", "t", "y")
+    text = figures.to_json(figure)
+    assert "</script>" not in text and json.loads(text)["data"][0]["name"] == "</script><b>"
+    assert json.loads(text)["data"][0]["y"] == [1.0] and json.loads(text)["data"][1]["y"] == [None]
+
+
+def test_ensemble_outlook_invariants():
+    from minsec.scenarios import ScenarioContext
+    from minsec.scenarios.ensemble import EnsembleSpec, material_outlook
+
+    context = ScenarioContext.load()
+    spec = EnsembleSpec(n_scenarios=1500, seed=3, horizon_months=12, period_months=3, chunk_size=500)
+    out = material_outlook(context, spec, "gallium")
+    fan, price, exceed = out["fan"], out["price_fan"], out["exceedance"]
+    quantiles = fan[["q05", "q25", "q50", "q75", "q95"]].to_numpy()
+    assert (np.diff(quantiles, axis=1) >= -1e-9).all() and (quantiles >= 0).all()
+    assert set(fan["month"]) == {3.0, 6.0, 9.0, 12.0} and (price["q05"] > 0).all()
+    for _, rows in exceed.groupby(["market", "region"]):
+        probability = rows.sort_values("shortfall_pct")["probability"].to_numpy()
+        assert (np.diff(probability) <= 1e-12).all() and 0 <= probability[0] <= 1   # a survival function
+    # the same seed gives the same scenarios
+    again = material_outlook(context, spec, "gallium")
+    pd.testing.assert_frame_equal(out["exceedance"], again["exceedance"])
+    with pytest.raises(ValueError, match="no market"):
+        material_outlook(context, spec, "unobtainium")
+
+
+def test_cooperation_frontier_separates_the_budget_by_the_split():
+    """A hand-made two-party problem: separate stockpiles get exactly their share of each budget."""
+    from minsec.stockpile.inputs import JOINT, ShortfallSample
+    from minsec.stockpile.model import StockpileProblem
+    from minsec.stockpile.plan import cooperation_frontier
+
+    sample = ShortfallSample(scenarios=np.arange(2), probability=np.array([0.5, 0.5]), materials=("x",),
+                             parties=("US", "EU27"), scenario=np.array([0, 1]), material=np.array([0, 0]),
+                             party=np.array([0, 1]), shortfall_t=np.array([10.0, 10.0]), source="hand-made")
+    problem = StockpileProblem(sample=sample, price=pd.Series({"x": 1.0}), loss=pd.Series({"x": 100.0}),
+                               budget=20.0, holders=(JOINT,), joint_members=("US", "EU27"), horizon_years=1.0,
+                               holding_cost_rate=0.0)
+    table = cooperation_frontier(problem, {"US": 0.5, "EU27": 0.5}, [0.0, 10.0], "lp")
+    loss = table.set_index(["arrangement", "budget_usd"])["expected_annual_loss_usd"]
+    # no stock: each party is short 10 t with probability 1/2 → 2 × 0.5 × 10 × 100 = 1,000 a year
+    assert loss[("separate national stockpiles", 0.0)] == pytest.approx(1000.0)
+    # 10 t: separately 5 t each cover half of each shortage (500); pooled, 10 t cover whoever is short (0)
+    assert loss[("separate national stockpiles", 10.0)] == pytest.approx(500.0)
+    assert loss[("joint pool", 10.0)] == pytest.approx(0.0)
+
+
+runner = CliRunner()
+
+
+def test_brief_html_is_self_contained(tmp_path):
+    out = tmp_path / "gallium.html"
+    result = runner.invoke(app, ["brief", "--material", "gallium", "--importer", "USA", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert "Critical-minerals briefing: Gallium" in text and "CN-2023-23" in text
+    assert re.findall(r'<script[^>]+src=', text) == [] and "world_110m" in text     # nothing fetched
+    figures_json = re.search(r"var figures = (\{.*?\});\n", text, re.S).group(1)
+    drawn = json.loads(figures_json)
+    assert set(drawn) == {"map", "chart"}
+    # gallium has no partner trade to draw: the chart is the refining shares over time
+    assert drawn["chart"]["layout"]["title"]["text"].startswith("Refining: shares over time")
+    assert "98 %" in text                                              # China's refining share
+
+
+def test_brief_rejects_bad_input(tmp_path):
+    result = runner.invoke(app, ["brief", "--material", "unobtainium", "--out", str(tmp_path / "x.html")])
+    assert result.exit_code == 2 and "unobtainium" in result.output
+    result = runner.invoke(app, ["brief", "--material", "cobalt", "--out", str(tmp_path / "x.docx")])
+    assert result.exit_code == 2 and ".html or .pdf" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} not installed")
+def test_brief_pdf_is_printed_by_chromium(tmp_path):
+    out = tmp_path / "cobalt.pdf"
+    result = runner.invoke(app, ["brief", "--material", "cobalt", "--importer", "EU27", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    data = out.read_bytes()
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
+    assert data.startswith(b"%PDF") and 1 <= pages <= 2
+    assert not (tmp_path / "cobalt.pdf.partial").exists()
