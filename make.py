@@ -147,6 +147,7 @@ def main(argv: list[str]) -> None:
         sys.exit(completed.returncode)
     elif command == "bench":
         bin_dir = ensure_environment("bench", ".venv-bench")
+        ensure_chromium()
         failed = []
         for script in rest or sorted(str(p) for p in (ROOT / "benchmarks").glob("bench_*.py")):
             print(f"== {Path(script).name}", flush=True)

@@ -85,6 +85,7 @@ def test_cells_format_what_they_claim():
     assert views.cell(0.7388, col("s", "", "share")) == "73.9 %"
     assert views.cell(1.52e9, col("u", "", "usd")) == "US$1.52 bn"
     assert views.cell(4.02e6, col("u", "", "usd")) == "US$4.02 M"
+    assert views.cell(-1.76e9, col("u", "", "usd")) == "−US$1.76 bn"
     assert views.cell(1180.4, col("f", "", "float")) == "1,180"
     assert views.cell(float("nan"), col("f", "", "float")) == "—"
     assert views.cell("GIB", col("i", "", "int")) == "GIB"

@@ -58,10 +58,11 @@ def cell(value: Any, column: Column) -> str:
         return f"{float(value):,.0f}"
     if column.kind == "usd":
         v = float(value)
+        sign, v = ("−" if v < 0 else ""), abs(v)
         for scale, suffix in ((1e9, " bn"), (1e6, " M")):
-            if abs(v) >= scale:
-                return f"US${v / scale:,.{column.digits}g}{suffix}"
-        return f"US${v:,.0f}"
+            if v >= scale:
+                return f"{sign}US${v / scale:,.{column.digits}g}{suffix}"
+        return f"{sign}US${v:,.0f}"
     if column.kind == "float":
         v = float(value)
         return f"{v:,.{column.digits}g}" if abs(v) < 1e3 else f"{v:,.0f}"
