@@ -393,6 +393,20 @@ def test_running_a_scenario_shows_its_results(site, browser):
     assert ensemble.locator(".js-plotly-plot").count() >= 3
     assert "USA" in ensemble.locator("#exceedance").inner_text()
     _screenshot(page, "scenarios-ensemble")
+    # a composed scenario: China withholds 80 % of germanium from the partnership for 9 months, the US releases
+    page.select_option("#sc-materials", ["germanium"])
+    page.select_option("#sc-release-region", "USA")
+    page.fill("#sc-release-t", "5")
+    page.click("form[data-compose] button[type=submit]")
+    page.wait_for_selector("[data-job-panel=scenario_compose] .job-result[data-ready]", timeout=60_000)
+    composed = page.locator("[data-job-panel=scenario_compose] .job-result")
+    assert "germanium" in composed.locator("#scenario-regions").inner_text()
+    assert composed.locator(".js-plotly-plot").count() >= 1
+    # a country the model does not know: the job fails and the page says why
+    page.fill("#sc-country", "XYZ")
+    page.click("form[data-compose] button[type=submit]")
+    page.wait_for_selector("[data-job-panel=scenario_compose] .job-result .error", timeout=60_000)
+    assert "XYZ" in page.inner_text("[data-job-panel=scenario_compose] .job-result .error")
     assert watched.problems == []
     watched.close()
 

@@ -16,9 +16,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import update
 
+from minsec.scenarios.schema import Scenario
 from minsec.service import audit
 from minsec.service.db import Database, Job, utcnow
 from minsec.service.schemas import UtcDatetime
@@ -31,9 +32,18 @@ class _Params(BaseModel):
 
 class ScenarioRun(_Params):
     kind: Literal["scenario_run"] = "scenario_run"
-    scenario: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[a-z0-9_]+$",
-                                   description="A scenario of the shipped library (`GET /api/scenarios`).")]
+    scenario: Annotated[str | None, Field(min_length=1, max_length=100, pattern=r"^[a-z0-9_]+$",
+                                          description="A scenario of the shipped library (`GET /api/scenarios`).")
+                        ] = None
+    definition: Scenario | None = Field(None, description="Or a scenario of your own (the YAML scenario format as "
+                                                          "JSON: events, responses, parameters).")
     sensitivity: bool = True
+
+    @model_validator(mode="after")
+    def _one_scenario(self) -> ScenarioRun:
+        if (self.scenario is None) == (self.definition is None):
+            raise ValueError("give either scenario (a library name) or definition (a scenario), not both")
+        return self
 
 
 class EnsembleOutlook(_Params):
@@ -154,10 +164,14 @@ def run_scenario(params: ScenarioRun, progress: Callable[[float], None], databas
     from minsec.scenarios import run_scenario as run
     from minsec.scenarios.schema import library
 
-    if params.scenario not in library():
+    if params.definition is not None:
+        scenario = params.definition
+    elif params.scenario not in library():
         raise ValueError(f"scenario: unknown scenario {params.scenario!r}; known: {', '.join(sorted(library()))}")
+    else:
+        scenario = load_scenario(params.scenario)
     progress(0.1)
-    return run(load_scenario(params.scenario), ScenarioContext.load(), params.sensitivity).to_dict()
+    return run(scenario, ScenarioContext.load(), params.sensitivity).to_dict()
 
 
 def run_outlook(params: EnsembleOutlook, progress: Callable[[float], None], database: Database) -> dict:

@@ -102,7 +102,27 @@
     .then(() => true);
 
   // ------------------------------------------------------------------------------------------------ jobs
+  function composedScenario(form) {
+    const f = form.elements;
+    const materials = Array.from(f.materials.selectedOptions).map((o) => o.value);
+    const duration = parseFloat(f.duration_months.value);
+    const event = {type: f.type.value, country: f.country.value.trim().toUpperCase(), materials,
+                   fraction: parseFloat(f.fraction.value), duration_months: duration};
+    if (event.type === "export_restriction") event.targets = f.targets.value;
+    const definition = {name: f.name.value.trim(), horizon_months: parseInt(f.horizon_months.value, 10),
+                        events: [event], responses: []};
+    const tonnes = parseFloat(f.release_tonnes.value || "0");
+    if (f.release_region.value && tonnes > 0) {
+      for (const material of materials) {
+        definition.responses.push({type: "stock_release", region: f.release_region.value, material,
+                                   tonnes: tonnes / materials.length, duration_months: duration});
+      }
+    }
+    return {kind: "scenario_run", definition};
+  }
+
   function jobParams(form) {
+    if (form.dataset.compose !== undefined) return composedScenario(form);
     const params = {kind: form.dataset.jobKind};
     for (const input of form.querySelectorAll("input, select")) {
       if (!input.name || input.value === "") continue;
