@@ -114,6 +114,23 @@ def _rendered(view: dict[str, Any]) -> dict[str, Any]:
 Viewer = Annotated[Principal | None, Depends(optional_principal)]
 
 
+class SignInRequiredError(Exception):
+    """A page asked for without a session: the visitor is sent to sign in and brought back."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__(target)
+        self.target = target
+
+
+async def signed_in(request: Request, caller: Viewer) -> Principal:
+    if caller is None:
+        raise SignInRequiredError(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    return caller
+
+
+SignedIn = Annotated[Principal, Depends(signed_in)]
+
+
 def mount(app: FastAPI, chain_loader) -> WebData:
     """Add the dashboard's pages and static files to ``app``; returns the per-process page cache."""
     data = _shared_data(chain_loader)
@@ -134,9 +151,10 @@ def mount(app: FastAPI, chain_loader) -> WebData:
                                                                "Cache-Control": "no-store",
                                            "Server-Timing": f"render;dur={elapsed:.1f}"})
 
-    def login_redirect(request: Request) -> Response:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={_quote(target)}", status_code=303)
+    def sign_in_first(request: Request, exc: SignInRequiredError) -> Response:
+        return RedirectResponse(f"/login?next={_quote(exc.target)}", status_code=303)
+
+    app.add_exception_handler(SignInRequiredError, sign_in_first)
 
     @router.get("/static/{name:path}")
     def static(name: str, request: Request) -> Response:
@@ -152,22 +170,16 @@ def mount(app: FastAPI, chain_loader) -> WebData:
         return page(request, None, "login.html", "", "Sign in", next=_safe_next(next))
 
     @router.get("/")
-    def overview_page(request: Request, caller: Viewer) -> Response:
-        if caller is None:
-            return login_redirect(request)
+    def overview_page(request: Request, caller: SignedIn) -> Response:
         return page(request, caller, "overview.html", "overview", "Overview", view=data.overview())
 
     @router.get("/materials")
-    def materials_page(request: Request, caller: Viewer) -> Response:
-        if caller is None:
-            return login_redirect(request)
+    def materials_page(request: Request, caller: SignedIn) -> Response:
         return page(request, caller, "materials.html", "materials", "Materials",
                     materials=views.materials_index(data.chain()))
 
     @router.get("/materials/{material}")
-    def material_page(material: str, request: Request, caller: Viewer) -> Response:
-        if caller is None:
-            return login_redirect(request)
+    def material_page(material: str, request: Request, caller: SignedIn) -> Response:
         try:
             view = data.material(material)
         except (KeyError, ValueError) as exc:
@@ -231,9 +243,7 @@ def mount(app: FastAPI, chain_loader) -> WebData:
         return _csv(rows, f"minsec-{table}.csv")
 
     @router.get("/risk")
-    def risk_page(request: Request, caller: Viewer, importer: str = "USA") -> Response:
-        if caller is None:
-            return login_redirect(request)
+    def risk_page(request: Request, caller: SignedIn, importer: str = "USA") -> Response:
         choices = views.importer_choices(data.chain())
         if importer not in {code for code, _ in choices}:
             return page(request, caller, "error.html", "risk", "Unknown importer", status=404,
@@ -243,9 +253,7 @@ def mount(app: FastAPI, chain_loader) -> WebData:
                     choices=choices, importer=importer)
 
     @router.get("/scenarios")
-    def scenarios_page(request: Request, caller: Viewer) -> Response:
-        if caller is None:
-            return login_redirect(request)
+    def scenarios_page(request: Request, caller: SignedIn) -> Response:
         from minsec.scenarios.schema import library, load_scenario
 
         scenarios = [(name, load_scenario(path)) for name, path in sorted(library().items())]
@@ -254,22 +262,16 @@ def mount(app: FastAPI, chain_loader) -> WebData:
                     materials=materials)
 
     @router.get("/stockpile")
-    def stockpile_page(request: Request, caller: Viewer) -> Response:
-        if caller is None:
-            return login_redirect(request)
+    def stockpile_page(request: Request, caller: SignedIn) -> Response:
         return page(request, caller, "stockpile.html", "stockpile", "Stockpile")
 
     @router.get("/markets")
-    def markets_page(request: Request, caller: Viewer) -> Response:
-        if caller is None:
-            return login_redirect(request)
+    def markets_page(request: Request, caller: SignedIn) -> Response:
         return page(request, caller, "markets.html", "markets", "Markets",
                     importers=views.importer_choices(data.chain()))
 
     @router.get("/alerts")
-    def alerts_page(request: Request, caller: Viewer) -> Response:
-        if caller is None:
-            return login_redirect(request)
+    def alerts_page(request: Request, caller: SignedIn) -> Response:
         return page(request, caller, "alerts.html", "alerts", "Alerts",
                     materials=views.materials_index(data.chain()))
 
