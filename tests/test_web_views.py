@@ -96,7 +96,7 @@ def test_figure_json_escapes_script_endings():
     figure = figures.lines(pd.DataFrame({"x": [1, 2], "y": [1.0, float("nan")], "s": ["</script><b>", "a"]}),
                            "x", "y", "s", "t", "y")
     text = figures.to_json(figure)
-    assert "</script>" not in text and json.loads(text)["data"][0]["name"] == "</script><b>"
+    assert "<" not in text and ">" not in text and json.loads(text)["data"][0]["name"] == "</script><b>"
     assert json.loads(text)["data"][0]["y"] == [1.0] and json.loads(text)["data"][1]["y"] == [None]
 
 
@@ -119,6 +119,16 @@ def test_ensemble_outlook_invariants():
     pd.testing.assert_frame_equal(out["exceedance"], again["exceedance"])
     with pytest.raises(ValueError, match="no market"):
         material_outlook(context, spec, "unobtainium")
+
+
+def test_ensemble_view_of_a_material_no_partner_uses_has_prices_only():
+    """Cadmium has no partner with a known demand: the result has prices only, and the page says so."""
+    from minsec.service.jobs import EnsembleOutlook, _jsonable, run_outlook
+
+    result = _jsonable(run_outlook(EnsembleOutlook(material="cadmium", n_scenarios=200), lambda _: None, None))
+    view = views.job_result("scenario_ensemble", result)
+    assert view["warnings"] and "cadmium" in view["warnings"][0]
+    assert view["figures"] and all(k.startswith("price-") for k in view["figures"])
 
 
 def test_cooperation_frontier_separates_the_budget_by_the_split():

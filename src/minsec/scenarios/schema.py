@@ -114,7 +114,7 @@ Response = Annotated[StockRelease | DemandRestraint | Substitution, Field(discri
 class Scenario(_Base):
     """A disruption scenario (see the module docstring)."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=200)
     description: str = ""
     start_date: str | None = Field(None, description="calendar date of month 0 (informative)")
     horizon_months: int = Field(24, ge=1, le=120)

@@ -51,7 +51,7 @@ class EnsembleOutlook(_Params):
     material: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
     n_scenarios: int = Field(5_000, ge=100, le=50_000)
     seed: int = Field(0, ge=0, le=2**31 - 1)
-    horizon_months: int = Field(24, ge=3, le=60)
+    horizon_months: int = Field(24, ge=3, le=60, multiple_of=3, description="months, in whole quarters")
 
 
 class StockpileOptimisation(_Params):

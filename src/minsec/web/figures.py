@@ -40,9 +40,11 @@ def values(column: Iterable) -> list:
 
 
 def to_json(figure: Figure) -> str:
-    """The figure as JSON for ``Plotly.newPlot``; ``</`` is escaped so that the JSON can sit inside a
-    ``<script>`` element whatever text the data hold."""
-    return json.dumps(figure, allow_nan=False, separators=(",", ":")).replace("</", "<\\/")
+    """The figure as JSON for ``Plotly.newPlot``; ``<``, ``>`` and ``&`` are written as JSON escapes so that
+    the JSON can sit inside a ``<script>`` element whatever text the data hold (no ``</script>``, no
+    ``<!--``)."""
+    text = json.dumps(figure, allow_nan=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _axis(title: str = "", **extra) -> dict:

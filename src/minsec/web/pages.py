@@ -294,7 +294,11 @@ def mount(app: FastAPI, chain_loader) -> WebData:
         if status != "done":
             return Response(f"job {job_id} is {status}" + (f": {error}" if error else ""), status_code=409,
                             media_type="text/plain")
-        view = _rendered(views.job_result(kind, result or {}))
+        try:
+            view = _rendered(views.job_result(kind, result or {}))
+        except (KeyError, ValueError, TypeError) as exc:      # a result this page cannot draw: say so
+            return Response(f"the {kind} result cannot be shown here ({exc.__class__.__name__}: {exc}); download "
+                            f"it from /api/jobs/{job_id}/result", status_code=422, media_type="text/plain")
         html = render("job_result.html", view=view, job_id=job_id, kind=kind)
         return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
@@ -327,5 +331,12 @@ def _quote(text: str) -> str:
 
 
 def _safe_next(target: str) -> str:
-    """Only same-site paths (an open redirect would let a link send a signed-in user anywhere)."""
-    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
+    """Only same-site paths (an open redirect would let a link send a signed-in user anywhere).  Browsers drop
+    tabs and newlines from URLs and read a backslash as a slash, so "/\t/evil" would become "//evil"."""
+    from urllib.parse import urlsplit
+
+    if (not target.startswith("/") or any(c.isspace() or ord(c) < 32 or c == "\\" for c in target)
+            or target.startswith("//")):
+        return "/"
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else "/"

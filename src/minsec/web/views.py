@@ -263,7 +263,8 @@ def material(chain, material_id: str, *, prices: pd.DataFrame | None = None,
         formula=GEOPOLRISK_FORMULA, download=f"/data/geopolrisk.csv?material={material_id}",
         empty="No GeoPolRisk score: World Mining Data has no production series for this material."))
     if len(gpr):
-        charts["geopolrisk"] = figures.lines(gpr.sort_values("year"), "year", "geopolrisk_score", "importer",
+        series = gpr.assign(series=gpr["importer"] + " " + gpr["stage"]).sort_values(["series", "year"])
+        charts["geopolrisk"] = figures.lines(series, "year", "geopolrisk_score", "series",
                                              "GeoPolRisk score over time", "score")
     trade_years = sorted(int(y) for y in chain.trade.loc[chain.trade["material"] == material_id, "year"].unique())
     if trade_years:
@@ -422,16 +423,18 @@ def _ensemble(result: dict[str, Any]) -> dict[str, Any]:
     exceed = pd.DataFrame(result["exceedance"])
     n = result["n_scenarios"]
     charts = {}
-    for market, rows in fan.groupby("market"):
+    warnings = [] if len(fan) else [f"no partner with a known demand for {result['material']} in the scenario "
+                                    "baseline: no shortfall fan or exceedance to draw (prices only)"]
+    for market, rows in (fan.groupby("market") if len(fan) else []):
         charts[f"fan-{market}"] = figures.fan(rows, f"Shortfall fan — {market} ({n:,} scenarios)",
                                               "shortfall in the quarter (% of demand)")
-    for market, rows in price.groupby("market"):
+    for market, rows in (price.groupby("market") if len(price) else []):
         charts[f"price-{market}"] = figures.fan(rows, f"Price fan — {market}", "price index (baseline = 1)")
-    for market, rows in exceed.groupby("market"):
+    for market, rows in (exceed.groupby("market") if len(exceed) else []):
         charts[f"exceedance-{market}"] = figures.exceedance(rows, f"Exceedance — {market}")
     at = exceed[exceed["shortfall_pct"].isin([1.0, 10.0, 25.0, 50.0])] if len(exceed) else exceed
     wide = (at.pivot_table(index=["market", "region"], columns="shortfall_pct", values="probability")
-            .reset_index() if len(at) else pd.DataFrame())
+            .reset_index() if len(at) else pd.DataFrame(columns=["market", "region"]))
     wide.columns = [c if isinstance(c, str) else f"p_gt_{c:g}" for c in wide.columns]
     columns = [Column("market", "Market"), Column("region", "Partner")] + [
         Column(f"p_gt_{x:g}", f"P(> {x:g} %)", "share") for x in (1, 10, 25, 50)]
@@ -439,7 +442,7 @@ def _ensemble(result: dict[str, Any]) -> dict[str, Any]:
                     source=f"minsec ensemble, {n:,} scenarios, seed {result['seed']}",
                     formula="P(shortfall > x) = (number of scenarios above x) / N; event model in docs/methods.md "
                             "(Ensembles)")]
-    return {"figures": charts, "tables": tables, "key_figures": [], "warnings": []}
+    return {"figures": charts, "tables": tables, "key_figures": [], "warnings": warnings}
 
 
 def _stockpile(result: dict[str, Any]) -> dict[str, Any]:

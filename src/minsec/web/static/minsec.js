@@ -210,21 +210,39 @@
     return query;
   }
 
+  const SEVERITIES = ["info", "low", "medium", "high", "critical"];
+  let mySubscriptions = [];
+
+  function matchesSubscriptions(alert) {
+    // the service's rule: any subscription whose materials, countries and minimum severity all match
+    return mySubscriptions.some((s) =>
+      (!s.materials.length || s.materials.some((m) => alert.materials.includes(m)))
+      && (!s.countries.length || s.countries.some((c) => alert.countries.includes(c)))
+      && SEVERITIES.indexOf(alert.severity) >= SEVERITIES.indexOf(s.min_severity));
+  }
+
   function matchesFilters(alert, form) {
     if (!form) return true;
     const material = form.elements.material.value, tlp = form.elements.tlp.value;
     const severity = form.elements.severity.value, q = form.elements.q.value.trim().toLowerCase();
+    // severity is a minimum, as in the API's filter
     return (!material || alert.materials.includes(material)) && (!tlp || alert.tlp === tlp)
-      && (!severity || alert.severity === severity)
-      && (!q || (alert.title + " " + alert.body).toLowerCase().includes(q));
+      && (!severity || SEVERITIES.indexOf(alert.severity) >= SEVERITIES.indexOf(severity))
+      && (!q || (alert.title + " " + alert.body).toLowerCase().includes(q))
+      && (!form.elements.subscribed.checked || matchesSubscriptions(alert));
   }
+
+  let loading = 0;
 
   async function loadAlerts(list, form, limit) {
     const query = form ? filtersQuery(form) : new URLSearchParams();
     query.set("limit", String(limit || 50));
+    const ticket = ++loading;        // an older request answering late must not overwrite a newer one
     const page = await api("GET", `/api/alerts?${query}`);
-    list.replaceChildren(...page.alerts.map(alertItem));
-    if (!page.alerts.length) list.append(el("li", {class: "empty", text: "No alerts you may read match."}));
+    if (ticket !== loading) return;
+    const shown = page.alerts.filter((a) => !form || matchesFilters(a, form));
+    list.replaceChildren(...shown.map(alertItem));
+    if (!shown.length) list.append(el("li", {class: "empty", text: "No alerts you may read match."}));
     list.dataset.loaded = "1";
   }
 
@@ -232,6 +250,7 @@
     let source = null;
     function connect() {
       if (source) source.close();
+      delete status.dataset.state;
       const subscribed = form && form.elements.subscribed.checked;
       source = new EventSource(`/api/alerts/stream${subscribed ? "?subscribed=true" : ""}`);
       source.addEventListener("open", () => {
@@ -241,6 +260,10 @@
       source.addEventListener("error", () => {
         status.textContent = "Live feed interrupted; reconnecting…";
         status.dataset.state = "reconnecting";
+        if (source.readyState === EventSource.CLOSED) {
+          // the browser gave up (e.g. the session ended): check the session (a 401 goes to sign-in), retry
+          api("GET", "/api/auth/me").then(() => setTimeout(connect, 2000), () => {});
+        }
       });
       source.addEventListener("alert", (event) => {
         const alert = JSON.parse(event.data);
@@ -272,6 +295,7 @@
 
   async function loadSubscriptions(list) {
     const subs = await api("GET", "/api/subscriptions");
+    mySubscriptions = subs;
     list.replaceChildren(...subs.map((s) => {
       const remove = el("button", {type: "button", class: "link", text: "remove",
                                    "aria-label": `Remove subscription ${s.id}`});
