@@ -1,0 +1,264 @@
+"""Rules for outside suppliers: hand-made bills of materials at and around each threshold, FEOC through
+ownership chains, unknown origins never assumed compliant, policy and bill validation naming the line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from minsec.cli import app
+from minsec.data import catalogue
+from minsec.rules.bom import BomError, parse_bom, read_csv
+from minsec.rules.check import check
+from minsec.rules.feoc import feoc_status
+from minsec.rules.policy import PolicyError, library, load_policies, parse_policies, policy_on
+
+GROUPS = catalogue.load_groups()
+DAY = dt.date(2026, 6, 1)
+
+POLICY = """
+policy: test_policy
+version: "1"
+title: Test policy
+effective: {from: 2026-01-01}
+partners: {countries: [USA, AUS], groups: [EU27]}
+feoc: {countries: [CHN], control_threshold_pct: 25}
+rules:
+  - id: content
+    type: origin_content
+    stages: [extraction, processing]
+    exclude_feoc: true
+    schedule: [{from: 2026-01-01, minimum_pct: 60}]
+  - id: feoc
+    type: feoc_exclusion
+    stages: [extraction, processing]
+  - id: single
+    type: single_supplier
+    stages: [processing]
+    maximum_pct: 65
+  - id: recycled
+    type: recycled_content
+    minimum_pct: {cobalt: 16}
+  - id: duty
+    type: tariff
+    origin_stage: processing
+    rate_pct: 10
+    reference_price_usd_per_t: {rare_earths: 110000}
+"""
+
+
+def policy():
+    return parse_policies(POLICY)[0]
+
+
+def line(name, material, value, quantity=1.0, **stages):
+    """A line; a stage given as a country is operated by CleanCo (an Australian company nobody else owns)."""
+    return {"line": name, "material": material, "quantity_t": quantity, "value_usd": value,
+            "stages": [{"stage": s, "country": c[0], "owner": c[1]} if isinstance(c, tuple) else
+                       {"stage": s, "country": c, "owner": "CleanCo"} for s, c in stages.items()]}
+
+
+def verdicts(bom_data, day=DAY):
+    bom_data = bom_data | {"entities": [{"name": "CleanCo", "country": "AUS"}, *bom_data.get("entities", [])]}
+    report = check(parse_bom(bom_data), policy(), day, GROUPS)
+    return report, {r.rule: r for r in report.rules}
+
+
+# ------------------------------------------------------------------------------------------ origin content
+@pytest.mark.parametrize(("partner_value", "expected"), [(60.0, "pass"), (59.99, "fail"), (60.01, "pass")])
+def test_origin_content_exactly_at_and_around_the_minimum(partner_value, expected):
+    _, rules = verdicts({"lines": [line("A", "lithium", partner_value, extraction="AUS", processing="CHN"),
+                                   line("B", "lithium", 100 - partner_value, extraction="CHL", processing="CHN")]})
+    result = rules["content"]
+    assert result.verdict == expected and result.measured_pct == pytest.approx(partner_value)
+    if expected == "fail":
+        assert result.gap_pct == pytest.approx(0.01)
+        assert "US$0.01 more must qualify" in result.remedy and "B" in result.remedy
+
+
+def test_unknown_origins_are_never_assumed_compliant():
+    bom = {"lines": [line("A", "nickel", 50, extraction="AUS"), line("B", "nickel", 20, extraction=None),
+                     line("C", "nickel", 30, extraction="IDN")]}
+    _, rules = verdicts(bom)
+    assert rules["content"].verdict == "unknown"          # between 50 % and 70 %, minimum 60 %
+    assert "50.00 % and 70.00 %" in rules["content"].explanation and "B" in rules["content"].explanation
+    bom["lines"][2] = line("C", "nickel", 30, extraction="USA")
+    assert verdicts(bom)[1]["content"].verdict == "pass"    # 80 % certain
+
+
+def test_feoc_owned_value_does_not_qualify():
+    bom = {"lines": [line("A", "lithium", 100, extraction=("AUS", "MineCo"))],
+           "entities": [{"name": "MineCo", "country": "AUS", "owners": [{"owner": "Dragon", "share_pct": 25}]},
+                        {"name": "Dragon", "country": "CHN"}]}
+    report, rules = verdicts(bom)
+    assert rules["content"].verdict == "fail" and rules["feoc"].verdict == "fail"
+    bom["entities"][0]["owners"][0]["share_pct"] = 24.9
+    report, rules = verdicts(bom)
+    assert rules["content"].verdict == "pass" and rules["feoc"].verdict == "pass" and report.verdict == "pass"
+
+
+# ------------------------------------------------------------------------------------------------- FEOC
+def _status(entities, owners_of_lines=("Mine",)):
+    bom = parse_bom({"lines": [line("A", "lithium", 1, extraction=("AUS", o)) for o in owners_of_lines[:1]],
+                     "entities": entities})
+    return feoc_status(bom, frozenset({"CHN"}), frozenset(), 25.0)
+
+
+def test_feoc_control_through_several_owners():
+    # a FEOC-controlled holding company passes on its whole stake: 50 % of HoldCo → HoldCo is a FEOC; its 25 %
+    # of Mine is then FEOC-held
+    status = _status([{"name": "State", "country": "CHN"},
+                      {"name": "HoldCo", "country": "SGP", "owners": [{"owner": "State", "share_pct": 50}]},
+                      {"name": "Mine", "country": "AUS", "owners": [{"owner": "HoldCo", "share_pct": 25}]}])
+    assert status["HoldCo"].feoc and status["Mine"].feoc and status["Mine"].held_pct["equity"] == 25
+    # below control the share is multiplied along the chain: 20 % of a holding that owns all of Mine is 20 %
+    entities = [{"name": "State", "country": "CHN"},
+                {"name": "HoldCo", "country": "SGP", "owners": [{"owner": "State", "share_pct": 20}]},
+                {"name": "Mine", "country": "AUS", "owners": [{"owner": "HoldCo", "share_pct": 100}]}]
+    status = _status(entities)
+    assert not status["Mine"].feoc and status["Mine"].held_pct["equity"] == pytest.approx(20)
+    # … and adds up with a direct holding: 20 % × 75 % + 10 % = 25 %, exactly at the threshold; with 9.9 %
+    # direct it is 24.9 %, not a FEOC
+    entities[2]["owners"] = [{"owner": "HoldCo", "share_pct": 75}, {"owner": "State", "share_pct": 10}]
+    status = _status(entities)
+    assert status["Mine"].feoc and status["Mine"].held_pct["equity"] == pytest.approx(25)
+    entities[2]["owners"][1]["share_pct"] = 9.9
+    status = _status(entities)
+    assert not status["Mine"].feoc and status["Mine"].held_pct["equity"] == pytest.approx(24.9)
+
+
+def test_feoc_bases_are_separate_and_unknown_owners_leave_it_open():
+    status = _status([{"name": "State", "country": "CHN"},
+                      {"name": "Mine", "country": "AUS", "owners": [
+                          {"owner": "State", "share_pct": 10, "basis": "equity"},
+                          {"owner": "State", "share_pct": 30, "basis": "board"}]}])
+    assert status["Mine"].feoc and "board" in status["Mine"].reason
+    status = _status([{"name": "Mine", "country": "AUS", "owners": [{"owner": "Mystery Ltd", "share_pct": 30}]}])
+    assert not status["Mine"].feoc and not status["Mine"].known and "Mystery Ltd" in status["Mine"].reason
+    # cross-holdings between clean companies converge
+    status = _status([{"name": "A", "country": "AUS", "owners": [{"owner": "Mine", "share_pct": 50}]},
+                      {"name": "Mine", "country": "AUS", "owners": [{"owner": "A", "share_pct": 50}]}])
+    assert not status["Mine"].feoc and status["Mine"].known
+
+
+def test_feoc_unknown_owner_gives_unknown_verdict():
+    _, rules = verdicts({"lines": [line("A", "lithium", 100, extraction=("AUS", "Somebody"))]})
+    assert rules["feoc"].verdict == "unknown" and rules["content"].verdict == "unknown"
+
+
+# ------------------------------------------------------------------------------- single supplier, recycled, tariff
+@pytest.mark.parametrize(("chinese_t", "expected"), [(65.0, "pass"), (66.0, "fail")])
+def test_single_supplier_at_the_limit_and_one_tonne_over(chinese_t, expected):
+    bom = {"lines": [line("A", "graphite", 1, chinese_t, processing="CHN"),
+                     line("B", "graphite", 1, 100 - chinese_t, processing="MOZ")]}
+    result = verdicts(bom)[1]["single"]
+    assert result.verdict == expected and result.measured_pct == pytest.approx(chinese_t)
+
+
+def test_recycled_content_and_tariff_by_hand():
+    bom = {"lines": [line("R", "cobalt", 100, 16.0, recycling="FIN"), line("V", "cobalt", 100, 84.0,
+                                                                          processing="FIN"),
+                     line("N", "rare_earths", 80_000, 1.0, processing="CHN"),
+                     line("U", "rare_earths", 50_000, 1.0, processing=None)]}
+    _, rules = verdicts(bom)
+    assert rules["recycled"].verdict == "pass"              # exactly 16 %
+    # N: 10 % × 80,000 + (110,000 − 80,000) × 1 t = 38,000; lines without a processing origin are reported
+    # apart: U 10 % × 50,000 + 60,000 = 65,000 and R (recycled only) 10 % × 100 = 10; V is processed in the EU
+    assert rules["duty"].amount_usd == pytest.approx(38_000)
+    assert "US$65,010.00 more if the lines of unknown origin" in rules["duty"].explanation
+    bom["lines"][0]["quantity_t"] = 15.0          # 15 of 99 t = 15.15 %: 16 % × 99 − 15 = 0.84 t short
+    result = verdicts(bom)[1]["recycled"]
+    assert result.verdict == "fail" and "needs 0.84 t more recycled" in result.explanation
+
+
+# --------------------------------------------------------------------------------------- policies: validation
+def test_policy_errors_name_the_line():
+    bad = POLICY.replace("    maximum_pct: 65", "    maximum_pct: 165")
+    with pytest.raises(PolicyError, match=r"line 20: rules\[2\]\.maximum_pct: Input should be less than or equal "
+                                          r"to 100"):
+        parse_policies(bad)
+    with pytest.raises(PolicyError, match=r"line \d+: rules\[0\]\.colour: unknown field"):
+        parse_policies(POLICY.replace("    exclude_feoc: true", "    exclude_feoc: true\n    colour: red"))
+    overlapping = POLICY.replace("schedule: [{from: 2026-01-01, minimum_pct: 60}]",
+                                 "schedule: [{from: 2026-01-01, to: 2026-12-31, minimum_pct: 60}, "
+                                 "{from: 2026-06-01, minimum_pct: 70}]")
+    with pytest.raises(PolicyError, match="schedule: 2026-01-01–2026-12-31 overlaps 2026-06-01"):
+        parse_policies(overlapping)
+    with pytest.raises(PolicyError, match="unknown country 'XXX'"):
+        parse_policies(POLICY.replace("countries: [USA, AUS]", "countries: [USA, XXX]"))
+    with pytest.raises(PolicyError, match=r"'to' .* is before 'from'"):
+        parse_policies(POLICY.replace("effective: {from: 2026-01-01}", "effective: {from: 2026-01-01, to: 2025-01-01}"))
+
+
+def test_policy_versions_must_not_overlap_and_are_chosen_by_date():
+    versions = load_policies("partnership_baseline")
+    assert policy_on(versions, dt.date(2026, 6, 1)).version == "2026-draft"
+    assert policy_on(versions, dt.date(2030, 1, 1)).version == "2028-draft"
+    with pytest.raises(PolicyError, match="no version in force on 2026-01-01"):
+        policy_on(versions, dt.date(2026, 1, 1))
+    text = library()["partnership_baseline"].read_text()
+    with pytest.raises(PolicyError, match=r"versions: .* overlaps"):
+        parse_policies(text.replace("effective: {from: 2028-01-01}", "effective: {from: 2027-06-01}"))
+
+
+def test_us_30d_schedule_and_end():
+    (us,) = load_policies("us_30d")
+    content = next(r for r in us.rules if r.id == "critical_mineral_content")
+    assert [content.minimum_on(dt.date(y, 6, 1)) for y in (2023, 2024, 2025, 2026, 2027)] == [40, 50, 60, 70, 80]
+    assert [r.id for r in us.in_force(dt.date(2024, 6, 1))] == ["critical_mineral_content"]    # FEOC from 2025
+    assert us.in_force(dt.date(2025, 10, 1)) == []          # credit ended for vehicles acquired after 30 Sep 2025
+
+
+# ------------------------------------------------------------------------------------- bills: validation, CLI
+def test_bill_errors_name_the_line_or_row():
+    with pytest.raises(BomError, match=r"lines\[1\] \(B\)\.stages\[0\]\.country: .*unknown country 'Atlantis'"):
+        parse_bom({"lines": [line("A", "lithium", 1, extraction="AUS"),
+                             line("B", "lithium", 1, extraction="Atlantis")]})
+    with pytest.raises(BomError, match=r"row 3: value_usd 'lots' is not a number"):
+        read_csv("line,material,quantity_t,value_usd,stage,country,facility,owner\n"
+                 "A,lithium,1,10,extraction,AUS,,\nB,lithium,1,lots,extraction,CHL,,\n")
+    with pytest.raises(BomError, match=r"row 2: line A: value_usd is missing"):
+        read_csv("line,material,quantity_t,value_usd,stage,country,facility,owner\nA,lithium,1,,extraction,AUS,,\n")
+    with pytest.raises(BomError, match="unknown column"):
+        read_csv("line,material,quantity_t,value_usd,stage,country,facility,owner,colour\n")
+
+
+runner = CliRunner()
+EXAMPLE = Path(__file__).resolve().parents[1] / "src" / "minsec" / "rules" / "examples" / "ev_battery_pack.json"
+
+
+def test_cli_checks_the_shipped_example(tmp_path):
+    result = runner.invoke(app, ["rules", "check", str(EXAMPLE), "--policy", "us_30d", "--date", "2025-06-01",
+                                 "-f", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    rules = {r["rule"]: r for r in report["rules"]}
+    assert report["verdict"] == "fail" and rules["critical_mineral_content"]["measured_pct"] == 0.0
+    entities = {e["entity"]: e for e in report["entities"]}
+    # Greenbushes: Talison is 51 % owned by TLEA, itself 51 % owned by Tianqi (CHN) → both FEOCs
+    assert entities["Talison Lithium"]["feoc"] and entities["Tianqi Lithium Energy Australia"]["feoc"]
+    assert not entities["Kamoto Copper Company"]["feoc"]
+    # the same lines bought from partners and clean owners pass the 60 % of 2025
+    data = json.loads(EXAMPLE.read_text())
+    for item in data["lines"]:
+        item["stages"] = [{"stage": "processing", "country": "USA", "owner": "Albemarle"}]
+    clean = tmp_path / "clean.json"
+    clean.write_text(json.dumps(data))
+    result = runner.invoke(app, ["rules", "check", str(clean), "--policy", "us_30d", "--date", "2025-06-01",
+                                 "-f", "json"])
+    assert json.loads(result.output)["verdict"] == "pass"
+
+
+def test_cli_rejects_bad_policy_and_bill(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(POLICY.replace("    maximum_pct: 65", "    maximum_pct: -5"))
+    result = runner.invoke(app, ["rules", "validate", str(bad)])
+    assert result.exit_code == 2 and "line 20" in result.output and "maximum_pct" in result.output
+    result = runner.invoke(app, ["rules", "validate", "us_30d", "-f", "json"])
+    assert result.exit_code == 0 and json.loads(result.output)[0]["version"] == "2024-05"
+    result = runner.invoke(app, ["rules", "check", str(EXAMPLE), "--policy", "us_30d", "--date", "2026-01-01"])
+    assert result.exit_code == 2 and "no version in force on 2026-01-01" in result.output
