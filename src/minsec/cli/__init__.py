@@ -326,9 +326,10 @@ from minsec.cli.markets import markets_app  # noqa: E402 - registers on the app 
 
 app.add_typer(markets_app, name="markets")
 
-from minsec.cli.rules import rules_app  # noqa: E402 - registers on the app above
+from minsec.cli.rules import commitments_app, rules_app  # noqa: E402 - registers on the app above
 
 app.add_typer(rules_app, name="rules")
+app.add_typer(commitments_app, name="commitments")
 
 from minsec.cli.service import admin_app, audit_app, db_app, serve, warnings_app  # noqa: E402 - registers the
 

@@ -1,0 +1,259 @@
+"""The commitments register: partners' commitments as data (no export bans or restrictions on critical minerals
+between partners; stock-reporting duties), recorded measures checked against them, breaches as alerts.
+
+A restriction breaches ``no_export_restrictions`` only when a party imposes it *and* another party is among its
+destinations: a partner's own restriction toward non-partners is not a breach, and neither is an outsider's
+restriction toward partners (that is what the early warnings report).  Measures come from the bundled record
+(China's MOFCOM/GAC announcements) and from the user's own CSV (``measure_id, country, materials,
+measure_type, destinations, start, end, source``).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Annotated, Literal, get_args
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from minsec.data import catalogue, countries
+from minsec.rules.policy import DateRange, Parties, PolicyError, _problems, members
+
+MeasureType = Literal["export_ban", "export_licence", "export_quota", "export_tax", "export_price_floor",
+                      "end_use_control"]
+MEASURE_TYPES: tuple[str, ...] = get_args(MeasureType)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoExportRestrictions(_Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
+    type: Literal["no_export_restrictions"]
+    parties: Parties
+    materials: list[str] | Literal["all"] = "all"
+    measure_types: list[MeasureType] = Field(default_factory=lambda: list(MEASURE_TYPES))
+    effective: DateRange
+    source: str = ""
+
+
+class StockReporting(_Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
+    type: Literal["stock_reporting"]
+    parties: Parties
+    materials: list[str] = Field(min_length=1)
+    every_days: int = Field(gt=0, le=3660, description="a holding report at least this often")
+    effective: DateRange
+    source: str = ""
+
+
+Commitment = Annotated[NoExportRestrictions | StockReporting, Field(discriminator="type")]
+
+
+class Register(_Strict):
+    name: str = Field(alias="register")
+    title: str = ""
+    commitments: list[Commitment] = Field(min_length=1)
+
+    @field_validator("commitments")
+    @classmethod
+    def _known_materials(cls, items: list) -> list:
+        known = set(catalogue.materials().index)
+        for i, item in enumerate(items):
+            listed = [] if item.materials == "all" else item.materials
+            unknown = [m for m in listed if m not in known]
+            if unknown:
+                raise ValueError(f"commitments[{i}] ({item.id}): unknown material(s) {', '.join(unknown)}")
+        return items
+
+
+def load_register(path: str | Path | None = None) -> Register:
+    """The shipped partnership register, or a register file of your own."""
+    path = Path(path) if path is not None else Path(__file__).parent / "commitments" / "partnership.yaml"
+    try:
+        text = path.read_text(encoding="utf-8")
+        node, data = yaml.compose(text), yaml.safe_load(text)
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{path}: not valid YAML: {exc}") from None
+    try:
+        return Register.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyError(_problems(exc, node, str(path))) from None
+
+
+# ------------------------------------------------------------------------------------------------ measures
+@dataclass(frozen=True)
+class Measure:
+    measure_id: str
+    country: str
+    materials: tuple[str, ...]
+    measure_type: str
+    destinations: tuple[str, ...]      # ISO3 codes or group names, or ("all",)
+    start: dt.date
+    end: dt.date | None
+    source: str
+
+    def in_force(self, day: dt.date) -> bool:
+        return self.start <= day and (self.end is None or day <= self.end)
+
+
+MEASURE_COLUMNS = ("measure_id", "country", "materials", "measure_type", "destinations", "start", "end", "source")
+
+
+def read_measures_csv(text: str, origin: str = "measures") -> list[Measure]:
+    """User-entered measures; every problem names its row (header = row 1); all rows or none."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in reader.fieldnames or []]
+    if set(header) != set(MEASURE_COLUMNS):
+        raise PolicyError(f"{origin}: columns must be {', '.join(MEASURE_COLUMNS)} (got {', '.join(header)})")
+    known = set(catalogue.materials().index)
+    out = []
+    for number, row in enumerate(reader, start=2):
+        row = {k.strip(): (v or "").strip() for k, v in row.items()}
+        where = f"{origin}, row {number}"
+        try:
+            country = countries.normalise_iso3(row["country"])
+        except countries.UnknownCountryError:
+            raise PolicyError(f"{where}: unknown country {row['country']!r}") from None
+        materials = tuple(m.strip() for m in row["materials"].split(";") if m.strip())
+        unknown = [m for m in materials if m not in known]
+        if not materials or unknown:
+            raise PolicyError(f"{where}: materials {row['materials']!r}: give material ids separated by ';' "
+                              f"(unknown: {', '.join(unknown) or 'none given'})")
+        if row["measure_type"] not in MEASURE_TYPES:
+            raise PolicyError(f"{where}: measure_type {row['measure_type']!r}: one of {', '.join(MEASURE_TYPES)}")
+        try:
+            start = dt.date.fromisoformat(row["start"])
+            end = dt.date.fromisoformat(row["end"]) if row["end"] else None
+        except ValueError:
+            raise PolicyError(f"{where}: start/end must be dates YYYY-MM-DD") from None
+        if end is not None and end < start:
+            raise PolicyError(f"{where}: end {end} is before start {start}")
+        destinations = tuple(d.strip() for d in row["destinations"].split(";") if d.strip()) or ("all",)
+        out.append(Measure(row["measure_id"] or f"row-{number}", country, materials, row["measure_type"],
+                           destinations, start, end, row["source"]))
+    return out
+
+
+def recorded_measures(controls: pd.DataFrame) -> list[Measure]:
+    """The bundled MOFCOM/GAC record as measures by China (suspensions are not measures of their own)."""
+    out = []
+    for row in controls.itertuples():
+        if "suspension" in str(row.control_type) or pd.isna(row.effective_date):
+            continue
+        scope = str(row.destination_scope).lower()
+        destinations = ("USA",) if "us-specific" in scope or "(us)" in scope else ("all",)
+        kind = "export_ban" if "ban" in str(row.control_type).lower() or "prohibit" in str(row.control_type).lower() \
+            else "export_licence"
+        end = row.suspended_until.date() if pd.notna(row.suspended_until) and "suspended" in \
+            str(row.status_as_recorded) else None
+        out.append(Measure(row.measure_id, "CHN", tuple(catalogue.control_materials(row.elements)), kind,
+                           destinations, row.effective_date.date(), end, str(row.primary_source_url)))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- the check
+@dataclass
+class Finding:
+    commitment: str
+    kind: str                       # breach | overdue_report
+    country: str
+    materials: list[str]
+    detail: str
+    measure_id: str | None = None
+    affected_parties: list[str] | None = None
+
+    def record(self) -> dict:
+        return asdict(self)
+
+
+def _destinations(measure: Measure, groups) -> frozenset[str] | None:
+    """ISO3 codes a measure applies to (None = every destination)."""
+    if "all" in measure.destinations:
+        return None
+    out: set[str] = set()
+    for item in measure.destinations:
+        out |= groups.members(item) if item in groups else {countries.normalise_iso3(item)}
+    return frozenset(out)
+
+
+def check_export_commitments(register: Register, measures: list[Measure], day: dt.date, groups) -> list[Finding]:
+    """Breaches: a measure in force on ``day`` imposed by a party on a covered material whose destinations
+    include another party."""
+    findings = []
+    for commitment in register.commitments:
+        if not isinstance(commitment, NoExportRestrictions) or not commitment.effective.covers(day):
+            continue
+        parties = members(commitment.parties, groups)
+        for measure in measures:
+            if measure.country not in parties or not measure.in_force(day):
+                continue
+            if measure.measure_type not in commitment.measure_types:
+                continue
+            covered = [m for m in measure.materials if commitment.materials == "all" or m in commitment.materials]
+            if not covered:
+                continue
+            reach = _destinations(measure, groups)
+            hit = sorted((parties if reach is None else parties & reach) - {measure.country})
+            if not hit:
+                continue                    # toward non-partners only: not a breach
+            shown = ", ".join(hit[:8]) + (f" and {len(hit) - 8} more" if len(hit) > 8 else "")
+            kind = measure.measure_type.replace("_", " ")
+            findings.append(Finding(commitment.id, "breach", measure.country, covered,
+                                    f"{measure.country}'s {kind} {measure.measure_id} on {', '.join(covered)} (in "
+                                    f"force since {measure.start}) applies to partners {shown}", measure.measure_id,
+                                    hit))
+    return findings
+
+
+def check_stock_reports(register: Register, submissions: pd.DataFrame, organisations: pd.DataFrame, day: dt.date,
+                        groups) -> list[Finding]:
+    """Overdue stock reports: a party organisation whose latest holding report of a listed material is older
+    than ``every_days`` (or missing).  ``submissions``: org_id, kind, material, as_of; ``organisations``: id,
+    slug, country, kind."""
+    findings = []
+    holdings = submissions[submissions["kind"] == "stockpile_holding"] if len(submissions) else submissions
+    for commitment in register.commitments:
+        if not isinstance(commitment, StockReporting) or not commitment.effective.covers(day):
+            continue
+        parties = members(commitment.parties, groups)
+        speaks_for_party = organisations["country"].map(lambda code, parties=parties: _speaks_for(code, parties,
+                                                                                                  groups))
+        reporters = organisations[(organisations["kind"] == "member") & speaks_for_party]
+        for org in reporters.itertuples():
+            for material in commitment.materials:
+                mine = holdings[(holdings["org_id"] == org.id) & (holdings["material"] == material)] \
+                    if len(holdings) else holdings
+                latest = max(mine["as_of"]) if len(mine) else None
+                if latest is None or (day - latest).days > commitment.every_days:
+                    when = f"last report {latest}" if latest else "no report"
+                    findings.append(Finding(commitment.id, "overdue_report", str(org.country), [material],
+                                            f"{org.slug}: {material} stock report overdue ({when}; due every "
+                                            f"{commitment.every_days} days)"))
+    return findings
+
+
+def _speaks_for(code, parties: frozenset[str], groups) -> bool:
+    """An organisation speaks for a country or for a group (the Commission for EU27) within the parties."""
+    if not isinstance(code, str):
+        return False
+    return code in parties or (code in groups and groups.members(code) <= parties)
+
+
+def as_warnings(findings: list[Finding], day: dt.date) -> list:
+    """Breaches as early warnings for the information-sharing service (TLP:GREEN: the partner community)."""
+    from minsec.service.warnings import EarlyWarning
+
+    return [EarlyWarning("commitment_breach", f"{f.commitment}|{f.measure_id}|{f.country}",
+                         f"Commitment {f.commitment}: {f.country} restricts exports of {', '.join(f.materials)} to "
+                         "partners", f.detail + f". Checked on {day}.", "high", "GREEN", f.materials, [f.country],
+                         None, "minsec commitments register", f.record())
+            for f in findings if f.kind == "breach"]
