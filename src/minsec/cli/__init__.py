@@ -331,6 +331,10 @@ from minsec.cli.rules import commitments_app, rules_app  # noqa: E402 - register
 app.add_typer(rules_app, name="rules")
 app.add_typer(commitments_app, name="commitments")
 
+from minsec.cli.invest import invest_app  # noqa: E402 - registers on the app above
+
+app.add_typer(invest_app, name="invest")
+
 from minsec.cli.service import admin_app, audit_app, db_app, serve, warnings_app  # noqa: E402 - registers the
 
 app.command("serve")(serve)

@@ -1,0 +1,127 @@
+"""Joint investment selection: the pipeline (conversions, gaps, fills), benchmarks by hand, and MILP cases whose
+best portfolio is known."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from minsec.cli import app
+from minsec.data import catalogue
+from minsec.investment import benchmarks
+from minsec.investment.pipeline import PipelineError, apply_fill, bundled_pipeline_path, load_projects
+from minsec.investment.portfolio import needs_from_gaps, needs_from_shortfall, optimise
+
+ROOT = Path(__file__).resolve().parents[1]
+EU = catalogue.load_groups().members("EU27")
+
+
+def projects(**columns) -> pd.DataFrame:
+    base = {"project_id": ["a", "b", "c", "d"], "name": list("ABCD"), "material": ["lithium"] * 4,
+            "country": ["FIN", "DEU", "FRA", "USA"], "stages": ["extraction"] * 4,
+            "capacity_t_per_yr": [60.0, 50.0, 40.0, 100.0], "capex_usd": [30.0, 20.0, 20.0, 10.0],
+            "expected_start_year": [2027.0] * 4, "ramp_up_years": [1.0] * 4, "evaluable": [True] * 4}
+    return pd.DataFrame(base | columns)
+
+
+def gap_needs(gap_t=90.0, stage="extraction", material="lithium"):
+    gaps = pd.DataFrame({"region": ["EU27"], "material": [material], "stage": [stage], "gap_t": [gap_t]})
+    return needs_from_gaps(gaps, {"EU27": EU})
+
+
+def test_known_best_portfolio_within_budget_and_split():
+    # budget 40: a alone closes 60/90 of the gap (0.67 point); b + c close 90/90 (1 point) for 40; d is in the US
+    result = optimise(projects(), gap_needs(), 40.0, {"US": 0.25, "EU": 0.75})
+    assert sorted(result.chosen["project_id"]) == ["b", "c"] and result.objective == pytest.approx(1.0)
+    funded = result.chosen[["funding_US_usd", "funding_EU_usd"]].sum()
+    assert funded["funding_US_usd"] <= 10 + 1e-6 and funded["funding_EU_usd"] <= 30 + 1e-6
+    assert (result.chosen[["funding_US_usd", "funding_EU_usd"]].sum(axis=1) == result.chosen["capex_usd"]).all()
+    assert result.chosen["cost_per_t_per_yr_usd"].tolist() == pytest.approx([20 / 50, 20 / 40])
+    # 30 buys only a (0.667) or b/c (0.556): a; the next 10 dollars buy nothing better than a alone…
+    small = optimise(projects(), gap_needs(), 30.0)
+    assert small.chosen["project_id"].tolist() == ["a"] and small.objective == pytest.approx(60 / 90)
+    assert small.marginal["objective_gain"] == pytest.approx(1 - 60 / 90)      # … until 40 buys b + c
+    with pytest.raises(ValueError, match="sum to 1"):
+        optimise(projects(), gap_needs(), 40.0, {"US": 0.5, "EU": 0.6})
+
+
+def test_integrated_project_serves_extraction_and_processing():
+    table = projects(stages=["extraction;processing", "extraction", "processing", "extraction"])
+    needs = pd.concat([gap_needs(50.0, "extraction"), gap_needs(50.0, "processing")], ignore_index=True)
+    result = optimise(table, needs, 30.0)
+    assert result.chosen["project_id"].tolist() == ["a"] and result.objective == pytest.approx(2.0)
+
+
+def test_shortfall_objective_is_expected_loss_avoided():
+    shortfall = pd.DataFrame({"material": ["lithium"], "expected_shortfall_t": [80.0], "loss_usd_per_t": [1e4]})
+    needs = needs_from_shortfall(shortfall, catalogue.load_groups().members("partnership"))
+    # d (US, 100 t for 10) covers the whole 80 t: 800,000 a year; more capacity adds nothing
+    result = optimise(projects(), needs, 10.0)
+    assert result.chosen["project_id"].tolist() == ["d"] and result.objective == pytest.approx(8e5)
+    assert optimise(projects(), needs, 0.0).objective == 0.0
+
+
+def test_pipeline_conversions_gaps_and_fill():
+    table = load_projects()
+    assert len(table) == 113
+    keliber = table.set_index("project_id").loc["crma1-fi-keliber"]
+    assert keliber["capacity_t_per_yr"] == pytest.approx(15_000 * 6.941 / 41.96, rel=1e-3)     # LiOH·H2O → Li
+    tungsten = table.set_index("project_id").loc["crma2-gb-tungsten-west"]
+    assert tungsten["capacity_t_per_yr"] == pytest.approx(331_000 * 0.01 * 183.84 / 231.84, rel=1e-3)
+    assert not tungsten["evaluable"] and tungsten["not_evaluable"] == "capex missing"
+    kings = table.set_index("project_id").loc["us-albemarle-kings-mountain-conc"]
+    assert "no conversion" in kings["not_evaluable"]                 # spodumene concentrate: grade unknown
+    assert table["evaluable"].sum() == 10
+    filled = apply_fill(table, pd.DataFrame({"project_id": ["crma2-gb-tungsten-west", "my-plant"],
+                                             "capex_usd": [2.0e8, 5e7], "capacity_t_per_yr": [None, 400],
+                                             "name": [None, "My recycler"], "country": [None, "ITA"],
+                                             "material": [None, "cobalt"], "stages": [None, "recycling"]}))
+    by_id = filled.set_index("project_id")
+    assert by_id.loc["crma2-gb-tungsten-west", "evaluable"] and by_id.loc["my-plant", "evaluable"]
+    with pytest.raises(PipelineError, match=r"row 2: capex_usd 'lots' is not a number"):
+        apply_fill(table, pd.DataFrame({"project_id": ["crma1-fi-keliber"], "capex_usd": ["lots"]}))
+    with pytest.raises(PipelineError, match=r"row 2: new project x: country is missing"):
+        apply_fill(table, pd.DataFrame({"project_id": ["x"], "name": ["X"], "material": ["cobalt"],
+                                        "stages": ["recycling"], "country": [None]}))
+
+
+def test_bundled_pipeline_is_the_raw_file():
+    raw = ROOT / "data" / "raw" / "projects" / "critical_mineral_projects.csv"
+    assert bundled_pipeline_path().read_bytes() == raw.read_bytes()
+
+
+def test_benchmark_gap_and_trajectory_by_hand():
+    use = pd.DataFrame({"region": ["EU27"], "material": ["lithium"], "consumption_t": [1000.0],
+                        "current_extraction_t": [50.0], "current_processing_t": [np.nan],
+                        "current_recycling_t": [np.nan]})
+    gaps = benchmarks.gaps(use).set_index("stage")
+    assert gaps.loc["extraction", "gap_t"] == 50 and gaps.loc["processing", "gap_t"] == 400
+    assert not gaps.loc["processing", "current_known"]
+    # 30 t a year from 2027 with a 3-year ramp: 10, 20, 30 t → 6 %, 7 %, 8 % of consumption; 60 t meet 10 % in 2029
+    plant = projects().head(1).assign(capacity_t_per_yr=60.0, ramp_up_years=3.0)
+    path = benchmarks.trajectory(benchmarks.gaps(use), plant, {"EU27": EU}, np.arange(2026, 2031))
+    extraction = path[path["stage"] == "extraction"].set_index("year")
+    assert extraction["added_t"].tolist() == pytest.approx([0, 20, 40, 60, 60])
+    assert extraction["share_pct"].tolist() == pytest.approx([5, 7, 9, 11, 11])
+    assert extraction["first_year_met"].iloc[0] == 2029
+
+
+def test_cli_optimize_reports_the_portfolio_and_the_gaps(tmp_path):
+    consumption = tmp_path / "use.csv"
+    consumption.write_text("region,material,consumption_t,current_extraction_t\nEU27,lithium,10000,0\n"
+                           "EU27,graphite,110000,563\n")
+    result = CliRunner().invoke(app, ["invest", "optimize", "--budget", "1.5e9", "--regions", "EU27",
+                                      "--consumption", str(consumption), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    chosen = {c["project_id"] for c in report["chosen"]}
+    assert report["summary"]["spent_usd"] <= 1.5e9 and chosen
+    assert all(c["capacity_t_per_yr"] > 0 for c in report["chosen"])
+    assert report["summary"]["projects_not_evaluable"] == len(report["not_evaluated"]) == 103
+    bad = CliRunner().invoke(app, ["invest", "optimize", "--budget", "1e9", "--objective", "hope"])
+    assert bad.exit_code == 2 and "benchmarks or shortfall" in bad.output
