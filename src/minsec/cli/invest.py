@@ -185,7 +185,10 @@ def invest_optimize(
                    "cost_per_t_per_yr_usd", "expected_start_year", "start_year_assumed",
                    *[c for c in result.chosen.columns if c.startswith("funding_")]]
         chosen = result.chosen[[c for c in columns if c in result.chosen.columns]]
+        secured = float(result.needs["met_t"].sum()) if len(result.needs) else 0.0
         summary = {"budget_usd": result.budget_usd, "spent_usd": result.spent_usd, "objective": result.objective,
+                   "secured_t_per_yr": secured,
+                   "cost_per_secured_t_per_yr_usd": result.spent_usd / secured if secured > 0 else None,
                    "objective_unit": result.objective_unit, "projects_chosen": len(chosen),
                    "projects_evaluable": int(table["evaluable"].sum()), "projects_not_evaluable": len(skipped),
                    "marginal_value": result.marginal, "solver": result.status}
@@ -193,6 +196,8 @@ def invest_optimize(
             payload = {"summary": summary, "chosen": chosen.to_dict(orient="records"),
                        "needs": result.needs.drop(columns=["countries"]).to_dict(orient="records"),
                        "benchmark_trajectory": timeline.to_dict(orient="records"),
+                       "benchmark_trajectory_by_year": after[after["material"].isin(timeline["material"])]
+                       .to_dict(orient="records"),
                        "not_evaluated": skipped.to_dict(orient="records")}
             sys.stdout.write(json.dumps(payload, indent=1, default=str) + "\n")
             return
