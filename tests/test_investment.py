@@ -50,6 +50,20 @@ def test_known_best_portfolio_within_budget_and_split():
         optimise(projects(), gap_needs(), 40.0, {"US": 0.5, "EU": 0.6})
 
 
+def test_equally_good_portfolios_spend_least_and_late_projects_miss_2030():
+    # the gap (90 t) is closed by a + b (50) or by b + c (40): the cheaper one, whatever the budget
+    assert sorted(optimise(projects(), gap_needs(), 100.0).chosen["project_id"]) == ["b", "c"]
+    shortfall = pd.DataFrame({"material": ["lithium"], "expected_shortfall_t": [80.0], "loss_usd_per_t": [1e4]})
+    needs = needs_from_shortfall(shortfall, catalogue.load_groups().members("partnership"))
+    assert optimise(projects(), needs, 40.0).chosen["project_id"].tolist() == ["d"]
+    # counted in 2030: b starting in 2032 adds nothing then, c ramping over 4 years from 2029 half of its 40 t
+    late = projects(expected_start_year=[2027.0, 2032.0, 2029.0, 2027.0], ramp_up_years=[1.0, 1.0, 4.0, 1.0])
+    gaps = pd.DataFrame({"region": ["EU27"], "material": ["lithium"], "stage": ["extraction"], "gap_t": [90.0]})
+    result = optimise(late, needs_from_gaps(gaps, {"EU27": EU}, 2030), 50.0)
+    assert sorted(result.chosen["project_id"]) == ["a", "c"]
+    assert result.objective == pytest.approx((60 + 20) / 90)
+
+
 def test_integrated_project_serves_extraction_and_processing():
     table = projects(stages=["extraction;processing", "extraction", "processing", "extraction"])
     needs = pd.concat([gap_needs(50.0, "extraction"), gap_needs(50.0, "processing")], ignore_index=True)
@@ -76,7 +90,7 @@ def test_pipeline_conversions_gaps_and_fill():
     assert not tungsten["evaluable"] and tungsten["not_evaluable"] == "capex missing"
     kings = table.set_index("project_id").loc["us-albemarle-kings-mountain-conc"]
     assert "no conversion" in kings["not_evaluable"]                 # spodumene concentrate: grade unknown
-    assert table["evaluable"].sum() == 10
+    assert table["evaluable"].sum() == 9       # Recover-It states nickel and copper together: not convertible
     filled = apply_fill(table, pd.DataFrame({"project_id": ["crma2-gb-tungsten-west", "my-plant"],
                                              "capex_usd": [2.0e8, 5e7], "capacity_t_per_yr": [None, 400],
                                              "name": [None, "My recycler"], "country": [None, "ITA"],
@@ -122,6 +136,9 @@ def test_cli_optimize_reports_the_portfolio_and_the_gaps(tmp_path):
     chosen = {c["project_id"] for c in report["chosen"]}
     assert report["summary"]["spent_usd"] <= 1.5e9 and chosen
     assert all(c["capacity_t_per_yr"] > 0 for c in report["chosen"])
-    assert report["summary"]["projects_not_evaluable"] == len(report["not_evaluated"]) == 103
+    assert report["summary"]["projects_not_evaluable"] == len(report["not_evaluated"]) == 104
     bad = CliRunner().invoke(app, ["invest", "optimize", "--budget", "1e9", "--objective", "hope"])
     assert bad.exit_code == 2 and "benchmarks or shortfall" in bad.output
+    consumption.write_text("region,material,consumption_t\nEU27,lithium,0\n")
+    bad = CliRunner().invoke(app, ["invest", "benchmarks", "--regions", "EU27", "--consumption", str(consumption)])
+    assert bad.exit_code == 2 and "row 2: consumption_t must be a positive finite number" in bad.output

@@ -91,7 +91,7 @@ def test_unknown_origins_are_never_assumed_compliant():
 
 
 def test_feoc_owned_value_does_not_qualify():
-    bom = {"lines": [line("A", "lithium", 100, extraction=("AUS", "MineCo"))],
+    bom = {"lines": [line("A", "lithium", 100, extraction=("AUS", "MineCo"), processing=("AUS", "MineCo"))],
            "entities": [{"name": "MineCo", "country": "AUS", "owners": [{"owner": "Dragon", "share_pct": 25}]},
                         {"name": "Dragon", "country": "CHN"}]}
     report, rules = verdicts(bom)
@@ -245,12 +245,57 @@ def test_cli_checks_the_shipped_example(tmp_path):
     # the same lines bought from partners and clean owners pass the 60 % of 2025
     data = json.loads(EXAMPLE.read_text())
     for item in data["lines"]:
-        item["stages"] = [{"stage": "processing", "country": "USA", "owner": "Albemarle"}]
+        item["stages"] = [{"stage": "extraction", "country": "AUS", "owner": "IGO"},
+                          {"stage": "processing", "country": "USA", "owner": "Albemarle"}]
     clean = tmp_path / "clean.json"
     clean.write_text(json.dumps(data))
     result = runner.invoke(app, ["rules", "check", str(clean), "--policy", "us_30d", "--date", "2025-06-01",
                                  "-f", "json"])
     assert json.loads(result.output)["verdict"] == "pass"
+
+
+def test_before_2025_feoc_value_still_counts_toward_the_content():
+    """§30D(d)(7)(B) excludes FEOC critical minerals from 2025: in 2024 Greenbushes lithium (extracted in
+    Australia) qualifies — 1,150 of 2,370 US$ = 48.5 % against 50 %."""
+    result = runner.invoke(app, ["rules", "check", str(EXAMPLE), "--policy", "us_30d", "--date", "2024-06-01",
+                                 "-f", "json"])
+    rules = {r["rule"]: r for r in json.loads(result.output)["rules"]}
+    assert rules["critical_mineral_content"]["measured_pct"] == pytest.approx(100 * 1150 / 2370, abs=1e-4)
+    assert "feoc_critical_minerals" not in rules
+
+
+def test_covered_nation_activity_and_missing_facts_never_pass():
+    # processing in China by a US company is done under China's jurisdiction: a FEOC activity
+    bom = {"lines": [line("A", "lithium", 100, extraction="AUS", processing=("CHN", "Albemarle"))],
+           "entities": [{"name": "Albemarle", "country": "USA"}]}
+    _, rules = verdicts(bom)
+    assert rules["feoc"].verdict == "fail" and "covered nation" in rules["feoc"].explanation
+    # an owner whose country is not given is of unknown status
+    bom = {"lines": [line("A", "lithium", 100, extraction=("AUS", "X"), processing=("AUS", "X"))],
+           "entities": [{"name": "X"}]}
+    assert verdicts(bom)[1]["feoc"].verdict == "unknown"
+    # a line without its processing record: unknown origin in the single-supplier test, unknown FEOC status
+    bom = {"lines": [line("A", "graphite", 1, 10.0, processing="MOZ"), line("B", "graphite", 1, 90.0,
+                                                                          extraction="AUS")]}
+    _, rules = verdicts(bom)
+    assert rules["single"].verdict == "unknown" and rules["feoc"].verdict == "unknown"
+
+
+def test_policy_codes_are_normalised_and_materials_checked():
+    lower = parse_policies(POLICY.replace("feoc: {countries: [CHN]", "feoc: {countries: [chn]"))[0]
+    assert lower.feoc.countries == ["CHN"]
+    with pytest.raises(PolicyError, match=r"unknown material\(s\) cobolt"):
+        parse_policies(POLICY.replace("minimum_pct: {cobalt: 16}", "minimum_pct: {cobolt: 16}"))
+    with pytest.raises(PolicyError, match="dates are YYYY-MM-DD"):
+        parse_policies(POLICY.replace("effective: {from: 2026-01-01}", "effective: {from: 2026-02-30}"))
+    with pytest.raises(BomError, match="unknown material 'Cobalt'"):
+        parse_bom({"lines": [line("A", "Cobalt", 1, processing="FIN")]})
+    with pytest.raises(BomError, match="its own owner"):
+        parse_bom({"lines": [line("A", "cobalt", 1)], "entities": [{"name": "A", "owners": [
+            {"owner": "A", "share_pct": 50}]}]})
+    with pytest.raises(BomError, match="row 2: 9 fields, the header has 8"):
+        read_csv("line,material,quantity_t,value_usd,stage,country,facility,owner\n"
+                 "A,lithium,1,10,extraction,AUS,,,extra\n")
 
 
 def test_cli_rejects_bad_policy_and_bill(tmp_path):

@@ -164,7 +164,8 @@ def invest_optimize(
             except ValueError:
                 raise ValueError(f"--split {split!r}: expected PARTY=SHARE,… e.g. US=0.5,EU=0.5") from None
         if objective == "benchmarks":
-            needs, unit = needs_from_gaps(gaps, members), "benchmark points (1 = a gap closed)"
+            needs = needs_from_gaps(gaps, members, benchmarks.TARGET_YEAR)
+            unit = f"benchmark points (1 = a gap closed by {benchmarks.TARGET_YEAR})"
         elif objective == "shortfall":
             needs, unit = needs_from_shortfall(_shortfall(ensemble, seed), _partnership()), \
                 "USD a year of expected loss avoided"

@@ -61,11 +61,18 @@ def read_consumption(path) -> pd.DataFrame:
         raise PipelineError(f"{path}: missing column(s) {', '.join(missing)}")
     for column in [c for c in table.columns if c.endswith("_t")]:
         numbers = pd.to_numeric(table[column], errors="coerce")
-        bad = (table[column].notna() & numbers.isna()) | (numbers < 0)
+        bad = (table[column].notna() & numbers.isna()) | (numbers < 0) | ~np.isfinite(numbers.fillna(0))
+        if column == "consumption_t":
+            bad |= numbers.isna() | (numbers <= 0)
         if bad.any():
             raise PipelineError(f"{path}, row {int(np.flatnonzero(bad.to_numpy())[0]) + 2}: {column} must be a "
-                                "non-negative number")
+                                f"{'positive' if column == 'consumption_t' else 'non-negative'} finite number")
         table[column] = numbers
+    duplicated = table.duplicated(["region", "material"])
+    if duplicated.any():
+        raise PipelineError(f"{path}, row {int(np.flatnonzero(duplicated.to_numpy())[0]) + 2}: "
+                            f"{table['region'][duplicated].iloc[0]} {table['material'][duplicated].iloc[0]} is given "
+                            "twice")
     for column in ("current_extraction_t", "current_processing_t", "current_recycling_t"):
         if column not in table.columns:
             table[column] = np.nan

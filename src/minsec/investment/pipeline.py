@@ -156,7 +156,7 @@ def apply_fill(projects: pd.DataFrame, fill: pd.DataFrame, origin: str = "fill")
                 number = float(value)
             except (TypeError, ValueError):
                 raise PipelineError(f"{origin}, row {i}: {column} {value!r} is not a number") from None
-            if number < 0 or (column == "ramp_up_years" and number < 1):
+            if not np.isfinite(number) or number < 0 or (column == "ramp_up_years" and number < 1):
                 raise PipelineError(f"{origin}, row {i}: {column} {number:g} is out of range")
             row[column] = number
         if pid not in out.index:

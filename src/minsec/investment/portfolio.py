@@ -39,12 +39,15 @@ class Portfolio:
     status: str
 
 
-def needs_from_gaps(gap_table: pd.DataFrame, members: dict[str, frozenset[str]]) -> pd.DataFrame:
+def needs_from_gaps(gap_table: pd.DataFrame, members: dict[str, frozenset[str]], year: int | None = None
+                    ) -> pd.DataFrame:
+    """Benchmark gaps as needs; with ``year`` (the CRMA's 2030) a project counts with the capacity it has
+    online that year (start year and ramp-up), not its nameplate."""
     rows = gap_table[gap_table["gap_t"] > 0]
     return pd.DataFrame({"need": rows["region"] + " " + rows["material"] + " " + rows["stage"],
                          "material": rows["material"], "stages": rows["stage"],
                          "countries": [members[r] for r in rows["region"]], "size_t": rows["gap_t"],
-                         "value_per_t": 1.0 / rows["gap_t"]}).reset_index(drop=True)
+                         "value_per_t": 1.0 / rows["gap_t"], "year": year}).reset_index(drop=True)
 
 
 def needs_from_shortfall(shortfall: pd.DataFrame, partners: frozenset[str]) -> pd.DataFrame:
@@ -52,12 +55,15 @@ def needs_from_shortfall(shortfall: pd.DataFrame, partners: frozenset[str]) -> p
     rows = shortfall[shortfall["expected_shortfall_t"] > 0]
     return pd.DataFrame({"need": "shortfall " + rows["material"], "material": rows["material"],
                          "stages": "extraction;processing;recycling", "countries": [partners] * len(rows),
-                         "size_t": rows["expected_shortfall_t"], "value_per_t": rows["loss_usd_per_t"]}
-                        ).reset_index(drop=True)
+                         "size_t": rows["expected_shortfall_t"], "value_per_t": rows["loss_usd_per_t"],
+                         "year": None}).reset_index(drop=True)
 
 
 def eligibility(projects: pd.DataFrame, needs: pd.DataFrame) -> np.ndarray:
-    """E (need × project): the project's capacity counts toward the need."""
+    """E (need × project): the share of the project's capacity that counts toward the need — 0 when it is the
+    wrong material, place or stage; for a need dated ``year``, the fraction online that year."""
+    from minsec.investment.benchmarks import online
+
     material = projects["material"].to_numpy()
     country = projects["country"].to_numpy()
     stages = [set(str(s).split(";")) for s in projects["stages"]]
@@ -66,10 +72,17 @@ def eligibility(projects: pd.DataFrame, needs: pd.DataFrame) -> np.ndarray:
         wanted = set(need.stages.split(";"))
         out[n] = [(m == need.material) and (c in need.countries) and bool(wanted & s)
                   for m, c, s in zip(material, country, stages, strict=True)]
+        year = getattr(need, "year", None)
+        if year is not None and not pd.isna(year):
+            out[n] *= online(np.ones(len(projects)), projects["expected_start_year"].to_numpy(float),
+                             projects["ramp_up_years"].to_numpy(float), np.array([float(year)]))[:, 0]
     return out
 
 
-def _solve(projects: pd.DataFrame, needs: pd.DataFrame, budget: float, split: dict[str, float]):
+def _solve(projects: pd.DataFrame, needs: pd.DataFrame, budget: float, split: dict[str, float],
+           at_least: float | None = None):
+    """Maximise the value of needs met; with ``at_least``, the cheapest selection reaching that value (the
+    second pass of a lexicographic solve: among equally good portfolios, the one that spends least)."""
     import linopy
 
     from minsec.stockpile.model import solver_output_to_stderr
@@ -91,14 +104,18 @@ def _solve(projects: pd.DataFrame, needs: pd.DataFrame, budget: float, split: di
     shares = xr.DataArray([split[p] * budget for p in partners], coords=[partners])
     model.add_constraints(f.sum("project") <= shares, name="partner_share")
     value = xr.DataArray(needs["value_per_t"].to_numpy(float), coords=[need_index])
-    model.add_objective((value * y).sum(), sense="max")
+    if at_least is None:
+        model.add_objective((value * y).sum(), sense="max")
+    else:
+        model.add_constraints((value * y).sum() >= at_least, name="value_kept")
+        model.add_objective((cost * x).sum(), sense="min")
     with solver_output_to_stderr():
         status, condition = model.solve(solver_name="highs", output_flag=False, mip_rel_gap=1e-9)
-    if status != "ok":
-        raise ValueError(f"the portfolio model did not solve: {status} ({condition})")
+    if status != "ok" or condition != "optimal":
+        raise ValueError(f"the portfolio model did not solve to optimality: {status} ({condition})")
     chosen = x.solution.to_series() > 0.5
-    return (float(model.objective.value), chosen, y.solution.to_series(), f.solution.to_pandas(),
-            f"{status} ({condition})")
+    achieved = float((value * y.solution).sum())
+    return (achieved, chosen, y.solution.to_series(), f.solution.to_pandas(), f"{status} ({condition})")
 
 
 def optimise(projects: pd.DataFrame, needs: pd.DataFrame, budget: float, split: dict[str, float] | None = None,
@@ -108,13 +125,18 @@ def optimise(projects: pd.DataFrame, needs: pd.DataFrame, budget: float, split: 
     if not np.isfinite(budget) or budget < 0:
         raise ValueError(f"budget must be a non-negative number (got {budget})")
     split = split or {"joint": 1.0}
-    if abs(sum(split.values()) - 1) > 1e-6 or any(v < 0 for v in split.values()):
+    if (not all(np.isfinite(v) for v in split.values()) or abs(sum(split.values()) - 1) > 1e-6
+            or any(v < 0 for v in split.values())):
         raise ValueError(f"split: shares must be non-negative and sum to 1 (got {split})")
     pool = projects[projects["evaluable"]].reset_index(drop=True)
     if pool.empty or needs.empty:
         return Portfolio(pool.head(0), needs.assign(met_t=0.0), 0.0, budget, 0.0, {}, objective_unit,
                          "nothing to choose" if pool.empty else "no need left to meet")
-    best, chosen, met, funding, status = _solve(pool, needs, budget, split)
+    if not np.isfinite(pool[["capacity_t_per_yr", "capex_usd"]].to_numpy(float)).all():
+        raise ValueError("every evaluable project needs a finite capacity and capex")
+    best, *_ = _solve(pool, needs, budget, split)
+    # the same value for the least money: which projects, what they cost and who pays are then not arbitrary
+    best, chosen, met, funding, status = _solve(pool, needs, budget, split, at_least=best * (1 - 1e-9))
     picked = pool[chosen.to_numpy()].copy()
     picked["cost_per_t_per_yr_usd"] = picked["capex_usd"] / picked["capacity_t_per_yr"]
     for partner in split:
@@ -122,9 +144,10 @@ def optimise(projects: pd.DataFrame, needs: pd.DataFrame, budget: float, split: 
     spent = float(picked["capex_usd"].sum())
     needs = needs.assign(met_t=met.to_numpy(), value=met.to_numpy() * needs["value_per_t"].to_numpy())
     # the value of the next dollars: budget raised to afford the cheapest project not chosen
-    left = pool[~chosen.to_numpy()]
+    useful = eligibility(pool, needs).sum(axis=0) > 0
+    left = pool[~chosen.to_numpy() & useful]
     marginal: dict = {}
-    if len(left):
+    if len(left):                  # the next dollars: enough to afford the cheapest useful project left out
         step = max(float(left["capex_usd"].min()) - (budget - spent), 0.01 * budget, 1.0)
         more, *_ = _solve(pool, needs.drop(columns=["met_t", "value"]), budget + step, split)
         marginal = {"extra_budget_usd": step, "objective_gain": more - best,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -62,9 +63,18 @@ class StageRecord(_Strict):
 class Line(_Strict):
     line: Annotated[str, Field(min_length=1, max_length=80)]
     material: Annotated[str, Field(min_length=1, max_length=64)]
-    quantity_t: float = Field(ge=0)
-    value_usd: float = Field(ge=0)
+    quantity_t: float = Field(ge=0, allow_inf_nan=False)
+    value_usd: float = Field(ge=0, allow_inf_nan=False)
     stages: list[StageRecord] = Field(default_factory=list)
+
+    @field_validator("material")
+    @classmethod
+    def _known(cls, material: str) -> str:
+        from minsec.data import catalogue
+
+        if material not in catalogue.materials().index:
+            raise ValueError(f"unknown material {material!r} (minsec material ids, see `minsec materials`)")
+        return material
 
     @model_validator(mode="after")
     def _stages_once(self) -> Line:
@@ -79,7 +89,7 @@ class Line(_Strict):
 
 class Holding(_Strict):
     owner: Annotated[str, Field(min_length=1)]
-    share_pct: float = Field(gt=0, le=100)
+    share_pct: float = Field(gt=0, le=100, allow_inf_nan=False)
     basis: Literal["equity", "voting", "board"] = "equity"
 
 
@@ -95,6 +105,8 @@ class Entity(_Strict):
 
     @model_validator(mode="after")
     def _at_most_whole(self) -> Entity:
+        if any(h.owner == self.name for h in self.owners):
+            raise ValueError(f"{self.name} is listed as its own owner")
         for basis in ("equity", "voting", "board"):
             total = sum(h.share_pct for h in self.owners if h.basis == basis)
             if total > 100 + 1e-9:
@@ -157,16 +169,25 @@ def _rows(text: str, origin: str, required: tuple[str, ...]) -> list[tuple[int, 
     unknown = [c for c in header if c not in required]
     if unknown:
         raise BomError(f"{origin}: unknown column(s) {', '.join(unknown)} (expected {', '.join(required)})")
-    return [(i + 2, {k.strip(): (v or "").strip() for k, v in row.items()}) for i, row in enumerate(reader)]
+    rows = []
+    for i, row in enumerate(reader):
+        if None in row:          # more fields than the header has
+            raise BomError(f"{origin}, row {i + 2}: {len(header) + len(row[None])} fields, the header has "
+                           f"{len(header)}")
+        rows.append((i + 2, {k.strip(): (v or "").strip() for k, v in row.items()}))
+    return rows
 
 
 def _number(text: str, origin: str, row: int, column: str) -> float | None:
     if text == "":
         return None
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise BomError(f"{origin}, row {row}: {column} {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise BomError(f"{origin}, row {row}: {column} {text!r} is not a finite number")
+    return value
 
 
 def read_csv(lines_text: str, entities_text: str | None = None, origin: str = "bill of materials") -> BillOfMaterials:

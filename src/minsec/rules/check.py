@@ -69,23 +69,22 @@ def _fmt(value: float, basis: str) -> str:
     return f"US${value:,.2f}" if basis == "value" else f"{value:,.6g} t"
 
 
-def check_origin_content(rule: OriginContent, lines: list[Line], partners: frozenset[str], groups,
-                         status: dict[str, FeocStatus], day: dt.date) -> Verdict:
+def check_origin_content(rule: OriginContent, lines: list[Line], partners: frozenset[str],
+                         covered_nations: frozenset[str], status: dict[str, FeocStatus], day: dt.date) -> Verdict:
     """Qualifying share = Σ qualifying amount / Σ amount over the covered lines (26 CFR 1.30D-3(c): the
     applicable critical-mineral percentage is computed on value)."""
     minimum = rule.minimum_on(day)
     covered = _covered(lines, rule.materials)
     if minimum is None:
         return Verdict(rule.id, rule.type, "info", f"no minimum in force on {day}")
-    recycled_in = set()
-    for code in rule.recycled_in:
-        recycled_in |= groups.members(code) if code in groups else {code}
+    recycled_in = set(rule.recycled_in)
+    exclude_feoc = rule.excludes_feoc_on(day)
     total = sum(_amount(x, rule.basis) for x in covered)
     if total <= 0:
         return Verdict(rule.id, rule.type, "pass", "no covered lines (or all of zero amount)", None, minimum)
     sure, maybe, evidence = 0.0, 0.0, []
     for line in covered:
-        state, why = _qualifies(line, rule, partners, recycled_in, status)
+        state, why = _qualifies(line, rule, partners, recycled_in, covered_nations, status, exclude_feoc)
         amount = _amount(line, rule.basis)
         sure += amount if state == "yes" else 0.0
         maybe += amount if state == "unknown" else 0.0
@@ -109,7 +108,7 @@ def check_origin_content(rule: OriginContent, lines: list[Line], partners: froze
             running += e["amount"]
         remedy = (f"{_fmt(needed, rule.basis)} more must qualify: e.g. line(s) {', '.join(picked)} "
                   f"({' or '.join(rule.stages)}) in a partner country" + (" by an entity that is not a foreign "
-                                                                          "entity of concern" if rule.exclude_feoc
+                                                                          "entity of concern" if exclude_feoc
                                                                           else ""))
     else:
         verdict = "unknown"
@@ -121,7 +120,8 @@ def check_origin_content(rule: OriginContent, lines: list[Line], partners: froze
 
 
 def _qualifies(line: Line, rule: OriginContent, partners: frozenset[str], recycled_in: set[str],
-               status: dict[str, FeocStatus]) -> tuple[str, str]:
+               covered_nations: frozenset[str], status: dict[str, FeocStatus], exclude_feoc: bool
+               ) -> tuple[str, str]:
     """yes / no / unknown for one line, with the reason."""
     unknown_reasons = []
     for stage in [*rule.stages, *(["recycling"] if recycled_in else [])]:
@@ -134,7 +134,9 @@ def _qualifies(line: Line, rule: OriginContent, partners: frozenset[str], recycl
             continue
         if record.country not in where:
             continue
-        if rule.exclude_feoc:
+        if exclude_feoc:
+            if record.country in covered_nations:
+                continue            # carried out in a covered nation: by a FEOC for this activity
             owner = status.get(record.owner) if record.owner else None
             if owner is None or not owner.known:
                 unknown_reasons.append(f"{stage} in {record.country}, owner {record.owner or 'not given'} of "
@@ -149,15 +151,28 @@ def _qualifies(line: Line, rule: OriginContent, partners: frozenset[str], recycl
     return "no", f"no qualifying stage ({places})"
 
 
-def check_feoc(rule: FeocExclusion, lines: list[Line], status: dict[str, FeocStatus]) -> Verdict:
+def check_feoc(rule: FeocExclusion, lines: list[Line], status: dict[str, FeocStatus],
+               covered_nations: frozenset[str]) -> Verdict:
+    """A stage is carried out by a FEOC when its operator is one, or when it takes place in a covered nation (an
+    entity performing the activity there is subject to that nation's jurisdiction: 88 FR 84082).  Every mineral
+    is extracted and processed somewhere: a covered line without those records is unknown; recycling is
+    checked where it is recorded."""
     found, unknown, evidence = [], [], []
     for line in _covered(lines, rule.materials):
         for stage in rule.stages:
             record = line.at(stage)
             if record is None:
+                if stage in ("extraction", "processing"):
+                    unknown.append(f"{line.line} ({stage} not given)")
+                    evidence.append({"line": line.line, "stage": stage, "owner": None, "feoc": None,
+                                     "why": f"{stage} not given"})
                 continue
             owner = status.get(record.owner) if record.owner else None
-            if owner is not None and owner.feoc:
+            if record.country in covered_nations:
+                found.append(f"{line.line} ({stage} in {record.country}, a covered nation)")
+                evidence.append({"line": line.line, "stage": stage, "owner": record.owner, "feoc": True,
+                                 "why": f"carried out in {record.country}, a covered nation"})
+            elif owner is not None and owner.feoc:
                 found.append(f"{line.line} ({stage}: {record.owner} — {owner.reason})")
                 evidence.append({"line": line.line, "stage": stage, "owner": record.owner, "feoc": True,
                                  "why": owner.reason})
@@ -185,8 +200,10 @@ def check_single_supplier(rule: SingleSupplier, lines: list[Line], partners: fro
             shares: dict[str | None, float] = {}
             for line in (x for x in lines if x.material == material):
                 record = line.at(stage)
-                if record is not None:
-                    shares[record.country] = shares.get(record.country, 0.0) + _amount(line, rule.basis)
+                if record is None and stage == "recycling":
+                    continue        # not recycled: no recycling origin to count
+                origin = record.country if record is not None else None        # not given: unknown
+                shares[origin] = shares.get(origin, 0.0) + _amount(line, rule.basis)
             total = sum(shares.values())
             if total <= 0:
                 continue
@@ -249,7 +266,7 @@ def check_tariff(rule: Tariff, lines: list[Line], partners: frozenset[str]) -> V
         if duty <= 0:
             continue
         evidence.append({"line": line.line, "origin": origin, "duty_usd": round(duty, 2)})
-        if origin is None:
+        if origin is None and rule.exempt_partners:       # it would be exempt if of partner origin
             if_unknown += duty
         else:
             due += duty
@@ -267,9 +284,9 @@ def check(bom: BillOfMaterials, policy: Policy, day: dt.date, groups) -> Report:
     verdicts = []
     for rule in policy.in_force(day):
         if isinstance(rule, OriginContent):
-            verdicts.append(check_origin_content(rule, list(bom.lines), partners, groups, status, day))
+            verdicts.append(check_origin_content(rule, list(bom.lines), partners, covered_nations, status, day))
         elif isinstance(rule, FeocExclusion):
-            verdicts.append(check_feoc(rule, list(bom.lines), status))
+            verdicts.append(check_feoc(rule, list(bom.lines), status, covered_nations))
         elif isinstance(rule, SingleSupplier):
             verdicts.append(check_single_supplier(rule, list(bom.lines), partners))
         elif isinstance(rule, RecycledContent):

@@ -100,9 +100,11 @@ class Measure:
     start: dt.date
     end: dt.date | None
     source: str
+    suspended_until: dt.date | None = None     # suspended (not applied) until and including this date
 
     def in_force(self, day: dt.date) -> bool:
-        return self.start <= day and (self.end is None or day <= self.end)
+        return (self.start <= day and (self.end is None or day <= self.end)
+                and (self.suspended_until is None or day > self.suspended_until))
 
 
 MEASURE_COLUMNS = ("measure_id", "country", "materials", "measure_type", "destinations", "start", "end", "source")
@@ -115,8 +117,11 @@ def read_measures_csv(text: str, origin: str = "measures") -> list[Measure]:
     if set(header) != set(MEASURE_COLUMNS):
         raise PolicyError(f"{origin}: columns must be {', '.join(MEASURE_COLUMNS)} (got {', '.join(header)})")
     known = set(catalogue.materials().index)
+    known_groups = catalogue.load_groups()
     out = []
     for number, row in enumerate(reader, start=2):
+        if None in row:
+            raise PolicyError(f"{origin}, row {number}: more fields than the header's {len(header)}")
         row = {k.strip(): (v or "").strip() for k, v in row.items()}
         where = f"{origin}, row {number}"
         try:
@@ -137,7 +142,14 @@ def read_measures_csv(text: str, origin: str = "measures") -> list[Measure]:
             raise PolicyError(f"{where}: start/end must be dates YYYY-MM-DD") from None
         if end is not None and end < start:
             raise PolicyError(f"{where}: end {end} is before start {start}")
-        destinations = tuple(d.strip() for d in row["destinations"].split(";") if d.strip()) or ("all",)
+        destinations = tuple("all" if d.strip().lower() == "all" else d.strip()
+                             for d in row["destinations"].split(";") if d.strip()) or ("all",)
+        for item in destinations:
+            if item != "all" and item not in known_groups:
+                try:
+                    countries.normalise_iso3(item)
+                except countries.UnknownCountryError:
+                    raise PolicyError(f"{where}: destination {item!r} is not a country, a group or 'all'") from None
         out.append(Measure(row["measure_id"] or f"row-{number}", country, materials, row["measure_type"],
                            destinations, start, end, row["source"]))
     return out
@@ -150,13 +162,14 @@ def recorded_measures(controls: pd.DataFrame) -> list[Measure]:
         if "suspension" in str(row.control_type) or pd.isna(row.effective_date):
             continue
         scope = str(row.destination_scope).lower()
-        destinations = ("USA",) if "us-specific" in scope or "(us)" in scope else ("all",)
+        us_only = any(marker in scope for marker in ("us-specific", "(us)", "united states", "u.s."))
+        destinations = ("USA",) if us_only else ("all",)
         kind = "export_ban" if "ban" in str(row.control_type).lower() or "prohibit" in str(row.control_type).lower() \
             else "export_licence"
-        end = row.suspended_until.date() if pd.notna(row.suspended_until) and "suspended" in \
+        suspended = row.suspended_until.date() if pd.notna(row.suspended_until) and "suspended" in \
             str(row.status_as_recorded) else None
         out.append(Measure(row.measure_id, "CHN", tuple(catalogue.control_materials(row.elements)), kind,
-                           destinations, row.effective_date.date(), end, str(row.primary_source_url)))
+                           destinations, row.effective_date.date(), None, str(row.primary_source_url), suspended))
     return out
 
 

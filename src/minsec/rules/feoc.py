@@ -69,7 +69,9 @@ def feoc_status(bom: BillOfMaterials, covered_countries: frozenset[str], named: 
             weights[BASES.index(holding.basis), index[entity.name], index[holding.owner]] += holding.share_pct / 100
     listed = np.array([name in named or (name in described and described[name].country in covered_countries)
                        for name in names], dtype=bool)
-    unknown = np.array([name not in described and name not in named for name in names], dtype=bool)
+    # nobody describes it, or it is described without its country (where it is incorporated is unknown)
+    unknown = np.array([name not in named and (name not in described or described[name].country is None)
+                        for name in names], dtype=bool)
     threshold = threshold_pct / 100
     feoc, held = _fixed_point(weights, listed, threshold)
     # the same with every entity nobody describes counted as a FEOC: where the answer changes, it is unknown
@@ -89,8 +91,10 @@ def feoc_status(bom: BillOfMaterials, covered_countries: frozenset[str], named: 
                        and (feoc[index[h.owner]] or held[b, index[h.owner]] > 1e-9)] if entity else []
             reason = (f"{share:.4g} % of its {BASES[b]} held by foreign entities of concern: "
                       f"{' + '.join(through)} (threshold {threshold_pct:g} %)")
-        elif unknown[i]:
+        elif unknown[i] and entity is None:
             reason = "not described in the bill of materials (country and owners unknown)"
+        elif unknown[i]:
+            reason = "its country is not given"
         elif feoc_if_unknown_are[i]:
             missing = [names[j] for j in np.flatnonzero(unknown) if weights[:, i, j].any()]
             reason = (f"{share:.4g} % held by known foreign entities of concern; the status depends on owners whose "

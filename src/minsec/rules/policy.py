@@ -82,10 +82,16 @@ class OriginContent(_Rule):
     stages: list[Stage] = Field(min_length=1, description="a line qualifies when its value was produced at ANY of "
                                                           "these stages in a partner country")
     recycled_in: list[str] = Field(default_factory=list, description="also qualifies: recycled in these "
-                                                                     "countries/groups (e.g. North America)")
+                                                                     "countries (e.g. North America)")
+
+    @field_validator("recycled_in")
+    @classmethod
+    def _iso3(cls, codes: list[str]) -> list[str]:
+        return _iso3_list(codes)
     basis: Literal["value", "quantity"] = "value"
     materials: list[str] = Field(default_factory=list, description="lines covered (empty: all)")
     exclude_feoc: bool = Field(False, description="value from a foreign entity of concern does not qualify")
+    exclude_feoc_from: dt.date | None = Field(None, description="… only from this date (default: always)")
     schedule: list[Step] = Field(min_length=1)
 
     @field_validator("schedule")
@@ -93,6 +99,9 @@ class OriginContent(_Rule):
     def _schedule(cls, steps: list[Step]) -> list[Step]:
         _no_overlap([s.range for s in steps], "schedule")
         return steps
+
+    def excludes_feoc_on(self, day: dt.date) -> bool:
+        return self.exclude_feoc and (self.exclude_feoc_from is None or day >= self.exclude_feoc_from)
 
     def minimum_on(self, day: dt.date) -> float | None:
         return next((s.minimum_pct for s in self.schedule if s.range.covers(day)), None)
@@ -139,9 +148,32 @@ Rule = Annotated[OriginContent | FeocExclusion | SingleSupplier | RecycledConten
                  Field(discriminator="type")]
 
 
+def _iso3_list(codes: list[str]) -> list[str]:
+    out = []
+    for i, code in enumerate(codes):
+        try:
+            out.append(countries.normalise_iso3(code))
+        except countries.UnknownCountryError:
+            raise ValueError(f"[{i}]: unknown country {code!r}") from None
+    return out
+
+
+def _known_materials(names, where: str) -> None:
+    from minsec.data import catalogue
+
+    unknown = sorted(set(names) - set(catalogue.materials().index))
+    if unknown:
+        raise ValueError(f"{where}: unknown material(s) {', '.join(unknown)} (see `minsec materials`)")
+
+
 class Parties(_Strict):
     countries: list[str] = Field(default_factory=list)
     groups: list[str] = Field(default_factory=list, description="groups of minsec's groups.yaml, e.g. EU27")
+
+    @field_validator("countries")
+    @classmethod
+    def _iso3(cls, codes: list[str]) -> list[str]:
+        return _iso3_list(codes)
 
 
 class Feoc(_Strict):
@@ -152,6 +184,11 @@ class Feoc(_Strict):
     countries: list[str] = Field(default_factory=list)
     entities: list[str] = Field(default_factory=list)
     control_threshold_pct: Percent = 25.0
+
+    @field_validator("countries")
+    @classmethod
+    def _iso3(cls, codes: list[str]) -> list[str]:
+        return _iso3_list(codes)
 
 
 class Policy(_Strict):
@@ -171,12 +208,13 @@ class Policy(_Strict):
         duplicated = sorted({i for i in ids if ids.count(i) > 1})
         if duplicated:
             raise ValueError(f"rule ids must be unique: {', '.join(duplicated)}")
-        for name in ("partners", "feoc"):
-            for i, code in enumerate(getattr(self, name).countries):
-                try:
-                    countries.normalise_iso3(code)
-                except countries.UnknownCountryError:
-                    raise ValueError(f"{name}.countries[{i}]: unknown country {code!r}") from None
+        for i, rule in enumerate(self.rules):
+            listed = list(getattr(rule, "materials", []) or [])
+            if isinstance(rule, RecycledContent):
+                listed = list(rule.minimum_pct)
+            if isinstance(rule, Tariff):
+                listed = list(rule.reference_price_usd_per_t)
+            _known_materials(listed, f"rules[{i}] ({rule.id})")
         return self
 
     def in_force(self, day: dt.date) -> list:
@@ -227,6 +265,8 @@ def parse_policies(text: str, origin: str = "policy") -> list[Policy]:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise PolicyError(f"{origin}: not valid YAML: {exc}") from None
+    except ValueError as exc:           # e.g. a date that does not exist, 2026-02-30
+        raise PolicyError(f"{origin}: {exc} (dates are YYYY-MM-DD)") from None
     if not isinstance(data, dict):
         raise PolicyError(f"{origin}: expected a mapping with policy, version, effective, partners, rules")
     if "versions" in data:
@@ -295,7 +335,7 @@ def members(parties: Parties, groups) -> frozenset[str]:
     found = {countries.normalise_iso3(c) for c in parties.countries}
     for group in parties.groups:
         if group not in groups:
-            raise PolicyError(f"unknown group {group!r}; known: {', '.join(groups.names())}")
+            raise PolicyError(f"unknown group {group!r}; known: {', '.join(groups.names)}")
         found |= groups.members(group)
     return frozenset(found)
 

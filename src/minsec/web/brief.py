@@ -71,7 +71,7 @@ def briefing_html(chain, tables: dict[str, pd.DataFrame], material: str, importe
     from minsec.web.templating import STATIC, plotly_js_path
 
     if importer is not None and importer not in chain.groups and len(importer) != 3:
-        raise BriefError(f"--importer {importer!r}: give an ISO3 code or a group ({', '.join(chain.groups.names())})")
+        raise BriefError(f"--importer {importer!r}: give an ISO3 code or a group ({', '.join(chain.groups.names)})")
     try:
         view = views.material(chain, material, prices=tables.get("prices"), salient=tables.get("us_salient"),
                               controls=tables.get("export_controls"))
