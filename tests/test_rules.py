@@ -92,13 +92,18 @@ def test_unknown_origins_are_never_assumed_compliant():
 
 def test_feoc_owned_value_does_not_qualify():
     bom = {"lines": [line("A", "lithium", 100, extraction=("AUS", "MineCo"), processing=("AUS", "MineCo"))],
-           "entities": [{"name": "MineCo", "country": "AUS", "owners": [{"owner": "Dragon", "share_pct": 25}]},
+           "entities": [{"name": "MineCo", "country": "AUS", "owners": [{"owner": "Dragon", "share_pct": 25}],
+                         "owners_complete": True},          # the other 75 % dispersed, no holder of note
                         {"name": "Dragon", "country": "CHN"}]}
     report, rules = verdicts(bom)
     assert rules["content"].verdict == "fail" and rules["feoc"].verdict == "fail"
     bom["entities"][0]["owners"][0]["share_pct"] = 24.9
     report, rules = verdicts(bom)
     assert rules["content"].verdict == "pass" and rules["feoc"].verdict == "pass" and report.verdict == "pass"
+    # without saying who holds the other 75.1 %, it could be a FEOC: unknown, not clean
+    bom["entities"][0]["owners_complete"] = False
+    report, rules = verdicts(bom)
+    assert rules["feoc"].verdict == "unknown" and "75.1 % of its equity not listed" in str(rules["feoc"].lines)
 
 
 # ------------------------------------------------------------------------------------------------- FEOC
@@ -140,8 +145,10 @@ def test_feoc_bases_are_separate_and_unknown_owners_leave_it_open():
     status = _status([{"name": "Mine", "country": "AUS", "owners": [{"owner": "Mystery Ltd", "share_pct": 30}]}])
     assert not status["Mine"].feoc and not status["Mine"].known and "Mystery Ltd" in status["Mine"].reason
     # cross-holdings between clean companies converge
-    status = _status([{"name": "A", "country": "AUS", "owners": [{"owner": "Mine", "share_pct": 50}]},
-                      {"name": "Mine", "country": "AUS", "owners": [{"owner": "A", "share_pct": 50}]}])
+    status = _status([{"name": "A", "country": "AUS", "owners": [{"owner": "Mine", "share_pct": 50}],
+                       "owners_complete": True},
+                      {"name": "Mine", "country": "AUS", "owners": [{"owner": "A", "share_pct": 50}],
+                       "owners_complete": True}])
     assert not status["Mine"].feoc and status["Mine"].known
 
 
@@ -225,6 +232,11 @@ def test_bill_errors_name_the_line_or_row():
         read_csv("line,material,quantity_t,value_usd,stage,country,facility,owner\nA,lithium,1,,extraction,AUS,,\n")
     with pytest.raises(BomError, match="unknown column"):
         read_csv("line,material,quantity_t,value_usd,stage,country,facility,owner,colour\n")
+    lines = "line,material,quantity_t,value_usd,stage,country,facility,owner\nA,lithium,1,10,extraction,AUS,,M\n"
+    owners = "entity,country,owner,share_pct,basis,owners_complete\nM,AUS,P,30,equity,{}\nP,AUS,,,,\n"
+    assert read_csv(lines, owners.format("true")).entities[0].owners_complete
+    with pytest.raises(BomError, match=r"\(entities\), row 2: owners_complete 'maybe': true or false"):
+        read_csv(lines, owners.format("maybe"))
 
 
 runner = CliRunner()

@@ -12,8 +12,8 @@ JSON::
 
 CSV: one row per line × stage with the columns ``line, material, quantity_t, value_usd, stage, country,
 facility, owner`` (a line's quantity and value on its first row, or repeated identically); ownership in a
-second CSV ``entity, country, owner, share_pct, basis``.  Errors name the line or row; nothing is guessed: a
-missing country or owner is kept as unknown and reported by the check.
+second CSV ``entity, country, owner, share_pct, basis`` (optional ``owners_complete``).  Errors name the line
+or row; nothing is guessed: a missing country or owner is kept as unknown and reported by the check.
 """
 
 from __future__ import annotations
@@ -94,9 +94,14 @@ class Holding(_Strict):
 
 
 class Entity(_Strict):
+    """An entity and its holders.  Holdings listed on a basis that add up to less than 100 % leave the rest
+    unknown (it could be held by a FEOC) unless ``owners_complete`` says the rest is dispersed among holders not
+    worth naming; an entity with no holders listed is taken to have none of note."""
+
     name: Annotated[str, Field(min_length=1)]
     country: str | None = None
     owners: list[Holding] = Field(default_factory=list)
+    owners_complete: bool = False
 
     @field_validator("country")
     @classmethod
@@ -160,13 +165,14 @@ LINE_COLUMNS = ("line", "material", "quantity_t", "value_usd", "stage", "country
 ENTITY_COLUMNS = ("entity", "country", "owner", "share_pct", "basis")
 
 
-def _rows(text: str, origin: str, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+def _rows(text: str, origin: str, required: tuple[str, ...], optional: tuple[str, ...] = ()
+          ) -> list[tuple[int, dict[str, str]]]:
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in required if c not in header]
     if missing:
         raise BomError(f"{origin}: missing column(s) {', '.join(missing)} (expected {', '.join(required)})")
-    unknown = [c for c in header if c not in required]
+    unknown = [c for c in header if c not in required and c not in optional]
     if unknown:
         raise BomError(f"{origin}: unknown column(s) {', '.join(unknown)} (expected {', '.join(required)})")
     rows = []
@@ -231,12 +237,17 @@ def entities_from_csv(text: str, origin: str) -> list[dict]:
     """Entities and their owners from the ownership CSV (one row per holding; a row without an owner just
     gives the entity's country)."""
     entities: dict[str, dict] = {}
-    for row_no, row in _rows(text, origin, ENTITY_COLUMNS):
+    for row_no, row in _rows(text, origin, ENTITY_COLUMNS, ("owners_complete",)):
         if not row["entity"]:
             raise BomError(f"{origin}, row {row_no}: entity is empty")
         entry = entities.setdefault(row["entity"], {"name": row["entity"], "country": None, "owners": []})
         if row["country"]:
             entry["country"] = row["country"]
+        flag = row.get("owners_complete", "").lower()
+        if flag:
+            if flag not in ("true", "false", "yes", "no", "1", "0"):
+                raise BomError(f"{origin}, row {row_no}: owners_complete {flag!r}: true or false")
+            entry["owners_complete"] = flag in ("true", "yes", "1")
         if row["owner"]:
             share = _number(row["share_pct"], origin, row_no, "share_pct")
             if share is None:

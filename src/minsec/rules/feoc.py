@@ -59,14 +59,27 @@ def feoc_status(bom: BillOfMaterials, covered_countries: frozenset[str], named: 
                 threshold_pct: float) -> dict[str, FeocStatus]:
     """FEOC status of every entity named in the bill of materials (owners of stages and holders of shares)."""
     described = {e.name: e for e in bom.entities}
+    # the unlisted rest of a partial list of holders is one holder nobody describes
+    rest: dict[str, dict[str, float]] = {}
+    for entity in bom.entities:
+        if entity.owners_complete or not entity.owners:
+            continue
+        for basis in BASES:
+            listed = sum(h.share_pct for h in entity.owners if h.basis == basis)
+            if 0 < listed < 100 - 1e-9:
+                rest.setdefault(entity.name, {})[basis] = (100 - listed) / 100
+    unlisted = {name: f"(unlisted holders of {name})" for name in rest}
     names = sorted(set(described) | {h.owner for e in bom.entities for h in e.owners}
-                   | {s.owner for line in bom.lines for s in line.stages if s.owner})
+                   | {s.owner for line in bom.lines for s in line.stages if s.owner} | set(unlisted.values()))
     index = {n: i for i, n in enumerate(names)}
     n = len(names)
     weights = np.zeros((len(BASES), n, n))          # basis × held entity × owner, shares 0–1
     for entity in bom.entities:
         for holding in entity.owners:
             weights[BASES.index(holding.basis), index[entity.name], index[holding.owner]] += holding.share_pct / 100
+    for name, shares in rest.items():
+        for basis, share in shares.items():
+            weights[BASES.index(basis), index[name], index[unlisted[name]]] = share
     listed = np.array([name in named or (name in described and described[name].country in covered_countries)
                        for name in names], dtype=bool)
     # nobody describes it, or it is described without its country (where it is incorporated is unknown)
@@ -78,6 +91,8 @@ def feoc_status(bom: BillOfMaterials, covered_countries: frozenset[str], named: 
     feoc_if_unknown_are, _ = _fixed_point(weights, listed | unknown, threshold)
     out = {}
     for name, i in index.items():
+        if name in unlisted.values():
+            continue
         entity = described.get(name)
         share = 100 * held[:, i].max()
         if listed[i]:
@@ -97,6 +112,9 @@ def feoc_status(bom: BillOfMaterials, covered_countries: frozenset[str], named: 
             reason = "its country is not given"
         elif feoc_if_unknown_are[i]:
             missing = [names[j] for j in np.flatnonzero(unknown) if weights[:, i, j].any()]
+            if name in rest:
+                missing = [m for m in missing if m != unlisted[name]] + [
+                    f"{100 * share:g} % of its {basis} not listed" for basis, share in rest[name].items()]
             reason = (f"{share:.4g} % held by known foreign entities of concern; the status depends on owners whose "
                       f"ownership is not given{': ' + ', '.join(missing) if missing else ' (further up the chain)'}")
         else:
