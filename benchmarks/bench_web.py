@@ -24,11 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from minsec.web.brief import CHROMIUM, CHROMIUM_ARGS
 from tests.service_support import PASSWORD, LiveServer, seed_partnership
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run", "--disable-quic", "--disable-gpu"]
 PAGES = {"overview": "/", "materials": "/materials", "material cobalt": "/materials/cobalt",
          "material copper": "/materials/copper", "material rare earths": "/materials/rare_earths",
          "risk matrix": "/risk?importer=EU27", "scenarios": "/scenarios", "stockpile": "/stockpile",
@@ -92,7 +90,7 @@ def main() -> int:
     results: dict[str, dict[str, list]] = {}
     with LiveServer(serve(database, False)) as dashboard, LiveServer(serve(database, True)) as baseline, \
             sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         time.sleep(3)   # let start-up warming finish, as it has before anyone opens a page of a running server
         states = {}
         for name, server in (("minsec", dashboard), ("baseline", baseline)):

@@ -17,13 +17,11 @@ import pytest
 
 from minsec.service import sharing
 from minsec.service.security import Principal
+from minsec.web.brief import CHROMIUM, CHROMIUM_ARGS
 from tests.service_support import PASSWORD, LiveServer, seed_partnership
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "test-output"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--disable-quic", "--disable-gpu"]
 PAGES = {"overview": "/", "materials": "/materials", "material-cobalt": "/materials/cobalt",
          "material-gallium": "/materials/gallium", "risk": "/risk?importer=EU27", "scenarios": "/scenarios",
          "stockpile": "/stockpile", "markets": "/markets", "alerts": "/alerts"}

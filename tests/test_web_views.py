@@ -16,8 +16,7 @@ from minsec.cli import app
 from minsec.data import catalogue
 from minsec.model import SupplyChain
 from minsec.web import figures, views
-
-CHROMIUM = "/usr/bin/chromium"
+from minsec.web.brief import CHROMIUM
 
 
 @pytest.fixture(scope="module")

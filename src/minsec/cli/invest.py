@@ -224,13 +224,11 @@ def _shortfall(size: int, seed: int):
     import pandas as pd
 
     from minsec.scenarios import ScenarioContext
-    from minsec.scenarios.ensemble import EnsembleSpec
-    from minsec.stockpile.inputs import sample_from_ensemble
+    from minsec.stockpile.inputs import annual_sample
     from minsec.stockpile.setup import prepare_problem
 
     context = ScenarioContext.load()
-    spec = EnsembleSpec(n_scenarios=size, seed=seed, horizon_months=12.0, chunk_size=min(10_000, size))
-    sample = sample_from_ensemble(context, spec, ["USA", "EU27"])
+    sample = annual_sample(context, ["USA", "EU27"], size, seed)
     prepared = prepare_problem(context, sample, 0.0, ("joint",), drop_unpriced=True)
     expected = prepared.problem.working_sample().expected().sum(axis=1)
     materials = list(prepared.problem.materials)

@@ -45,7 +45,7 @@ SchedulerOption = Annotated[str, typer.Option(
 
 def _prepare(scenarios, ensemble, seed, holders, members, prices, loss, budget, cvar, holding_cost_rate,
              max_market_share, horizon_years, sharing, min_days, scheduler, fmt):
-    from minsec.stockpile.inputs import JOINT, read_material_values, read_shortfall_table, sample_from_ensemble
+    from minsec.stockpile.inputs import JOINT, annual_sample, read_material_values, read_shortfall_table
     from minsec.stockpile.setup import parse_holders, prepare_problem
 
     holder_list = parse_holders(holders)
@@ -53,22 +53,18 @@ def _prepare(scenarios, ensemble, seed, holders, members, prices, loss, budget, 
     if scenarios is not None:
         sample = read_shortfall_table(scenarios)
     else:
-        from minsec.scenarios.ensemble import EnsembleSpec
-
         if ensemble < 1:
             raise ValueError("--ensemble must be at least 1")
         parties = [h for h in holder_list if h != JOINT]
         if JOINT in holder_list and not parties:
             parties = list(parse_holders(members))
-        spec = EnsembleSpec(n_scenarios=ensemble, seed=seed, horizon_months=12.0,
-                            chunk_size=min(10_000, ensemble))
         address = None if scheduler == "none" else scheduler
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
         with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), transient=True, disable=fmt is not Format.table) as bar:
             task = bar.add_task("ensemble", total=ensemble)
-            sample = sample_from_ensemble(context, spec, parties, address, progress=lambda k: bar.advance(task, k))
+            sample = annual_sample(context, parties, ensemble, seed, address, progress=lambda k: bar.advance(task, k))
     price = read_material_values(prices, "price_usd_per_t") if prices is not None else None
     losses = read_material_values(loss, "loss_usd_per_t") if loss is not None else None
     return prepare_problem(context, sample, budget, holder_list, price, losses, cvar_alpha=cvar,

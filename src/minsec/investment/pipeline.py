@@ -60,7 +60,8 @@ def convert_capacity(material: str, value: float, unit: str) -> tuple[float | No
     """Tonnes a year on minsec's basis, and how (or why not)."""
     if not np.isfinite(value):
         return None, "no capacity stated"
-    for row in conversions()[conversions()["material"] == material].itertuples():
+    table = conversions()
+    for row in table[table["material"] == material].itertuples():
         if re.search(row.unit_pattern, str(unit), flags=re.IGNORECASE):
             return value * row.factor, f"{value:,.0f} {unit} × {row.factor:g} ({row.note}) → t {row.basis}"
     return None, f"capacity unit {unit!r} has no conversion to minsec's basis for {material}"

@@ -38,7 +38,7 @@ def _fixed_point(weights: np.ndarray, listed: np.ndarray, threshold: float) -> t
                 held[b] = np.linalg.solve(system, weights[b] @ feoc.astype(float))
             except np.linalg.LinAlgError:   # a closed loop of cross-holdings among clean entities
                 held[b] = np.linalg.lstsq(system, weights[b] @ feoc.astype(float), rcond=None)[0]
-        held = np.round(held, 12)
+        held = np.round(held, 12)       # solver noise (1e-15) must not read as a holding
         updated = listed | (held.max(axis=0) >= threshold - 1e-12)
         if (updated == feoc).all():
             break

@@ -264,6 +264,16 @@ def material_facts(context, materials: list[str], parties: list[str], members: l
                          basis=basis[["market", "loss_basis"]])
 
 
+def annual_sample(context, parties: list[str], size: int, seed: int, scheduler: str | None = None,
+                  progress=None) -> ShortfallSample:
+    """The annual shortfall sample of a seeded minsec ensemble of ``size`` one-year scenarios (chunks of at most
+    10,000), as the stockpile optimiser, its frontier and the investment optimiser use it."""
+    from minsec.scenarios.ensemble import EnsembleSpec
+
+    spec = EnsembleSpec(n_scenarios=size, seed=seed, horizon_months=12.0, chunk_size=min(10_000, size))
+    return sample_from_ensemble(context, spec, parties, scheduler, progress=progress)
+
+
 def sample_from_ensemble(context, spec, parties: list[str], scheduler: str | None = None,
                          progress=None) -> ShortfallSample:
     """Run a minsec ensemble and keep each party's annual shortfall of each material's stocked market.
