@@ -37,10 +37,10 @@ TARGET_RATIO = 300.0
 
 def minsec_full_run() -> tuple[pd.DataFrame, float]:
     started = time.perf_counter()
-    from minsec.model import SupplyChain
+    import minsec
 
-    chain = SupplyChain.load()
-    result = chain.geopolrisk(years=YEARS)
+    chain = minsec.load(cache=False)
+    result = chain.risk.geopolrisk(year=YEARS)
     return result, time.perf_counter() - started
 
 
@@ -60,8 +60,8 @@ def peer_political_stability(codes: dict[int, str]) -> pd.Series:
 def main() -> int:
     import xarray as xr
 
+    import minsec
     from minsec.data.loaders import baci
-    from minsec.model import SupplyChain
     from minsec.risk.geopolrisk import CF_COPPER, geopolrisk
 
     # ---------------------------------------------------------------- minsec, full job, cold
@@ -88,7 +88,7 @@ def main() -> int:
         # same ISO3: the first, current code names the economy.
         if int(number) in codes:
             name_of.setdefault(codes[int(number)], name)
-    chain = SupplyChain.load()
+    chain = minsec.load()
     inputs = chain.geopolrisk_inputs()
     wmd_names = pd.read_csv(ROOT / "src" / "minsec" / "data" / "catalogue" / "wmd_series.csv")
     bundled_codes = set(chain.trade["hs92"].unique())

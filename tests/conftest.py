@@ -13,9 +13,9 @@ RAW_DIR = ROOT / "data" / "raw"
 
 @pytest.fixture(scope="session")
 def chain():
-    from minsec.model.supply_chain import SupplyChain
+    import minsec
 
-    return SupplyChain.load()
+    return minsec.load()
 
 
 @pytest.fixture(scope="session")

@@ -179,7 +179,7 @@ def test_import_risk_in_unit_interval(flows, scores, domestic):
 
 @pytest.fixture(scope="module")
 def bundled_result(chain) -> pd.DataFrame:
-    return chain.geopolrisk(years=[2022], importers=["USA", "EU27"])
+    return chain.risk.geopolrisk(importer=["USA", "EU27"], year=[2022])
 
 
 def test_bundled_geopolrisk_rows_are_finite(bundled_result):
@@ -211,5 +211,5 @@ def test_bundled_eu27_counts_only_extra_eu_trade(chain, bundled_result):
     assert cobalt.loc["EU27", "imports_t"] == pytest.approx(extra_eu, rel=1e-9)
     assert cobalt.loc["USA", "imports_t"] == pytest.approx(_cobalt_imports(chain, {"USA"}, set()), rel=1e-9)
 
-    zero_risk = chain.geopolrisk(years=[2022], importers=["EU27"], materials=["cobalt"], intra_group="zero_risk")
+    zero_risk = chain.risk.geopolrisk(importer=["EU27"], year=[2022], material="cobalt", intra_group="zero_risk")
     assert zero_risk.set_index("importer").loc["EU27", "imports_t"] == pytest.approx(all_eu, rel=1e-9)

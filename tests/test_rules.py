@@ -240,7 +240,8 @@ def test_bill_errors_name_the_line_or_row():
 
 
 runner = CliRunner()
-EXAMPLE = Path(__file__).resolve().parents[1] / "src" / "minsec" / "rules" / "examples" / "ev_battery_pack.json"
+EXAMPLE = Path(__file__).resolve().parents[1] / "src" / "minsec" / "data" / "library" / "examples" \
+    / "ev_battery_pack.json"
 
 
 def test_cli_checks_the_shipped_example(tmp_path):

@@ -178,7 +178,7 @@ def test_baseline_mass_balance(context):
 
 def test_calibration_follows_the_recorded_figures(context):
     table = context.calibration.set_index("event_id")
-    facts = context.chain.dataset["parameter_facts"].set_index("record_id")["value"]
+    facts = context.chain.parameter_facts.set_index("record_id")["value"]
     # China gallium licensing 2023: g = (1 − 1,530/5,611) · X/(X + 10 t), X = 12·5,611 kg; ΔP/P = 114 %
     exports = 12 * facts["DH030"] / 1000
     cut = (1 - facts["DH029"] / facts["DH030"]) * exports / (exports + 10.0)

@@ -12,16 +12,16 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import minsec
 from minsec.cli import app
 from minsec.data import catalogue
-from minsec.model import SupplyChain
 from minsec.web import figures, views
 from minsec.web.brief import CHROMIUM
 
 
 @pytest.fixture(scope="module")
 def chain():
-    return SupplyChain.load()
+    return minsec.load()
 
 
 def test_production_shares_are_country_over_published_world_total(chain):
@@ -62,11 +62,7 @@ def test_partner_flows_count_each_partner_once_and_leave_intra_eu_trade_out():
 
 
 def test_material_view_has_its_sources_and_the_recorded_export_controls(chain):
-    from minsec.data.dataset import load
-
-    dataset = load(tables=("prices", "us_salient", "export_controls"))
-    view = views.material(chain, "gallium", prices=dataset["prices"], salient=dataset["us_salient"],
-                          controls=dataset["export_controls"])
+    view = views.material(chain, "gallium")
     tables = {t.id: t for t in view["tables"]}
     assert {r["measure_id"] for r in tables["export-controls"].rows} >= {"CN-2023-23"}
     urls = [r["primary_source_url"] for r in tables["export-controls"].rows]

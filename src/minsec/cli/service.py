@@ -4,13 +4,12 @@ partnership service."""
 from __future__ import annotations
 
 import contextlib
-import json
-import sys
 from typing import Annotated
 
 import typer
 
-from minsec.cli import Format, FormatOption, _run, emit
+from minsec.cli.core import Format, FormatOption, chain, emit, emit_record
+from minsec.errors import InputError, UnknownNameError
 
 DatabaseOption = Annotated[str | None, typer.Option(
     "--database", envvar="MINSEC_DATABASE",
@@ -23,7 +22,7 @@ warnings_app = typer.Typer(help="Automatic early warnings from the analytics.", 
 
 
 @contextlib.contextmanager
-def _database(url: str | None):
+def open_database(url: str | None):
     """The migrated database, its connections closed when the command ends."""
     from minsec.service.db import connect, upgrade
 
@@ -33,18 +32,6 @@ def _database(url: str | None):
         yield database
     finally:
         database.dispose()
-
-
-def _guarded(function):
-    from minsec.service.sharing import ForbiddenError, InvalidError, NotFoundError
-
-    def run():
-        try:
-            return function()
-        except (ForbiddenError, InvalidError, NotFoundError) as exc:
-            raise ValueError(str(exc)) from None
-
-    return _run(run)
 
 
 def serve(database: DatabaseOption = None,
@@ -60,42 +47,39 @@ def serve(database: DatabaseOption = None,
           ) -> None:
     """Run the partnership service (REST API; OpenAPI at /docs) on SQLite by default."""
 
-    def run():
-        import uvicorn
+    import uvicorn
 
-        from minsec.service.api import create_app
-        from minsec.service.demo import credentials_path, seed
+    from minsec.server import create_app
+    from minsec.service.demo import credentials_path, seed
 
-        with _database(database) as db:
-            if demo:
-                created = seed(db)
-                if created:
-                    typer.echo("Demo partnership created (local use only). Credentials, also in "
-                               f"{credentials_path(db)}:", err=True)
-                    for c in created:
-                        typer.echo(f"  {c['username']:<16} {c['organisation']:<16} password {c['password']}  "
-                                   f"token {c['token']}", err=True)
-                    from minsec.service import warnings
+    with open_database(database) as db:
+        if demo:
+            created = seed(db)
+            if created:
+                typer.echo("Demo partnership created (local use only). Credentials, also in "
+                           f"{credentials_path(db)}:", err=True)
+                for c in created:
+                    typer.echo(f"  {c['username']:<16} {c['organisation']:<16} password {c['password']}  "
+                               f"token {c['token']}", err=True)
+                from minsec.service import warnings
 
-                    counts = warnings.publish(db, warnings.collect())
-                    typer.echo(f"Early warnings from the bundled data: {counts['created']} alerts published",
-                               err=True)
-                elif credentials_path(db).exists():
-                    typer.echo(f"Demo credentials: {credentials_path(db)}", err=True)
-            typer.echo(f"minsec service on http://{host}:{port} (API docs: /docs) — database {db.url}", err=True)
-            loopback = host in ("127.0.0.1", "localhost", "::1")
-            secure = not (insecure_cookies or loopback)
-            if workers > 1:
-                import os
+                counts = warnings.publish(db, warnings.collect(chain=chain()))
+                typer.echo(f"Early warnings from the bundled data: {counts['created']} alerts published",
+                           err=True)
+            elif credentials_path(db).exists():
+                typer.echo(f"Demo credentials: {credentials_path(db)}", err=True)
+        typer.echo(f"minsec service on http://{host}:{port} (API docs: /docs) — database {db.url}", err=True)
+        loopback = host in ("127.0.0.1", "localhost", "::1")
+        secure = not (insecure_cookies or loopback)
+        if workers > 1:
+            import os
 
-                os.environ["MINSEC_DATABASE"], os.environ["MINSEC_SECURE_COOKIES"] = db.url, "1" if secure else "0"
-                uvicorn.run("minsec.service.app:create", factory=True, workers=workers, host=host, port=port,
-                            log_level="warning")
-            else:
-                uvicorn.run(create_app(db, secure_cookies=secure, warm_pages=True), host=host, port=port,
-                            log_level="warning")
-
-    _run(run)
+            os.environ["MINSEC_DATABASE"], os.environ["MINSEC_SECURE_COOKIES"] = db.url, "1" if secure else "0"
+            uvicorn.run("minsec.server:create", factory=True, workers=workers, host=host, port=port,
+                        log_level="warning")
+        else:
+            uvicorn.run(create_app(db, secure_cookies=secure, warm_pages=True), host=host, port=port,
+                        log_level="warning")
 
 
 @admin_app.command("bootstrap")
@@ -108,27 +92,24 @@ def admin_bootstrap(
     """Create the operator organisation and the first platform admin with a password and an API token (shown
     once).  Refuses if users exist."""
 
-    def run():
-        import secrets
+    import secrets
 
-        from sqlalchemy import func, select
+    from sqlalchemy import func, select
 
-        from minsec.service import accounts
-        from minsec.service.db import Organisation, User
+    from minsec.service import accounts
+    from minsec.service.db import Organisation, User
 
-        with _database(database) as db, db.writing() as session:
-            if session.execute(select(func.count()).select_from(User)).scalar():
-                raise ValueError("the database has users already; use `minsec admin user` with an admin token")
-            if session.execute(select(Organisation).where(Organisation.slug == organisation)).scalar_one_or_none() \
-                    is None:
-                accounts.create_organisation(session, organisation, "platform operations", "platform")
-            password = secrets.token_urlsafe(16)
-            user = accounts.create_user(session, username, "Platform administrator", organisation,
-                                        ["platform_admin"], password)
-            token, _ = accounts.issue_token(session, user, "bootstrap", 30)
-        _print({"username": username, "organisation": organisation, "password": password, "token": token}, fmt)
-
-    _guarded(run)
+    with open_database(database) as db, db.writing() as session:
+        if session.execute(select(func.count()).select_from(User)).scalar():
+            raise InputError("the database has users already; use `minsec admin user` with an admin token")
+        if session.execute(select(Organisation).where(Organisation.slug == organisation)).scalar_one_or_none() \
+                is None:
+            accounts.create_organisation(session, organisation, "platform operations", "platform")
+        password = secrets.token_urlsafe(16)
+        user = accounts.create_user(session, username, "Platform administrator", organisation,
+                                    ["platform_admin"], password)
+        token, _ = accounts.issue_token(session, user, "bootstrap", 30)
+    _print({"username": username, "organisation": organisation, "password": password, "token": token}, fmt)
 
 
 @admin_app.command("org")
@@ -139,16 +120,14 @@ def admin_org(slug: Annotated[str, typer.Argument(help="Short id, e.g. 'ita'.")]
               database: DatabaseOption = None, fmt: FormatOption = Format.table) -> None:
     """Create an organisation."""
 
-    def run():
+    with pydantic_errors():
         from minsec.service import accounts
         from minsec.service.schemas import OrganisationIn
 
         checked = OrganisationIn(slug=slug, name=name, kind=kind, country=country)
-        with _database(database) as db, db.writing() as session:
+        with open_database(database) as db, db.writing() as session:
             org = accounts.create_organisation(session, checked.slug, checked.name, checked.kind, checked.country)
             _print({"id": org.id, "slug": org.slug, "name": org.name, "kind": org.kind}, fmt)
-
-    _guarded(_pydantic(run))
 
 
 @admin_app.command("user")
@@ -162,7 +141,7 @@ def admin_user(username: Annotated[str, typer.Argument(help="Login name.")],
                database: DatabaseOption = None, fmt: FormatOption = Format.table) -> None:
     """Create a user with a generated password (and an API token); both are shown once."""
 
-    def run():
+    with pydantic_errors():
         import secrets
 
         from minsec.service import accounts
@@ -171,14 +150,12 @@ def admin_user(username: Annotated[str, typer.Argument(help="Login name.")],
         password = secrets.token_urlsafe(16)
         checked = UserIn(username=username, display_name=display_name or username, organisation=organisation,
                          roles=[r.strip() for r in roles.split(",") if r.strip()], password=password)
-        with _database(database) as db, db.writing() as session:
+        with open_database(database) as db, db.writing() as session:
             user = accounts.create_user(session, checked.username, checked.display_name, checked.organisation,
                                         list(checked.roles), password)
             token = accounts.issue_token(session, user, "cli", token_days)[0] if token_days > 0 else None
         _print({"username": username, "organisation": organisation, "roles": ",".join(checked.roles),
                 "password": password, "token": token}, fmt)
-
-    _guarded(_pydantic(run))
 
 
 @admin_app.command("token")
@@ -188,22 +165,19 @@ def admin_token(username: Annotated[str, typer.Argument(help="Whose token.")],
                 database: DatabaseOption = None, fmt: FormatOption = Format.table) -> None:
     """Issue an API token (shown once, stored hashed)."""
 
-    def run():
-        from sqlalchemy import select
+    from sqlalchemy import select
 
-        from minsec.service import accounts
-        from minsec.service.db import User
+    from minsec.service import accounts
+    from minsec.service.db import User
 
-        if not 1 <= days <= 730:
-            raise ValueError("--days must be between 1 and 730")
-        with _database(database) as db, db.writing() as session:
-            user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
-            if user is None:
-                raise ValueError(f"unknown user {username!r}")
-            token, row = accounts.issue_token(session, user, name, days)
-            _print({"id": row.id, "username": username, "token": token, "expires_at": row.expires_at}, fmt)
-
-    _guarded(run)
+    if not 1 <= days <= 730:
+        raise InputError("--days must be between 1 and 730")
+    with open_database(database) as db, db.writing() as session:
+        user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+        if user is None:
+            raise UnknownNameError(f"unknown user {username!r}")
+        token, row = accounts.issue_token(session, user, name, days)
+        _print({"id": row.id, "username": username, "token": token, "expires_at": row.expires_at}, fmt)
 
 
 @admin_app.command("revoke")
@@ -211,57 +185,48 @@ def admin_revoke(token_id: Annotated[int, typer.Argument(help="Token id (from `m
                  database: DatabaseOption = None, fmt: FormatOption = Format.table) -> None:
     """Revoke an API token."""
 
-    def run():
-        from minsec.service import audit
-        from minsec.service.db import ApiToken, utcnow
+    from minsec.service import audit
+    from minsec.service.db import ApiToken, utcnow
 
-        with _database(database) as db, db.writing() as session:
-            row = session.get(ApiToken, token_id)
-            if row is None:
-                raise ValueError(f"no token {token_id}")
-            if row.revoked_at is None:
-                row.revoked_at = utcnow()
-                audit.append(session, "token.revoke", object_type="token", object_id=row.id, detail={"via": "cli"})
-            _print({"id": row.id, "revoked_at": row.revoked_at}, fmt)
-
-    _guarded(run)
+    with open_database(database) as db, db.writing() as session:
+        row = session.get(ApiToken, token_id)
+        if row is None:
+            raise UnknownNameError(f"no token {token_id}")
+        if row.revoked_at is None:
+            row.revoked_at = utcnow()
+            audit.append(session, "token.revoke", object_type="token", object_id=row.id, detail={"via": "cli"})
+        _print({"id": row.id, "revoked_at": row.revoked_at}, fmt)
 
 
 @admin_app.command("tokens")
 def admin_tokens(database: DatabaseOption = None, fmt: FormatOption = Format.table) -> None:
     """List API tokens (never the tokens themselves)."""
 
-    def run():
-        import pandas as pd
-        from sqlalchemy import select
+    import pandas as pd
+    from sqlalchemy import select
 
-        from minsec.service.db import ApiToken, User
+    from minsec.service.db import ApiToken, User
 
-        with _database(database) as db, db.reading() as session:
-            rows = session.execute(select(ApiToken, User.username).join(User, User.id == ApiToken.user_id)
-                                   .order_by(ApiToken.id)).all()
-            frame = pd.DataFrame([{"id": t.id, "username": u, "name": t.name, "prefix": t.prefix,
-                                   "expires_at": t.expires_at, "revoked_at": t.revoked_at} for t, u in rows],
-                                 columns=["id", "username", "name", "prefix", "expires_at", "revoked_at"])
-        emit(frame, fmt, "API tokens")
-
-    _guarded(run)
+    with open_database(database) as db, db.reading() as session:
+        rows = session.execute(select(ApiToken, User.username).join(User, User.id == ApiToken.user_id)
+                               .order_by(ApiToken.id)).all()
+        frame = pd.DataFrame([{"id": t.id, "username": u, "name": t.name, "prefix": t.prefix,
+                               "expires_at": t.expires_at, "revoked_at": t.revoked_at} for t, u in rows],
+                             columns=["id", "username", "name", "prefix", "expires_at", "revoked_at"])
+    emit(frame, fmt, "API tokens")
 
 
 @audit_app.command("verify")
 def audit_verify(database: DatabaseOption = None, fmt: FormatOption = Format.table) -> None:
     """Recompute the audit hash chain; exit code 1 if any entry was edited, deleted or cut off."""
 
-    def run():
-        from minsec.service import audit
+    from minsec.service import audit
 
-        with _database(database) as db, db.reading() as session:
-            result = audit.verify(session)
-        _print(result.as_dict(), fmt)
-        if not result.ok:
-            raise typer.Exit(1)
-
-    _guarded(run)
+    with open_database(database) as db, db.reading() as session:
+        result = audit.verify(session)
+    _print(result.as_dict(), fmt)
+    if not result.ok:
+        raise typer.Exit(1)
 
 
 @warnings_app.command("run")
@@ -269,48 +234,33 @@ def warnings_run(database: DatabaseOption = None, fmt: FormatOption = Format.tab
     """Scan the data for early warnings (export controls, concentration crossings, price spikes, dumping and
     surges) and publish the new ones as alerts."""
 
-    def run():
-        from minsec.service import warnings
+    from minsec.service import warnings
 
-        found = warnings.collect()
-        with _database(database) as db:
-            counts = warnings.publish(db, found)
-        _print(counts | {"warnings": len(found)}, fmt)
-
-    _run(run)
+    found = warnings.collect(chain=chain())
+    with open_database(database) as db:
+        counts = warnings.publish(db, found)
+    _print(counts | {"warnings": len(found)}, fmt)
 
 
 @db_app.command("upgrade")
 def db_upgrade(database: DatabaseOption = None) -> None:
     """Create or upgrade the schema to the latest migration."""
-    def run():
-        with _database(database) as db:
-            typer.echo(f"database schema of {db.url} is up to date", err=True)
-
-    _run(run)
+    with open_database(database) as db:
+        typer.echo(f"database schema of {db.url} is up to date", err=True)
 
 
-def _pydantic(function):
+@contextlib.contextmanager
+def pydantic_errors():
+    """A pydantic ValidationError as the one-line InputError of its first field."""
     from pydantic import ValidationError
 
-    def run():
-        try:
-            return function()
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            field = ".".join(str(p) for p in first["loc"])
-            raise ValueError(f"{field}: {first['msg']}") from None
-
-    return run
+    try:
+        yield
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise InputError(f"{field}: {first['msg']}") from None
 
 
 def _print(record: dict, fmt: Format) -> None:
-    if fmt is Format.json:
-        sys.stdout.write(json.dumps(record, default=str, indent=1) + "\n")
-    else:
-        import pandas as pd
-
-        if fmt is Format.csv:
-            emit(pd.DataFrame([record]), fmt)
-        else:
-            emit(pd.DataFrame({"field": list(record), "value": [str(v) for v in record.values()]}), fmt)
+    emit_record(record, fmt)

@@ -1,20 +1,20 @@
-"""``minsec stockpile …``: what to buy with a budget, the efficient frontier, the value of cooperation."""
+"""``minsec stockpile …``: what to buy with a budget, the efficient frontier, the value of cooperation
+(``sc.stockpile``)."""
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from minsec.cli import Format, FormatOption, emit
-from minsec.cli.scenarios import _context, _guard
+from minsec.cli.core import Format, FormatOption, chain, emit, emit_json, fail, note, progress_bar
 
 stockpile_app = typer.Typer(help="Stockpile planning: optimise purchases over disruption scenarios.",
                             no_args_is_help=True)
 
+BudgetOption = Annotated[float, typer.Option("--budget", "--budget-usd", help="Budget in USD (e.g. 12e9, Project "
+                                                                             "Vault).")]
 ScenariosOption = Annotated[Path | None, typer.Option(
     "--scenarios", help="Your scenario shortfalls, CSV/Parquet 'scenario,material,shortfall_t,probability"
                         "[,holder]'. Default: a minsec ensemble.")]
@@ -43,46 +43,9 @@ SchedulerOption = Annotated[str, typer.Option(
     "--scheduler", help="Ensemble executor: 'none' (in process), 'local' or a Dask scheduler address.")]
 
 
-def _prepare(scenarios, ensemble, seed, holders, members, prices, loss, budget, cvar, holding_cost_rate,
-             max_market_share, horizon_years, sharing, min_days, scheduler, fmt):
-    from minsec.stockpile.inputs import JOINT, annual_sample, read_material_values, read_shortfall_table
-    from minsec.stockpile.setup import parse_holders, prepare_problem
-
-    holder_list = parse_holders(holders)
-    context = _context()
-    if scenarios is not None:
-        sample = read_shortfall_table(scenarios)
-    else:
-        if ensemble < 1:
-            raise ValueError("--ensemble must be at least 1")
-        parties = [h for h in holder_list if h != JOINT]
-        if JOINT in holder_list and not parties:
-            parties = list(parse_holders(members))
-        address = None if scheduler == "none" else scheduler
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-        with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), transient=True, disable=fmt is not Format.table) as bar:
-            task = bar.add_task("ensemble", total=ensemble)
-            sample = annual_sample(context, parties, ensemble, seed, address, progress=lambda k: bar.advance(task, k))
-    price = read_material_values(prices, "price_usd_per_t") if prices is not None else None
-    losses = read_material_values(loss, "loss_usd_per_t") if loss is not None else None
-    return prepare_problem(context, sample, budget, holder_list, price, losses, cvar_alpha=cvar,
-                           holding_cost_rate=holding_cost_rate, horizon_years=horizon_years,
-                           max_market_share=max_market_share, sharing=sharing, min_days=min_days,
-                           drop_unpriced=scenarios is None), context
-
-
-def _records(frame):
-    import numpy as np
-
-    return frame.replace({np.nan: None}).to_dict(orient="records")
-
-
 @stockpile_app.command("optimize")
 def stockpile_optimize(
-    budget: Annotated[float, typer.Option("--budget", help="Budget in USD (e.g. 12e9, Project Vault).")],
-    scenarios: ScenariosOption = None, ensemble: EnsembleOption = 2_000, seed: SeedOption = 0,
+    budget: BudgetOption, scenarios: ScenariosOption = None, ensemble: EnsembleOption = 2_000, seed: SeedOption = 0,
     holders: HoldersOption = "US,EU,joint", members: MembersOption = "US,EU",
     cvar: CvarOption = None, prices: PricesOption = None, loss_per_tonne: LossOption = None,
     holding_cost_rate: HoldingOption = 0.02, max_market_share: ShareOption = 0.10,
@@ -96,63 +59,40 @@ def stockpile_optimize(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Which materials, how many tonnes, held by whom, and how much expected loss that avoids."""
+    import pandas as pd
 
-    def run():
-        from minsec.stockpile.plan import cooperation, optimize, reference_points
-        from minsec.stockpile.setup import parse_holders
-
-        if method not in ("auto", "lp", "fast"):
-            raise ValueError(f"--method must be auto, lp or fast (got {method!r})")
-        prepared, context = _prepare(scenarios, ensemble, seed, holders, members, prices, loss_per_tonne, budget,
-                                     cvar, holding_cost_rate, max_market_share, horizon_years, sharing,
-                                     min_days, scheduler, fmt)
-        plan = optimize(prepared.problem, prepared.facts, method)
-        references = reference_points(plan, context.chain.dataset["parameter_facts"])
-        coop = None
-        if split:
-            shares = {}
-            for item in split.split(","):
-                party, _, value = item.partition("=")
-                try:
-                    shares[parse_holders(party)[0]] = float(value)
-                except ValueError:
-                    raise ValueError(f"--split {item!r}: expected PARTY=SHARE") from None
-            coop = cooperation(prepared.problem, shares, prepared.facts)
-        if releases is not None:
-            if releases.suffix.lower() == ".parquet":
-                plan.releases.to_parquet(releases, index=False)
-            else:
-                plan.releases.to_csv(releases, index=False)
-        table = plan.plan.assign(objective_usd=plan.summary["objective_usd"],
-                                 budget_multiplier=plan.summary["budget_multiplier"])
-        if fmt is Format.json:
-            payload = {"objective_usd": plan.summary["objective_usd"],
-                       "budget_multiplier": plan.summary["budget_multiplier"], "summary": plan.summary,
-                       "plan": _records(plan.plan), "by_party": _records(plan.by_party),
-                       "reference_points": _records(references), "warnings": prepared.warnings}
-            if coop is not None:
-                payload["cooperation"] = _records(coop)
-            sys.stdout.write(json.dumps(payload, indent=1, default=str) + "\n")
-        elif fmt is Format.csv:
-            emit(table, fmt)
+    bar, task = progress_bar(fmt, "ensemble", ensemble)
+    with bar:
+        result = chain().stockpile.optimize(
+            budget, method=method, split=split, scenarios=scenarios, ensemble=ensemble, seed=seed, holders=holders,
+            members=members, cvar=cvar, prices=prices, loss_per_tonne=loss_per_tonne,
+            holding_cost_rate=holding_cost_rate, max_market_share=max_market_share, horizon_years=horizon_years,
+            sharing=sharing, min_days=min_days, scheduler=scheduler, progress=lambda k: bar.advance(task, k))
+    if releases is not None:
+        if releases.suffix.lower() == ".parquet":
+            result.releases.to_parquet(releases, index=False)
         else:
-            import pandas as pd
-
-            emit(pd.DataFrame({"figure": list(plan.summary), "value": [str(v) if not isinstance(v, float) else v
-                                                                        for v in plan.summary.values()]}),
-                 fmt, "Stockpile plan: summary")
-            columns = ["material", "holder", "quantity_t", "cost_usd", "days_of_cover", "expected_shortfall_t",
-                       "expected_unmet_t", "avoided_loss_usd_per_year", "share_of_world_supply_pct"]
-            shown = plan.plan[plan.plan["quantity_t"] > 1e-9] if len(plan.plan) else plan.plan
-            emit(shown[columns] if len(shown) else plan.plan, fmt, "Purchases per material and holder")
-            emit(references[["record_id", "program", "parameter", "reference_value", "unit", "plan_value",
-                             "comparison"]], fmt, "Compared with published stockpiles")
-            if coop is not None:
-                emit(coop, fmt, "Value of cooperation")
-        for warning in prepared.warnings:
-            typer.echo(f"note: {warning}", err=True)
-
-    _guard(run)
+            result.releases.to_csv(releases, index=False)
+    if fmt is Format.json:
+        emit_json(result.to_dict())
+    elif fmt is Format.csv:
+        emit(result.plan.assign(objective_usd=result.summary["objective_usd"],
+                                budget_multiplier=result.summary["budget_multiplier"]), fmt)
+    else:
+        summary = result.summary
+        emit(pd.DataFrame({"figure": list(summary), "value": [str(v) if not isinstance(v, float) else v
+                                                              for v in summary.values()]}),
+             fmt, "Stockpile plan: summary")
+        columns = ["material", "holder", "quantity_t", "cost_usd", "days_of_cover", "expected_shortfall_t",
+                   "expected_unmet_t", "avoided_loss_usd_per_year", "share_of_world_supply_pct"]
+        shown = result.plan[result.plan["quantity_t"] > 1e-9] if len(result.plan) else result.plan
+        emit(shown[columns] if len(shown) else result.plan, fmt, "Purchases per material and holder")
+        emit(result.reference_points[["record_id", "program", "parameter", "reference_value", "unit", "plan_value",
+                                      "comparison"]], fmt, "Compared with published stockpiles")
+        if result.cooperation is not None:
+            emit(result.cooperation, fmt, "Value of cooperation")
+    for warning in result.warnings:
+        note(warning)
 
 
 @stockpile_app.command("frontier")
@@ -170,26 +110,23 @@ def stockpile_frontier(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Efficient frontier: budget → expected annual loss (the model is built once and re-solved)."""
+    from minsec.stockpile.plan import frontier_figure
 
-    def run():
-        from minsec.stockpile.plan import frontier, frontier_figure
-
-        try:
-            values = [float(b) for b in budgets.split(",") if b.strip()]
-        except ValueError:
-            raise ValueError(f"--budgets {budgets!r}: expected comma-separated numbers") from None
-        if not values:
-            raise ValueError("--budgets: give at least one budget")
-        prepared, _ = _prepare(scenarios, ensemble, seed, holders, members, prices, loss_per_tonne, max(values),
-                               cvar, holding_cost_rate, max_market_share, horizon_years, sharing, min_days,
-                               scheduler, fmt)
-        table = frontier(prepared.problem, values, method)
-        if plot is not None:
-            frontier_figure(table).write_html(plot, include_plotlyjs=True, full_html=True)
-        emit(table, fmt, "Efficient frontier")
-        for warning in prepared.warnings:
-            typer.echo(f"note: {warning}", err=True)
-        if plot is not None and fmt is Format.table:
-            typer.echo(f"chart written to {plot}", err=True)
-
-    _guard(run)
+    try:
+        values = [float(b) for b in budgets.split(",") if b.strip()]
+    except ValueError:
+        fail(f"--budgets {budgets!r}: expected comma-separated numbers")
+    bar, task = progress_bar(fmt, "ensemble", ensemble)
+    with bar:
+        table = chain().stockpile.frontier(
+            values, method=method, holders=holders, scenarios=scenarios, ensemble=ensemble, seed=seed,
+            members=members, cvar=cvar, prices=prices, loss_per_tonne=loss_per_tonne,
+            holding_cost_rate=holding_cost_rate, max_market_share=max_market_share, horizon_years=horizon_years,
+            sharing=sharing, min_days=min_days, scheduler=scheduler, progress=lambda k: bar.advance(task, k))
+    if plot is not None:
+        frontier_figure(table).write_html(plot, include_plotlyjs=True, full_html=True)
+    emit(table, fmt, "Efficient frontier")
+    for warning in table.attrs.get("warnings", []):
+        note(warning)
+    if plot is not None and fmt is Format.table:
+        typer.echo(f"chart written to {plot}", err=True)

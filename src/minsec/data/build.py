@@ -23,6 +23,7 @@ import pandas as pd
 
 from minsec.data import catalogue, dataset
 from minsec.data.loaders import baci, export_controls, parameters, pinksheet, usgs, wgi, wmd
+from minsec.errors import MissingFileError
 
 #: Where each source lives inside a raw-data directory, its publisher, and its licence.
 SOURCES = {
@@ -153,7 +154,7 @@ def build(raw_dir: str | Path) -> BuildResult:
     """Read every source in ``raw_dir`` and return the tidy tables plus the manifest (nothing written)."""
     raw_dir = Path(raw_dir)
     if not raw_dir.is_dir():
-        raise FileNotFoundError(f"raw data directory {raw_dir} does not exist")
+        raise MissingFileError(f"raw data directory {raw_dir} does not exist")
     reports = {name: usgs.LoadReport() for name in SOURCES}
 
     production = pd.concat([

@@ -15,6 +15,8 @@ from functools import cache
 
 import pycountry
 
+from minsec.errors import InputError
+
 #: Pseudo-codes for rows that are not a single economy.
 WORLD = "WLD"
 OTHER = "OTH"
@@ -86,7 +88,7 @@ TRADE_AGGREGATES = {"R20": "Europe EFTA, nes", "ZA1": "Southern African Customs 
 _FOOTNOTE = re.compile(r"(?<=[A-Za-z\)])\d+$")
 
 
-class UnknownCountryError(ValueError):
+class UnknownCountryError(InputError):
     """A publisher's country spelling or code that minsec cannot map."""
 
 

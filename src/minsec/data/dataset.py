@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from minsec.errors import InputError
+
 FORMAT_VERSION = 1
 
 #: table → column → (kind, description). kind: str | int | float | bool | date
@@ -100,7 +102,7 @@ SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
 NONNEGATIVE = {"production": ["value", "value_reported"], "trade": ["value_kusd", "quantity_t"]}
 
 
-class DatasetError(ValueError):
+class DatasetError(InputError):
     """A tidy table that violates the dataset format; the message names table, row and column."""
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from minsec.errors import InputError
 
-class DataFormatError(ValueError):
+
+class DataFormatError(InputError):
     """A source file that does not have the layout or values its loader expects.
 
     ``row`` is the 1-based line number in the file (header = 1) where known.

@@ -12,13 +12,14 @@ pipeline's columns).
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from minsec.data import catalogue, countries
+from minsec.data import library as shipped
+from minsec.errors import InputError
 
 PIPELINE_COLUMNS = ("project_id", "name", "country_iso3", "materials", "stage", "capacity_value", "capacity_unit",
                     "capex_usd", "expected_start_year", "status", "owner", "owner_country_iso3", "source_url")
@@ -30,17 +31,13 @@ ALIASES = {"bauxite/alumina/aluminium": "aluminium", "ndfeb magnets": "rare_eart
            "permanent magnets (type not stated)": "rare_earths", "rare earth metals/alloys": "rare_earths"}
 
 
-class PipelineError(ValueError):
+class PipelineError(InputError):
     """A pipeline or fill file that cannot be used: the message names the row and column."""
 
 
 def bundled_pipeline_path() -> Path:
-    return Path(__file__).parent / "data" / "critical_mineral_projects.csv"
-
-
-@lru_cache(maxsize=1)
-def conversions() -> pd.DataFrame:
-    return pd.read_csv(Path(__file__).parent / "conversions.csv")
+    """The shipped pipeline (``minsec/data/library/projects``)."""
+    return shipped.folder("projects") / "critical_mineral_projects.csv"
 
 
 def minsec_material(name: str) -> str | None:
@@ -60,7 +57,7 @@ def convert_capacity(material: str, value: float, unit: str) -> tuple[float | No
     """Tonnes a year on minsec's basis, and how (or why not)."""
     if not np.isfinite(value):
         return None, "no capacity stated"
-    table = conversions()
+    table = catalogue.conversions()
     for row in table[table["material"] == material].itertuples():
         if re.search(row.unit_pattern, str(unit), flags=re.IGNORECASE):
             return value * row.factor, f"{value:,.0f} {unit} × {row.factor:g} ({row.note}) → t {row.basis}"

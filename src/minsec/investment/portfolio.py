@@ -85,7 +85,7 @@ def _solve(projects: pd.DataFrame, needs: pd.DataFrame, budget: float, split: di
     second pass of a lexicographic solve: among equally good portfolios, the one that spends least)."""
     import linopy
 
-    from minsec.stockpile.model import solver_output_to_stderr
+    from minsec.optimization import solver_output_to_stderr
 
     ids = pd.Index(projects["project_id"], name="project")
     need_index = pd.Index(needs["need"], name="need")

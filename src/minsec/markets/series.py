@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 
 from minsec.data.errors import DataFormatError
+from minsec.errors import InputError
 
 DAYS_PER_YEAR = 365.25
 
 
-class MarketInputError(ValueError):
+class MarketInputError(InputError):
     """Bad input to a market mechanism or price model; the message names the field."""
 
 
@@ -69,15 +70,15 @@ def catalogue_prices() -> pd.DataFrame:
     """The catalogue's material → price series map (``material, stage, source, series, to_usd_per_t, note``)."""
     from minsec.data import catalogue
 
-    return pd.read_csv(catalogue._path("reference_prices.csv"), dtype={"to_usd_per_t": float})
+    return catalogue.reference_prices()
 
 
-def material_series(material: str, pink: pd.DataFrame, salient: pd.DataFrame, stage: str | None = None
-                    ) -> PriceSeries:
-    """The bundled price series of ``material`` (at ``stage`` if it has several), in USD/t.
+def material_series(chain, material: str, stage: str | None = None) -> PriceSeries:
+    """The bundled price series of ``material`` (at ``stage`` if it has several), in USD/t, from a SupplyChain.
 
-    Pink Sheet series are monthly; USGS salient prices are annual (each year from the latest release that
-    reports it: MCS 2024 revises MCS 2023's figures), dated 1 July of the year.
+    Pink Sheet series (``chain.prices``) are monthly; USGS salient prices are annual (each year from the latest
+    release that reports it: MCS 2024 revises MCS 2023's figures — :meth:`SupplyChain.salient`, the one lookup
+    the scenario baseline uses too), dated 1 July of the year.
     """
     table = catalogue_prices()
     rows = table[table["material"] == material]
@@ -91,15 +92,14 @@ def material_series(material: str, pink: pd.DataFrame, salient: pd.DataFrame, st
     row = rows.iloc[0]
     label = f"{material} ({row['source']}: {row['series']})"
     if row["source"] == "pinksheet":
+        pink = chain.prices
         found = pink[pink["series"] == row["series"]].sort_values("month")
         dates = pd.to_datetime(found["month"]).to_numpy().astype("datetime64[D]")
         prices = found["price"].to_numpy(float) * row["to_usd_per_t"]
         source = f"World Bank Pink Sheet, monthly nominal: {row['series']} × {row['to_usd_per_t']:g} → USD/t"
     else:
         owner, _, field = str(row["series"]).rpartition("/")
-        found = salient[(salient["material"] == (owner or material)) & (salient["field"] == field)].dropna(
-            subset=["value"])
-        found = found.sort_values(["year", "release"]).drop_duplicates("year", keep="last")
+        found = chain.salient(owner or material, field)
         dates = np.array([f"{y}-07-01" for y in found["year"]], dtype="datetime64[D]")
         prices = found["value"].to_numpy(float) * row["to_usd_per_t"]
         source = (f"USGS Mineral Commodity Summaries salient table, annual: {field} × {row['to_usd_per_t']:g} "

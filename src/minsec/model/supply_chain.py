@@ -1,67 +1,151 @@
-"""`SupplyChain`: a dataset's production, trade and governance as labelled arrays."""
+"""`SupplyChain`: the spine of minsec — every table of a dataset, its labelled arrays, and the accessors.
+
+In the manner of PyPSA's ``Network``: one object holds a dataset (tables as fields, arrays with explicit
+dimensions derived from them on first use) and the capabilities hang off it as accessors (``sc.risk``,
+``sc.scenarios``, ``sc.stockpile``, ``sc.markets``, ``sc.rules``, ``sc.invest``).  The accessors are
+*registered* by the capability packages (:func:`register_accessor`, as xarray's
+``register_dataset_accessor``), so this layer never imports the ones above it; ``minsec.load()`` registers
+them all.  Missing stays missing (NaN) — never zero.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pandas as pd
 import xarray as xr
 
 from minsec.data import catalogue, countries
-from minsec.data.dataset import Dataset, load
+from minsec.data.dataset import Dataset
+from minsec.data.dataset import load as load_dataset
+from minsec.errors import UnknownNameError
+
+PRODUCTION_KEY = ["source", "material", "stage", "country", "year"]
 
 
-@dataclass
+class _CachedAccessor:
+    """Descriptor creating the accessor once per SupplyChain (xarray's ``_CachedAccessor`` pattern)."""
+
+    def __init__(self, name: str, accessor: type) -> None:
+        self._name, self._accessor = name, accessor
+        self.__doc__ = accessor.__doc__
+
+    def __get__(self, chain: SupplyChain | None, owner: type) -> Any:
+        if chain is None:
+            return self._accessor
+        made = self._accessor(chain)
+        # a plain instance attribute from now on: the descriptor is not consulted again for this chain
+        object.__setattr__(chain, self._name, made)
+        return made
+
+
+def register_accessor(name: str) -> Callable[[type], type]:
+    """Class decorator: ``@register_accessor("risk") class RiskAccessor`` makes ``sc.risk`` an instance of it,
+    created on first use with the SupplyChain as its only argument."""
+
+    def decorate(accessor: type) -> type:
+        setattr(SupplyChain, name, _CachedAccessor(name, accessor))
+        SupplyChain.accessors[name] = accessor
+        return accessor
+
+    return decorate
+
+
+@dataclass(eq=False)
 class SupplyChain:
-    """Production, world totals, trade and governance of one dataset.
+    """Every table of one dataset, the country groups, and labelled arrays derived from them.
+
+    Tables (pandas, one field per table of the tidy format, ``minsec.data.dataset.SCHEMA``):
+
+    * :attr:`production_releases` — production and capacity rows of every publisher release (USGS releases
+      overlap and revise each other: :attr:`production_table` keeps the latest);
+    * :attr:`trade` — BACI flows with the ``material`` and ``stage`` of each HS code attached;
+    * :attr:`governance_table`, :attr:`us_salient`, :attr:`prices` (Pink Sheet, monthly),
+      :attr:`export_controls` (recorded measures), :attr:`parameter_facts` (sourced facts);
+    * :attr:`groups` — country groups (EU27, the partnership …); :attr:`manifest` — sources, editions, years.
 
     Arrays (``xarray.DataArray``; NaN = missing):
 
-    * :attr:`production` — ``source × material × stage × country × year``: each economy's output on
-      minsec's basis (USGS: the latest release publishing that year);
-    * :attr:`world_total` — ``source × material × stage × year``: the publisher's world total;
-    * :attr:`other_countries` — same dims: the publisher's "Other countries" remainder;
-    * :attr:`basis` — ``source × material × stage``: what is counted (e.g. "Li content");
-    * :attr:`governance` — ``indicator × country × year``: WGI estimates and ``pv_gpr``.
+    * :attr:`production` — ``source × material × stage × country × year``, t on minsec's basis;
+    * :attr:`world_total`, :attr:`other_countries` — ``source × material × stage × year``;
+    * :attr:`basis`, :attr:`units` — ``source × material × stage``; :attr:`governance` —
+      ``indicator × country × year``; :meth:`trade_array` — dense trade on request.
 
-    Trade stays a long table (:attr:`trade`; 97 % of exporter × importer pairs are empty) with the material
-    and stage of each HS code attached; :meth:`trade_array` gives dense views on request.
+    Accessors (registered by ``minsec.load()``): ``risk``, ``scenarios``, ``stockpile``, ``markets``, ``rules``,
+    ``invest`` — see docs/python.md.
     """
 
-    production_table: pd.DataFrame
+    production_releases: pd.DataFrame
     trade: pd.DataFrame
     governance_table: pd.DataFrame
     us_salient: pd.DataFrame
+    prices: pd.DataFrame
+    export_controls: pd.DataFrame
+    parameter_facts: pd.DataFrame
     groups: catalogue.Groups
-    dataset: Dataset | None = None
+    manifest: dict = field(default_factory=dict)
+    path: Path | None = None
+
+    #: name → accessor class, filled by :func:`register_accessor`
+    accessors: ClassVar[dict[str, type]] = {}
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def load(cls, path: str | Path | None = None, groups_path: str | Path | None = None,
-             tables: tuple[str, ...] = ("production", "trade", "governance", "us_salient")) -> SupplyChain:
-        """Load a tidy dataset directory (default: the bundled one) into a SupplyChain."""
-        return cls.from_dataset(load(path, tables=tables), catalogue.load_groups(groups_path))
-
-    @classmethod
     def from_dataset(cls, dataset: Dataset, groups: catalogue.Groups | None = None) -> SupplyChain:
-        production = dataset["production"]
-        production = production[production["measure"] == "production"]
-        # USGS releases overlap (MCS2024 revises MCS2023's estimate for 2022): keep the latest release.
-        production = (production.sort_values("release")
-                      .drop_duplicates(["source", "material", "stage", "country", "year"], keep="last"))
+        """The SupplyChain of a loaded tidy dataset (trade gets each HS code's material and stage)."""
         hs = catalogue.hs_codes().set_index("hs92")
         trade = dataset["trade"]
         if "material" not in trade.columns:
             trade = trade[trade["hs92"].isin(hs.index)].copy()
             trade["material"] = trade["hs92"].map(hs["material"])
             trade["stage"] = trade["hs92"].map(hs["stage"])
-        return cls(production.reset_index(drop=True), trade, dataset["governance"],
-                   dataset.tables.get("us_salient", pd.DataFrame()), groups or catalogue.load_groups(), dataset)
+        return cls(dataset["production"], trade, dataset["governance"], dataset["us_salient"], dataset["prices"],
+                   dataset["export_controls"], dataset["parameter_facts"], groups or catalogue.load_groups(),
+                   dataset.manifest, dataset.path)
+
+    def __repr__(self) -> str:
+        where = "bundled dataset" if self.path is None or self.path == _bundled() else str(self.path)
+        built = self.manifest.get("built", "?")
+        return (f"<minsec.SupplyChain: {where} (built {built}); {len(self.production_table):,} production rows, "
+                f"{len(self.trade):,} trade flows, {self.production.sizes['material']} materials; accessors "
+                f"{', '.join(sorted(self.accessors)) or 'none (use minsec.load())'}>")
+
+    # ------------------------------------------------------------------ derived tables
+    def _latest_release(self, measure: str) -> pd.DataFrame:
+        rows = self.production_releases[self.production_releases["measure"] == measure]
+        # USGS releases overlap (MCS2024 revises MCS2023's estimate for 2022): keep the latest release.
+        return (rows.sort_values("release", kind="stable").drop_duplicates(PRODUCTION_KEY, keep="last")
+                .reset_index(drop=True))
+
+    @cached_property
+    def production_table(self) -> pd.DataFrame:
+        """Production rows (economies and the WLD/OTH aggregates), each figure from the latest release."""
+        return self._latest_release("production")
+
+    @cached_property
+    def capacity_table(self) -> pd.DataFrame:
+        """Published capacity rows (USGS), each figure from the latest release."""
+        return self._latest_release("capacity")
+
+    def salient(self, material: str, field_name: str) -> pd.DataFrame:
+        """One US salient-statistics field of ``material`` by year, each year from the latest USGS release that
+        reports a value (MCS 2024 revises MCS 2023): columns ``year, value, release, value_raw, flag``.
+
+        ``material`` may be ``"owner/field"``'s owner when a field sits in another commodity's table (rhodium in
+        palladium's)."""
+        rows = self.us_salient[(self.us_salient["material"] == material) & (self.us_salient["field"] == field_name)]
+        rows = rows.dropna(subset=["value"]).sort_values(["year", "release"], kind="stable")
+        return (rows.drop_duplicates("year", keep="last")[["year", "value", "release", "value_raw", "flag"]]
+                .reset_index(drop=True))
 
     # ------------------------------------------------------------------ labelled arrays
-    def _array(self, table: pd.DataFrame, dims: list[str], column: str = "value") -> xr.DataArray:
+    @staticmethod
+    def _array(table: pd.DataFrame, dims: list[str], column: str = "value") -> xr.DataArray:
         series = table.set_index(dims)[column].astype(float)
         return xr.DataArray.from_series(series).sortby(dims)
 
@@ -72,14 +156,15 @@ class SupplyChain:
 
     @cached_property
     def production(self) -> xr.DataArray:
-        array = self._array(self._economy_rows, ["source", "material", "stage", "country", "year"])
+        """Production by economy, t on minsec's basis: ``source × material × stage × country × year``."""
+        array = self._array(self._economy_rows, PRODUCTION_KEY)
         array.attrs.update(unit="t", description="production by economy, minsec basis")
         return array
 
     @cached_property
     def production_reported(self) -> xr.DataArray:
         """Production on the publisher's own basis (e.g. WMD lithium as Li2O), as published methods use it."""
-        return self._array(self._economy_rows, ["source", "material", "stage", "country", "year"], "value_reported")
+        return self._array(self._economy_rows, PRODUCTION_KEY, "value_reported")
 
     def _aggregate(self, code: str) -> xr.DataArray:
         rows = self.production_table[self.production_table["country"] == code]
@@ -88,10 +173,12 @@ class SupplyChain:
 
     @cached_property
     def world_total(self) -> xr.DataArray:
+        """The publisher's world total, t: ``source × material × stage × year``."""
         return self._aggregate(countries.WORLD)
 
     @cached_property
     def other_countries(self) -> xr.DataArray:
+        """The publisher's "Other countries" remainder, t: ``source × material × stage × year``."""
         return self._aggregate(countries.OTHER)
 
     def _series_attribute(self, column: str) -> xr.DataArray:
@@ -100,14 +187,17 @@ class SupplyChain:
 
     @cached_property
     def basis(self) -> xr.DataArray:
+        """What each series counts (e.g. "Li content"): ``source × material × stage``."""
         return self._series_attribute("basis")
 
     @cached_property
     def units(self) -> xr.DataArray:
+        """Unit of each series ("t", or "Mm3" for helium): ``source × material × stage``."""
         return self._series_attribute("unit")
 
     @cached_property
     def governance(self) -> xr.DataArray:
+        """WGI estimates and ``pv_gpr`` (0–1): ``indicator × country × year``."""
         return self._array(self.governance_table, ["indicator", "country", "year"], "estimate")
 
     def trade_array(self, measure: str = "quantity_t", years: list[int] | None = None) -> xr.DataArray:
@@ -132,34 +222,90 @@ class SupplyChain:
             "series_hs": series_hs.reset_index(drop=True),
         }
 
-    def geopolrisk(self, years: list[int], importers: list[str] | None = None,
-                   materials: list[str] | None = None, intra_group: str = "exclude") -> pd.DataFrame:
-        """GeoPolRisk for the given importers (ISO3 or group names; default all) × materials × years."""
-        from minsec.risk.geopolrisk import geopolrisk
+    # ------------------------------------------------------------------ what is in it
+    def materials(self) -> pd.DataFrame:
+        """The material catalogue (id, name, family, EU CRMA and US list status) with the stages each source
+        covers and the HS codes of its trade."""
+        table = catalogue.materials().reset_index()
+        usgs = catalogue.usgs_series().groupby("material")["stage"].agg(lambda s: ",".join(sorted(set(s))))
+        wmd = catalogue.wmd_series().groupby("material")["stage"].agg(lambda s: ",".join(sorted(set(s))))
+        hs = catalogue.hs_codes().groupby("material")["hs92"].agg(",".join)
+        table["usgs_stages"] = table["material"].map(usgs).fillna("")
+        table["wmd_stages"] = table["material"].map(wmd).fillna("")
+        table["hs92"] = table["material"].map(hs).fillna("")
+        return table
 
-        inputs = self.geopolrisk_inputs()
-        if materials is not None:
-            for material in materials:
-                self.check_material(material)
-            inputs["production"] = inputs["production"].sel(material=[
-                m for m in materials if m in inputs["production"].material.values])
-            inputs["series_hs"] = inputs["series_hs"][inputs["series_hs"]["material"].isin(materials)]
-        return geopolrisk(self.trade, inputs["production"], inputs["political_stability"], inputs["series_hs"],
-                          years, importers, self.groups.all_members(), intra_group)  # type: ignore[arg-type]
+    def sources(self) -> pd.DataFrame:
+        """Every source of the dataset (manifest.json): title, years, licence, rows and its known gaps."""
+        from minsec.errors import InputError
 
-    # ------------------------------------------------------------------ helpers
+        if not self.manifest:
+            raise InputError(f"the data directory {self.path} has no manifest.json")
+        rows = []
+        for name, source in self.manifest["sources"].items():
+            years = source.get("years") or []
+            rows.append({"source": name, "title": source["title"], "years": "–".join(map(str, years)),
+                         "licence": source["licence"], "rows": source["rows"],
+                         "known_gaps": list(source.get("known_gaps", []))})
+        return pd.DataFrame(rows)
+
+    # ------------------------------------------------------------------ names
     def years(self, source: str) -> list[int]:
         """Years with any production figure from ``source``."""
         known = self.production.sel(source=source).notnull().any(["material", "stage", "country"])
         return [int(y) for y in self.production.year.values[known.values]]
 
     def check_material(self, material: str) -> str:
+        """``material`` if the catalogue knows it; :class:`~minsec.errors.UnknownNameError` otherwise."""
         if material not in catalogue.materials().index:
-            raise KeyError(f"unknown material {material!r}; see `minsec materials`")
+            raise UnknownNameError(f"unknown material {material!r}; see `minsec materials`")
         return material
 
-    def members(self, importer: str) -> frozenset[str]:
-        """ISO3 members of a group name, or the single economy for an ISO3 code."""
-        if importer in self.groups:
-            return self.groups.members(importer)
-        return frozenset({countries.normalise_iso3(importer)})
+    def members(self, name: str) -> frozenset[str]:
+        """ISO3 members of a group name, or the single economy of an ISO3 code (:meth:`Groups.resolve`)."""
+        return self.groups.resolve(name)
+
+
+def _bundled() -> Path:
+    from minsec.data.dataset import bundled_dir
+
+    return bundled_dir()
+
+
+# ---------------------------------------------------------------------------------------------- loading
+CACHE_SIZE = 4
+_CACHE: dict[tuple, SupplyChain] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _stamp(path: Path | None) -> tuple:
+    """What identifies a dataset directory's contents cheaply: each file's name, size and mtime."""
+    if path is None or not path.is_dir():
+        return ()
+    return tuple(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in path.iterdir() if p.is_file()))
+
+
+def load_supply_chain(path: str | Path | None = None, groups: str | Path | None = None, *,
+                      cache: bool = True) -> SupplyChain:
+    """The SupplyChain of a tidy dataset directory (default: the bundled one) with country groups from ``groups``
+    (default: the shipped groups.yaml).
+
+    With ``cache`` (the default) the same object is returned while the directory's files are unchanged, so the
+    CLI, the service, the dashboard and the jobs of one process share one load; its tables are shared too —
+    copy before changing them.  Raises :class:`~minsec.data.dataset.DatasetError` naming table, row and column.
+    """
+    directory = Path(path).resolve() if path is not None else _bundled()
+    groups_path = Path(groups).resolve() if groups is not None else None
+    key = (str(directory), str(groups_path), _stamp(directory), _stamp(groups_path.parent) if groups_path else ())
+    if cache:
+        with _CACHE_LOCK:
+            found = _CACHE.get(key)
+        if found is not None:
+            return found
+    chain = SupplyChain.from_dataset(load_dataset(directory), catalogue.load_groups(groups_path))
+    if cache:
+        with _CACHE_LOCK:
+            _CACHE[key] = chain
+            while len(_CACHE) > CACHE_SIZE:      # oldest first: dict order is insertion order
+                _CACHE.pop(next(iter(_CACHE)))
+    return chain

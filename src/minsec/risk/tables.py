@@ -1,8 +1,26 @@
 """The analysis tables shown by the CLI, the service and the dashboard: concentration, GeoPolRisk, import
-reliance and partner routes over the loaded supply chain, with validated selections (unknown material, year
-or stage raise ``ValueError``/``KeyError`` naming the value)."""
+reliance and partner routes over the loaded supply chain, with validated selections (an unknown material, year
+or stage raises a :class:`~minsec.errors.MinsecError` naming the value).  ``sc.risk`` (:mod:`minsec.risk.accessor`)
+is the public door to them; years are a year, ``"all"`` or a list of years."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+
+from minsec.errors import InputError
+
+Years = int | str | Iterable[int]
+
+
+def _check_source(source: str) -> None:
+    if source not in ("usgs", "wmd"):
+        raise InputError(f"unknown source {source!r}: use usgs or wmd")
+
+
+def _entity(chain, importer: str) -> dict[str, frozenset[str]]:
+    """{name: ISO3 members} of one importer: a group by its name, an economy by its normalised code."""
+    members = chain.members(importer)
+    return {importer if importer in chain.groups else next(iter(members)): members}
 
 
 def concentration_table(chain, source: str, material: str | None, stage: str | None, year: int | None):
@@ -10,8 +28,7 @@ def concentration_table(chain, source: str, material: str | None, stage: str | N
 
     from minsec.risk.concentration import concentration
 
-    if source not in ("usgs", "wmd"):
-        raise ValueError(f"unknown source {source!r}: use usgs or wmd")
+    _check_source(source)
     production = chain.production.sel(source=source, drop=True)
     world = chain.world_total.sel(source=source, drop=True)
     result = concentration(production, world).to_dataframe().reset_index()
@@ -20,12 +37,12 @@ def concentration_table(chain, source: str, material: str | None, stage: str | N
         result = result[result["material"] == material]
     if stage is not None:
         if stage not in ("mining", "refining"):
-            raise ValueError(f"unknown stage {stage!r}: use mining or refining")
+            raise InputError(f"unknown stage {stage!r}: use mining or refining")
         result = result[result["stage"] == stage]
     if year is not None:
         available = sorted(int(y) for y in set(result["year"]))
         if year not in available:
-            raise ValueError(f"year {year} not in the data (available: {available})")
+            raise InputError(f"year {year} not in the data (available: {available})")
         result = result[result["year"] == year]
     result = result[result["world_total"].notna()].copy()
     basis = chain.basis.sel(source=source).to_series()
@@ -39,50 +56,79 @@ def concentration_table(chain, source: str, material: str | None, stage: str | N
     return result[columns].sort_values(["material", "stage", "year"]).reset_index(drop=True)
 
 
-def overlap_years(chain, year: str) -> list[int]:
+def _chosen_years(year: Years, available: list[int], default: list[int], what: str) -> list[int]:
+    """``"all"`` → ``default``; a year (int or digits) or a list of years, each checked against ``available``."""
+    if isinstance(year, str) and year == "all":
+        return default
+    wanted = [year] if isinstance(year, int | str) else list(year)
+    out = []
+    for item in wanted:
+        text = str(item).strip()
+        if not text.isdigit() or int(text) not in available:
+            raise InputError(f"year {item!r} not available ({what}: {available})" if available else
+                             f"year {item!r} not available: the data hold no {what}")
+        out.append(int(text))
+    return out
+
+
+def overlap_years(chain, year: Years) -> list[int]:
+    """Years of trade and production together (``"all"``: 2018–2022, the peer's window, where present)."""
     available = sorted(int(y) for y in set(chain.trade["year"].unique()) & set(chain.production.year.values))
-    if year == "all":
-        return [y for y in available if 2018 <= y <= 2022] or available
-    if not year.isdigit() or int(year) not in available:
-        raise ValueError(f"year {year!r} not available (trade and WMD production overlap: {available})")
-    return [int(year)]
+    return _chosen_years(year, available, [y for y in available if 2018 <= y <= 2022] or available,
+                         "trade and WMD production overlap")
 
 
-def importers(chain, importer: str) -> list[str] | None:
+def importers(chain, importer: str | Iterable[str]) -> list[str] | None:
+    """``"all"`` → None (every economy and group); else the names, groups kept whole, codes normalised."""
     from minsec.data import countries
 
-    if importer == "all":
+    if isinstance(importer, str) and importer == "all":
         return None
-    if importer in chain.groups:
-        return [importer]
-    return [countries.normalise_iso3(importer)]
+    names = [importer] if isinstance(importer, str) else list(importer)
+    return [name if name in chain.groups else countries.normalise_iso3(name) for name in names]
 
 
-def geopolrisk_table(chain, importer: str, year: str, material: str | None):
+def geopolrisk_scores(chain, years: list[int], importers: list[str] | None = None,
+                      materials: list[str] | None = None, intra_group: str = "exclude"):
+    """GeoPolRisk of importers (ISO3 or group names; None = all) × materials × years on the chain's WMD
+    production, BACI trade and normalised WGI political stability (:func:`minsec.risk.geopolrisk.geopolrisk`)."""
+    from minsec.risk.geopolrisk import geopolrisk
+
+    inputs = chain.geopolrisk_inputs()
+    if materials is not None:
+        for material in materials:
+            chain.check_material(material)
+        inputs["production"] = inputs["production"].sel(material=[
+            m for m in materials if m in inputs["production"].material.values])
+        inputs["series_hs"] = inputs["series_hs"][inputs["series_hs"]["material"].isin(materials)]
+    return geopolrisk(chain.trade, inputs["production"], inputs["political_stability"], inputs["series_hs"],
+                      years, importers, chain.groups.all_members(), intra_group)  # type: ignore[arg-type]
+
+
+def geopolrisk_table(chain, importer: str | Iterable[str], year: Years, material: str | None,
+                     intra_group: str = "exclude"):
     from minsec.data import catalogue
 
     materials = [chain.check_material(material)] if material else None
-    result = chain.geopolrisk(overlap_years(chain, year), importers(chain, importer), materials)
+    result = geopolrisk_scores(chain, overlap_years(chain, year), importers(chain, importer), materials,
+                               intra_group)
     result.insert(2, "material_name", result["material"].map(catalogue.materials()["name"]))
     return result
 
 
-def trade_years(chain, year: str) -> list[int]:
-    """All trade years, or the one asked for (validated)."""
+def trade_years(chain, year: Years) -> list[int]:
+    """All trade years, or the ones asked for (validated)."""
     years = sorted(int(y) for y in set(chain.trade["year"].unique()))
-    if year == "all":
-        return years
-    if not year.isdigit() or int(year) not in years:
-        raise ValueError(f"year {year!r} not in the trade data ({years[0]}–{years[-1]})")
-    return [int(year)]
+    return _chosen_years(year, years, years, "trade years")
 
 
-def import_reliance_records(chain, importer: str, year: str, material: str | None, source: str):
+def import_reliance_records(chain, importer: str, year: Years, material: str | None, source: str):
     from minsec.data import catalogue
     from minsec.risk.import_reliance import attach_usgs_published_nir, import_reliance_table
 
+    _check_source(source)
     years = trade_years(chain, year)
-    entities = chain.groups.all_members() if importer == "all" else {importer: chain.members(importer)}
+    entities = chain.groups.all_members() if importer == "all" else _entity(chain, importer)
     production = chain.production_table[(chain.production_table["source"] == source)]
     result = import_reliance_table(chain.trade, production, catalogue.hs_codes(), entities, years)
     if "USA" in entities and len(chain.us_salient):
@@ -92,7 +138,7 @@ def import_reliance_records(chain, importer: str, year: str, material: str | Non
     return result[result["net_import_reliance"].notna()].reset_index(drop=True)
 
 
-def routes_table(chain, importer: str, year: str, material: str | None, suppliers: bool):
+def routes_table(chain, importer: str, year: Years, material: str | None, suppliers: bool):
     from minsec.risk.routes import import_sources
 
     years = trade_years(chain, year)
@@ -100,7 +146,7 @@ def routes_table(chain, importer: str, year: str, material: str | None, supplier
         partnership = chain.groups.members("partnership")
         entities = chain.groups.all_members() | {code: frozenset({code}) for code in sorted(partnership)}
     else:
-        entities = {importer: chain.members(importer)}
+        entities = _entity(chain, importer)
     trade = chain.trade
     if material is not None:
         trade = trade[trade["material"] == chain.check_material(material)]

@@ -28,10 +28,11 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from minsec.data import countries
+from minsec.errors import InputError
 from minsec.rules.policy import Stage
 
 
-class BomError(ValueError):
+class BomError(InputError):
     """A bill of materials that cannot be checked: the message names the line or row."""
 
 

@@ -51,10 +51,36 @@ class Report:
     verdict: str                          # fail if any rule fails, else unknown if any is unknown, else pass
     rules: list[Verdict]
     entities: list[dict[str, Any]]
+    title: str = ""                       # the policy version's title, for people
 
     def record(self) -> dict[str, Any]:
         return {"policy": self.policy, "version": self.version, "date": self.date, "product": self.product,
                 "verdict": self.verdict, "rules": [r.record() for r in self.rules], "entities": self.entities}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The CLI's JSON (``minsec rules check -f json``)."""
+        return self.record()
+
+    @property
+    def table(self):
+        """One row per rule: verdict, measured and threshold %, gap, explanation, remedy (pandas)."""
+        import pandas as pd
+
+        return pd.DataFrame([{k: v for k, v in r.record().items() if k != "lines"} for r in self.rules])
+
+    @property
+    def evidence(self):
+        """The lines behind each rule's verdict, one row per rule × line (pandas)."""
+        import pandas as pd
+
+        return pd.DataFrame([line | {"rule": r.rule} for r in self.rules for line in r.lines])
+
+    @property
+    def entities_table(self):
+        """Every entity of the ownership chains with its foreign-entity-of-concern status (pandas)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.entities)
 
 
 def _covered(lines: list[Line], materials: list[str]) -> list[Line]:
@@ -296,4 +322,5 @@ def check(bom: BillOfMaterials, policy: Policy, day: dt.date, groups) -> Report:
     states = {v.verdict for v in verdicts}
     overall = "fail" if "fail" in states else "unknown" if "unknown" in states else "pass"
     entities = [{"entity": s.entity, "feoc": s.feoc, "known": s.known, "reason": s.reason} for s in status.values()]
-    return Report(policy.policy, policy.version, day.isoformat(), bom.product, overall, verdicts, entities)
+    return Report(policy.policy, policy.version, day.isoformat(), bom.product, overall, verdicts, entities,
+                  policy.title)

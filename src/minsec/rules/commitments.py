@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from minsec.data import catalogue, countries
+from minsec.data import library as shipped
 from minsec.rules.policy import DateRange, Parties, PolicyError, _problems, members
 
 MeasureType = Literal["export_ban", "export_licence", "export_quota", "export_tax", "export_price_floor",
@@ -75,7 +76,7 @@ class Register(_Strict):
 
 def load_register(path: str | Path | None = None) -> Register:
     """The shipped partnership register, or a register file of your own."""
-    path = Path(path) if path is not None else Path(__file__).parent / "commitments" / "partnership.yaml"
+    path = Path(path) if path is not None else shipped.folder("commitments") / "partnership.yaml"
     try:
         text = path.read_text(encoding="utf-8")
         node, data = yaml.compose(text), yaml.safe_load(text)
@@ -263,7 +264,7 @@ def _speaks_for(code, parties: frozenset[str], groups) -> bool:
 
 def as_warnings(findings: list[Finding], day: dt.date) -> list:
     """Breaches as early warnings for the information-sharing service (TLP:GREEN: the partner community)."""
-    from minsec.service.warnings import EarlyWarning
+    from minsec.signals import EarlyWarning
 
     return [EarlyWarning("commitment_breach", f"{f.commitment}|{f.measure_id}|{f.country}",
                          f"Commitment {f.commitment}: {f.country} restricts exports of {', '.join(f.materials)} to "

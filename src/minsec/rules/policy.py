@@ -17,12 +17,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from minsec.data import countries
+from minsec.data import library as shipped
+from minsec.errors import InputError
 
 Stage = Literal["extraction", "processing", "recycling", "manufacturing"]
 Percent = Annotated[float, Field(ge=0, le=100, description="percent, 0–100")]
 
 
-class PolicyError(ValueError):
+class PolicyError(InputError):
     """A policy that cannot be used: the message names the file, line and field."""
 
 
@@ -326,8 +328,7 @@ def policy_on(policies: list[Policy], day: dt.date) -> Policy:
 
 def library() -> dict[str, Path]:
     """Policy name (file stem) → file of the policies shipped with minsec."""
-    folder = Path(__file__).parent / "policies"
-    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+    return shipped.items("policies")
 
 
 def members(parties: Parties, groups) -> frozenset[str]:

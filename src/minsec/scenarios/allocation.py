@@ -24,12 +24,15 @@ demand.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from minsec.errors import InputError
 from minsec.optimization import solver_output_to_stderr
 
 TIERS = ("defence", "critical_infrastructure", "other")
@@ -42,7 +45,7 @@ JOINT = "JOINT"
 SHARING_WEIGHT = 1e4
 
 
-class AllocationError(ValueError):
+class AllocationError(InputError):
     """Invalid allocation input (the message names the field and the row)."""
 
 
@@ -84,6 +87,14 @@ class AllocationResult:
     status: str
     objective: float
     solve_seconds: float
+
+    def to_dict(self) -> dict:
+        """JSON-ready: status, objective, solve time and the four tables as records (NaN → None)."""
+        def records(frame: pd.DataFrame) -> list[dict]:
+            return frame.replace({float("nan"): None}).to_dict(orient="records")
+
+        return {"status": self.status, "objective": self.objective, "solve_seconds": self.solve_seconds,
+                **{name: records(getattr(self, name)) for name in ("group", "releases", "transfers", "partners")}}
 
 
 def restraint_level(group_shortfall_share: np.ndarray) -> np.ndarray:
@@ -262,3 +273,35 @@ def problem_from_outcome(by_region: pd.DataFrame, partners: list[str], stocks: p
         supply=xr.DataArray(np.maximum(demand.to_numpy(float) - short.to_numpy(float), 0), coords=coords),
         stocks=xr.DataArray(stock, coords=[holders, coords[1]]),
         release_limit=xr.DataArray(rate, coords=[holders, coords[1]]), **options)
+
+
+def read_stocks(path: str | Path) -> pd.DataFrame:
+    """A stocks CSV ``holder, market, tonnes[, max_release_t]``; errors name the file."""
+    try:
+        table = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise AllocationError(f"{path}: cannot read as CSV: {exc}") from None
+    if len(table) and not {"holder", "market", "tonnes"} <= set(table.columns):
+        raise AllocationError(f"{path}: needs columns holder, market, tonnes")
+    return table
+
+
+def stocks_from_days(by_region: pd.DataFrame, partners: list[str], horizon_months: float,
+                     stock_days: Mapping[str, float] | None = None, joint_days: float = 0.0) -> pd.DataFrame:
+    """Stocks held as days of consumption: ``stock_days[region]`` days of that partner's demand in every market
+    of the outcome, and a joint pool of ``joint_days`` days of the partners' combined demand (demand over the
+    scenario horizon / its length in days × days)."""
+    horizon_days = horizon_months * 365.25 / 12
+    rows = []
+    for region, days in (stock_days or {}).items():
+        if region not in partners or not np.isfinite(days) or days < 0:
+            raise AllocationError(f"stock_days {region}={days}: region must be one of {partners} and days ≥ 0")
+        for row in by_region[by_region["region"] == region].itertuples():
+            rows.append({"holder": region, "market": row.market, "tonnes": row.demand_t / horizon_days * days})
+    if not np.isfinite(joint_days) or joint_days < 0:
+        raise AllocationError(f"joint_days must be a non-negative number (got {joint_days})")
+    if joint_days > 0:
+        for market, group in by_region[by_region["region"].isin(partners)].groupby("market"):
+            rows.append({"holder": JOINT, "market": market,
+                         "tonnes": group["demand_t"].sum() / horizon_days * joint_days})
+    return pd.DataFrame(rows, columns=["holder", "market", "tonnes"])

@@ -26,12 +26,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from minsec.data import catalogue, countries
+from minsec.errors import InputError
 from minsec.model.supply_chain import SupplyChain
 
 DEFAULT_YEAR = 2023
@@ -54,7 +56,7 @@ def region_map(chain: SupplyChain, regions: Iterable[str]) -> dict[str, str]:
             continue
         for member in chain.members(region):
             if member in mapping:
-                raise ValueError(f"{member} belongs to two regions ({mapping[member]} and {region})")
+                raise InputError(f"{member} belongs to two regions ({mapping[member]} and {region})")
             mapping[member] = region
     return mapping
 
@@ -145,38 +147,31 @@ def _trade(chain: SupplyChain, year: int) -> pd.DataFrame:
 
 def _us_consumption(chain: SupplyChain) -> pd.Series:
     """US apparent consumption per market from the salient statistics (latest year with a value)."""
-    mapping = pd.read_csv(catalogue._path("us_consumption.csv"), dtype={"to_t": float})
-    salient = chain.us_salient
     out = {}
-    for row in mapping.itertuples():
-        values = salient[(salient["material"] == row.material) & (salient["field"] == row.field)].dropna(
-            subset=["value"])
+    for row in catalogue.us_consumption().itertuples():
+        values = chain.salient(row.material, row.field)
         if len(values):
-            latest = values.sort_values("year").iloc[-1]
-            out[market_label(row.material, row.stage)] = float(latest["value"]) * row.to_t
+            out[market_label(row.material, row.stage)] = float(values["value"].iloc[-1]) * row.to_t
     return pd.Series(out, dtype=float)
 
 
 def reference_prices(chain: SupplyChain, year: int = DEFAULT_YEAR) -> pd.DataFrame:
     """Baseline price of each market in USD per tonne of the market basis, with its source.
 
-    USGS salient prices: the latest year with a value; Pink Sheet: the mean of ``year``'s monthly prices.
+    USGS salient prices: the latest year with a value (from the latest release reporting it, the same lookup as
+    the price series of :mod:`minsec.markets.series`); Pink Sheet: the mean of ``year``'s monthly prices.
     """
-    table = pd.read_csv(catalogue._path("reference_prices.csv"), dtype={"to_usd_per_t": float})
-    salient = chain.us_salient
-    pink = chain.dataset.tables.get("prices") if chain.dataset is not None else None
+    pink = chain.prices
     rows = []
-    for row in table.itertuples():
+    for row in catalogue.reference_prices().itertuples():
         price, when = np.nan, None
         if row.source == "usgs_salient":
             # "palladium/Price_Rhodium_dto": the field sits in another material's salient table
             owner, _, series = row.series.rpartition("/")
-            values = salient[(salient["material"] == (owner or row.material)) & (salient["field"] == series)].dropna(
-                subset=["value"])
+            values = chain.salient(owner or row.material, series)
             if len(values):
-                latest = values.sort_values("year").iloc[-1]
-                price, when = float(latest["value"]), int(latest["year"])
-        elif pink is not None and len(pink):
+                price, when = float(values["value"].iloc[-1]), int(values["year"].iloc[-1])
+        elif len(pink):
             monthly = pink[(pink["series"] == row.series) & (pd.to_datetime(pink["month"]).dt.year == year)]
             if len(monthly):
                 price, when = float(monthly["price"].mean()), year
@@ -273,6 +268,30 @@ def build_baseline(chain: SupplyChain, regions: Iterable[str] | None = None, yea
         regions=regions, region_of=region_of, year=year, notes=notes)
 
 
+def read_demand(table: str | Path | pd.DataFrame | None) -> pd.DataFrame | None:
+    """A demand-override table ``market, region, consumption_t`` (CSV path or DataFrame); errors name the row
+    and column.  None stays None."""
+    if table is None:
+        return None
+    path = "demand table"
+    if not isinstance(table, pd.DataFrame):
+        path = str(table)
+        try:
+            table = pd.read_csv(table, dtype={"market": str, "region": str})
+        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}: cannot read as CSV: {exc}") from None
+    missing = [c for c in ("market", "region", "consumption_t") if c not in table.columns]
+    if missing:
+        raise InputError(f"{path}: missing columns {missing}")
+    numbers = pd.to_numeric(table["consumption_t"], errors="coerce")
+    bad = numbers.isna() | (numbers < 0)
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0])
+        raise InputError(f"{path}, row {row + 2}, column 'consumption_t': not a non-negative number "
+                         f"({table['consumption_t'].iloc[row]!r})")
+    return table.assign(consumption_t=numbers)
+
+
 def _apply_demand_overrides(supply: xr.DataArray, overrides: pd.DataFrame,
                             demand_basis: np.ndarray) -> xr.DataArray:
     """Set region consumption to the given tonnes, buying the market's producer mix; ROW absorbs the rest."""
@@ -281,30 +300,30 @@ def _apply_demand_overrides(supply: xr.DataArray, overrides: pd.DataFrame,
     regions = list(supply.region.values)
     for row in overrides.itertuples():
         if row.market not in markets:
-            raise ValueError(f"demand override: unknown market {row.market!r}")
+            raise InputError(f"demand override: unknown market {row.market!r}")
         if row.region not in regions or row.region == REST_OF_WORLD:
-            raise ValueError(f"demand override: region {row.region!r} is not one of {regions[:-1]}")
+            raise InputError(f"demand override: region {row.region!r} is not one of {regions[:-1]}")
         m, r = markets.index(row.market), regions.index(row.region)
         output = supply.values[m].sum(axis=1)
         world = output.sum()
         current = supply.values[m, :, r].sum()
         target = float(row.consumption_t)
         if not 0 <= target <= world:
-            raise ValueError(f"demand override {row.market}/{row.region}: {target} t outside [0, world {world:.0f}]")
+            raise InputError(f"demand override {row.market}/{row.region}: {target} t outside [0, world {world:.0f}]")
         mix = output / world
         freed = supply.values[m, :, r] - target * mix
         supply.values[m, :, r] = target * mix
         supply.values[m, :, regions.index(REST_OF_WORLD)] += freed
         if (supply.values[m, :, regions.index(REST_OF_WORLD)] < -1e-6 * world).any():
-            raise ValueError(f"demand override {row.market}/{row.region}: more than the rest of the world holds")
+            raise InputError(f"demand override {row.market}/{row.region}: more than the rest of the world holds")
         demand_basis[m, r] = f"user table ({current:.0f} t computed)"
     return supply
 
 
 def _spare_capacity(chain: SupplyChain, markets: list[str], producers: list[str], production: pd.DataFrame,
                     year: int) -> xr.DataArray:
-    table = chain.dataset["production"] if chain.dataset is not None else chain.production_table
-    capacity = table[(table["measure"] == "capacity") & (table["source"] == "usgs") & table["value"].notna()
+    table = chain.capacity_table
+    capacity = table[(table["source"] == "usgs") & table["value"].notna()
                      & (table["year"] <= year) & table["country"].map(countries.is_economy)]
     spare = np.full((len(markets), len(producers)), np.nan)
     for (material, stage), group in capacity.groupby(["material", "stage"]):

@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
 from minsec.data import catalogue, countries
+from minsec.errors import UnknownNameError
 from minsec.scenarios.baseline import REST_OF_WORLD, UNNAMED_PRODUCERS
 from minsec.scenarios.engine import EventTable, MarketArrays, simulate
 from minsec.scenarios.run import ScenarioContext
@@ -86,14 +87,12 @@ class EnsembleSpec(BaseModel):
 def recorded_restrictions(context: ScenarioContext) -> pd.DataFrame:
     """Country × material pairs with a recorded export control or supply disruption, and the record."""
     rows = []
-    controls = context.chain.dataset.tables.get("export_controls")
-    if controls is not None:
-        for measure in controls.itertuples():
-            if "suspension" in str(measure.control_type):
-                continue
-            for material in catalogue.control_materials(measure.elements):
-                rows.append(("CHN", material, measure.measure_id))
-    facts = context.chain.dataset["parameter_facts"]
+    for measure in context.chain.export_controls.itertuples():
+        if "suspension" in str(measure.control_type):
+            continue
+        for material in catalogue.control_materials(measure.elements):
+            rows.append(("CHN", material, measure.measure_id))
+    facts = context.chain.parameter_facts
     history = facts[(facts["file"] == "disruption_history") & (facts["event_id"] != "")]
     names = {m: row["name"].lower() for m, row in catalogue.materials().iterrows()}
     for event in history.drop_duplicates("event_id").itertuples():
@@ -297,6 +296,12 @@ class EnsembleResult:
     candidates: pd.DataFrame
     executor: str
 
+    def to_dict(self) -> dict:
+        """JSON-ready (``minsec scenario ensemble -f json``): the spec, where the rows went, the summary tables."""
+        return {"spec": self.spec.model_dump(), "executor": self.executor, "rows_written": self.rows_written,
+                "out": str(self.path) if self.path else None,
+                **{k: v.replace({float("nan"): None}).to_dict(orient="records") for k, v in self.summary.items()}}
+
 
 def run_ensemble(context: ScenarioContext, spec: EnsembleSpec, out: str | Path | None = None,
                  scheduler: str | None = "local", progress: Callable[[int], None] | None = None,
@@ -412,7 +417,8 @@ def material_outlook(context: ScenarioContext, spec: EnsembleSpec, material: str
     markets = [i for i, m in enumerate(context.baseline.markets) if m.split(".")[0] == material]
     if not markets:
         known = sorted({m.split(".")[0] for m in context.baseline.markets})
-        raise ValueError(f"material: {material!r} has no market in the scenario baseline; known: {', '.join(known)}")
+        raise UnknownNameError(f"material: {material!r} has no market in the scenario baseline; known: "
+                               f"{', '.join(known)}")
     arrays = MarketArrays.from_baseline(context.baseline, context.parameters)
     cands = candidates(context, spec)
     leakage = context.parameters.reindex(context.baseline.markets)["leakage"].to_numpy(float)

@@ -112,7 +112,7 @@ def _world_output(chain: SupplyChain, material: str, stage: str, year: int) -> t
 
 def calibrate(chain: SupplyChain, baseline: MarketBaseline) -> pd.DataFrame:
     """Implied total short-run elasticity ``E = g / (ΔP/P)`` of each calibration event (one row each)."""
-    facts = chain.dataset["parameter_facts"]
+    facts = chain.parameter_facts
     rows = []
     for event in CALIBRATION_EVENTS:
         year = baseline.year

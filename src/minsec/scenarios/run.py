@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from minsec.data import countries
-from minsec.model.supply_chain import SupplyChain
+from minsec.model.supply_chain import SupplyChain, load_supply_chain
 from minsec.scenarios import parameters as params
 from minsec.scenarios.baseline import REST_OF_WORLD, MarketBaseline, build_baseline
 from minsec.scenarios.engine import EventTable, Exogenous, MarketArrays, SimulationResult, simulate
@@ -30,7 +30,6 @@ from minsec.scenarios.schema import (
     Substitution,
 )
 
-TABLES = ("production", "trade", "governance", "us_salient", "prices", "parameter_facts")
 SENSITIVITY = (0.5, 2.0)
 
 
@@ -46,8 +45,8 @@ class ScenarioContext:
     @classmethod
     def load(cls, data: str | Path | None = None, groups: str | Path | None = None,
              regions: tuple[str, ...] | None = None, demand: pd.DataFrame | None = None) -> ScenarioContext:
-        chain = SupplyChain.load(data, groups, tables=TABLES)
-        return cls.from_chain(chain, regions, demand)
+        """The context of a dataset directory (default: the bundled one), through the one cached loader."""
+        return cls.from_chain(load_supply_chain(data, groups), regions, demand)
 
     @classmethod
     def from_chain(cls, chain: SupplyChain, regions: tuple[str, ...] | None = None,
@@ -307,7 +306,7 @@ def _sensitivity(context: ScenarioContext, parameters: pd.DataFrame, events: Eve
 
 def end_use_shares(context: ScenarioContext) -> pd.DataFrame:
     """End-use shares by material from the value-at-risk facts (``end-use share: <sector>`` rows)."""
-    facts = context.chain.dataset["parameter_facts"]
+    facts = context.chain.parameter_facts
     rows = facts[(facts["file"] == "value_at_risk") & facts["metric"].str.startswith("end-use share")]
     material = rows["material"].str.replace(" ", "_")
     return pd.DataFrame({"material": material, "sector": rows["metric"].str.split(": ", n=1).str[1],

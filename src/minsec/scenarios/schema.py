@@ -24,8 +24,11 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from minsec.data import library as shipped
+from minsec.errors import InputError
 
-class ScenarioError(ValueError):
+
+class ScenarioError(InputError):
     """An invalid scenario: the message names the file and the field (e.g. ``events[0].fraction``)."""
 
 
@@ -170,12 +173,13 @@ def read_scenario(path: str | Path) -> Scenario:
 
 
 def library_dir() -> Path:
-    return Path(__file__).parent / "library"
+    """The shipped scenarios' folder (``minsec/data/library/scenarios``)."""
+    return shipped.folder("scenarios")
 
 
 def library() -> dict[str, Path]:
     """Scenario name (file stem) → file of the scenarios shipped with minsec."""
-    return {p.stem: p for p in sorted(library_dir().glob("*.yaml"))}
+    return shipped.items("scenarios")
 
 
 def load_scenario(file_or_name: str | Path) -> Scenario:

@@ -8,6 +8,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from minsec.errors import MinsecError
 from minsec.service import audit
 from minsec.service.db import ApiToken, BrowserSession, Organisation, User, utcnow
 from minsec.service.security import (
@@ -118,7 +119,7 @@ def user_for_session(session: Session, cookie: str) -> tuple[User, BrowserSessio
     return (user, row) if user is not None and user.active else None
 
 
-class LoginFailedError(Exception):
+class LoginFailedError(MinsecError):
     """Wrong credentials or a locked account (the message never says which of username or password)."""
 
 

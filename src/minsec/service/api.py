@@ -985,19 +985,12 @@ def create_app(database: Database, *, secure_cookies: bool = True, warm_pages: b
 
 # ------------------------------------------------------------------------------------------------ helpers
 class _Analytics:
-    """The bundled supply chain, loaded once on first use (a few hundred ms)."""
-
-    def __init__(self) -> None:
-        self._chain = None
-        self._lock = threading.Lock()
+    """The bundled supply chain, loaded once per process on first use (:func:`minsec.load`, cached)."""
 
     def chain(self):
-        with self._lock:
-            if self._chain is None:
-                from minsec.model import SupplyChain
+        import minsec
 
-                self._chain = SupplyChain.load()
-            return self._chain
+        return minsec.load()
 
 
 analytics = _Analytics()

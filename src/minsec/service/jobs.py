@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import update
 
+from minsec.errors import MinsecError, UnknownNameError
 from minsec.scenarios.schema import Scenario
 from minsec.service import audit
 from minsec.service.db import Database, Job, utcnow
@@ -159,83 +160,59 @@ def _records(frame) -> list[dict]:
 
 
 # ------------------------------------------------------------------------------------------------ analyses
-def run_scenario(params: ScenarioRun, progress: Callable[[float], None], database: Database) -> dict:
-    from minsec.scenarios import ScenarioContext, load_scenario
-    from minsec.scenarios import run_scenario as run
-    from minsec.scenarios.schema import library
+# Each runner is a thin layer over the Python API: the process's one SupplyChain (minsec.load(), cached, shared
+# with the analytics endpoints and the dashboard) and its accessors; the scenario context is built once per
+# process too (sc.scenarios.context()).
+def _chain():
+    import minsec
 
-    if params.definition is not None:
-        scenario = params.definition
-    elif params.scenario not in library():
-        raise ValueError(f"scenario: unknown scenario {params.scenario!r}; known: {', '.join(sorted(library()))}")
-    else:
-        scenario = load_scenario(params.scenario)
-    progress(0.1)
-    return run(scenario, ScenarioContext.load(), params.sensitivity).to_dict()
+    return minsec.load()
 
 
-def run_outlook(params: EnsembleOutlook, progress: Callable[[float], None], database: Database) -> dict:
-    from minsec.scenarios import ScenarioContext
-    from minsec.scenarios.ensemble import EnsembleSpec, material_outlook
-
-    context = ScenarioContext.load()
-    spec = EnsembleSpec(n_scenarios=params.n_scenarios, seed=params.seed, horizon_months=params.horizon_months,
-                        period_months=3.0, chunk_size=min(2_000, params.n_scenarios))
+def _scaled(progress: Callable[[float], None], total: int, share: float = 1.0) -> Callable[[int], None]:
+    """A per-item progress callback reporting ``share`` of the job as the items finish."""
     done = [0]
 
     def advance(k: int) -> None:
         done[0] += k
-        progress(done[0] / params.n_scenarios)
+        progress(share * done[0] / total)
 
-    tables = material_outlook(context, spec, params.material, advance)
+    return advance
+
+
+def run_scenario(params: ScenarioRun, progress: Callable[[float], None], database: Database) -> dict:
+    from minsec.scenarios.schema import library
+
+    if params.definition is None and params.scenario not in library():
+        raise UnknownNameError(f"scenario: unknown scenario {params.scenario!r}; known: "
+                               f"{', '.join(sorted(library()))}")
+    progress(0.1)
+    chosen = params.definition if params.definition is not None else params.scenario
+    return _chain().scenarios.run(chosen, sensitivity=params.sensitivity).to_dict()
+
+
+def run_outlook(params: EnsembleOutlook, progress: Callable[[float], None], database: Database) -> dict:
+    tables = _chain().scenarios.outlook(params.material, params.n_scenarios, params.seed, params.horizon_months,
+                                        _scaled(progress, params.n_scenarios))
     return {"material": params.material, "n_scenarios": params.n_scenarios, "seed": params.seed,
             "horizon_months": params.horizon_months} | {k: _records(v) for k, v in tables.items()}
 
 
-def _ensemble_sample(context, parties: list[str], size: int, seed: int, progress: Callable[[float], None]):
-    """The annual sample, its progress reported as the first 80 % of the job."""
-    from minsec.stockpile.inputs import annual_sample
-
-    done = [0]
-
-    def advance(k: int) -> None:
-        done[0] += k
-        progress(0.8 * done[0] / size)
-
-    return annual_sample(context, parties, size, seed, progress=advance)
-
-
 def run_stockpile(params: StockpileOptimisation, progress: Callable[[float], None], database: Database) -> dict:
-    from minsec.scenarios import ScenarioContext
-    from minsec.stockpile.inputs import JOINT
-    from minsec.stockpile.plan import optimize
-    from minsec.stockpile.setup import parse_holders, prepare_problem
-
-    holders = parse_holders(params.holders)
-    context = ScenarioContext.load()
-    parties = [h for h in holders if h != JOINT] or list(parse_holders("US,EU"))
-    sample = _ensemble_sample(context, parties, params.ensemble, params.seed, progress)
-    prepared = prepare_problem(context, sample, params.budget, holders, None, None, cvar_alpha=params.cvar,
-                               drop_unpriced=True)
+    # a joint pool alone serves the US and the EU (members); national holders are sampled themselves
+    result = _chain().stockpile.optimize(params.budget, method=params.method, ensemble=params.ensemble,
+                                         seed=params.seed, holders=params.holders, members="US,EU", cvar=params.cvar,
+                                         progress=_scaled(progress, params.ensemble, 0.8))
     progress(0.85)
-    plan = optimize(prepared.problem, prepared.facts, params.method)
-    return {"summary": plan.summary, "plan": _records(plan.plan), "by_party": _records(plan.by_party),
-            "warnings": prepared.warnings}
+    return {"summary": result.summary, "plan": _records(result.plan), "by_party": _records(result.by_party),
+            "warnings": result.warnings}
 
 
 def run_frontier(params: StockpileFrontier, progress: Callable[[float], None], database: Database) -> dict:
-    from minsec.scenarios import ScenarioContext
-    from minsec.stockpile.plan import cooperation_frontier
-    from minsec.stockpile.setup import parse_holders, prepare_problem
-
-    parties = list(parse_holders(list(params.split)))
-    split = dict(zip(parties, params.split.values(), strict=True))
-    context = ScenarioContext.load()
-    sample = _ensemble_sample(context, parties, params.ensemble, params.seed, progress)
-    prepared = prepare_problem(context, sample, max(params.budgets), tuple(parties), drop_unpriced=True)
-    progress(0.85)
-    table = cooperation_frontier(prepared.problem, split, params.budgets, params.method)
-    return {"frontier": _records(table), "split": split, "warnings": prepared.warnings}
+    table, split, warnings = _chain().stockpile.cooperation_frontier(
+        params.budgets, params.split, ensemble=params.ensemble, seed=params.seed, method=params.method,
+        progress=_scaled(progress, params.ensemble, 0.8))
+    return {"frontier": _records(table), "split": split, "warnings": warnings}
 
 
 def run_floor(params: FloorValuation, progress: Callable[[float], None], database: Database) -> dict:
@@ -268,26 +245,14 @@ def run_floor(params: FloorValuation, progress: Callable[[float], None], databas
 
 
 def run_surveillance(params: Surveillance, progress: Callable[[float], None], database: Database) -> dict:
-
-    from minsec.data import catalogue
-    from minsec.data.countries import normalise_iso3
-    from minsec.data.dataset import load
-    from minsec.markets.surveillance import surveil
-
-    trade = load(tables=("trade",))["trade"]
-    groups = catalogue.load_groups()
-    members = groups.members(params.importer) if params.importer in groups else frozenset(
-        {normalise_iso3(params.importer)})
-    hs = catalogue.hs_codes()
-    year = params.year or int(trade["year"].max())
-    findings = surveil(trade, hs, params.importer, members, groups.members("partnership"), year)
-    return {"importer": params.importer, "year": year, "findings": [f.record() for f in findings]}
+    findings = _chain().markets.surveillance(importer=params.importer, year=params.year)
+    return {"importer": params.importer, "year": findings.attrs["year"], "findings": _records(findings)}
 
 
 def run_warnings(params: EarlyWarnings, progress: Callable[[float], None], database: Database) -> dict:
     from minsec.service import warnings
 
-    found = warnings.collect()
+    found = warnings.collect(chain=_chain())
     progress(0.7)
     return warnings.publish(database, found) | {"warnings": len(found)}
 
@@ -343,9 +308,10 @@ class JobRunner:
         try:
             result = _jsonable(RUNNERS[params.kind](params, progress, self.database))
         except Exception as exc:  # the job fails with the reason; the server goes on
-            message = str(exc) if isinstance(exc, ValueError) else f"{exc.__class__.__name__}: {exc}"
+            expected = isinstance(exc, MinsecError)       # bad input: its message; anything else is a bug
+            message = str(exc) if expected else f"{exc.__class__.__name__}: {exc}"
             self._set(job_id, status="failed", error=message[:2000], finished_at=utcnow())
-            if not isinstance(exc, ValueError):
+            if not expected:
                 traceback.print_exc()
             return
         self._set(job_id, status="done", progress=1.0, result=result, finished_at=utcnow())

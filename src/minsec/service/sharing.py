@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from minsec.errors import InputError, MinsecError
 from minsec.service import audit
 from minsec.service.db import (
     Alert,
@@ -39,15 +40,15 @@ from minsec.service.security import (
 MIN_CONTRIBUTORS = 3
 
 
-class ForbiddenError(Exception):
+class ForbiddenError(MinsecError):
     """The caller may not do this (HTTP 403)."""
 
 
-class NotFoundError(Exception):
+class NotFoundError(MinsecError):
     """No such object, or the caller may not know it exists (HTTP 404)."""
 
 
-class InvalidError(ValueError):
+class InvalidError(InputError):
     """The request is well-formed but cannot be carried out (HTTP 422); the message names the field."""
 
 

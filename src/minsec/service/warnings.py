@@ -1,187 +1,25 @@
-"""Automatic early warnings from the analytics, published as alerts with evidence and a default label.
-
-Sources and rules (each warning has a fingerprint, so running again publishes only what is new or changed):
-
-* **Export controls** (the recorded MOFCOM/GAC measures): one warning per measure and recorded status —
-  a measure whose status or suspension date changes gets a new warning.  A suspension whose recorded end
-  date has passed is flagged separately (the controls may be back in force).  Default TLP:CLEAR (public
-  government notices).
-* **Concentration**: a material × stage whose leading producer's share of world output crossed the CRMA's
-  65 % benchmark between the two latest USGS years (upwards: high severity; downwards: info).  GREEN.
-* **Price spikes**: a monthly log return more than 3 standard deviations from the mean of the previous 60
-  months, in a bundled monthly price series (falls are reported too: a collapse can signal dumping).  GREEN.
-* **Trade surveillance**: dumping-margin and import-surge findings for the partnership's imports in the
-  latest trade year with high severity and high confidence (:mod:`minsec.markets.surveillance`).  GREEN.
-"""
+"""Automatic early warnings published as alerts: the detectors are pure (:mod:`minsec.signals`); this module
+stores what they find as alerts authored by the early-warning organisation, once per fingerprint (running again
+publishes only what is new or changed)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-from dataclasses import dataclass, field
 
-import numpy as np
-import pandas as pd
 from sqlalchemy import select
 
 from minsec.service.db import Alert, Database, Organisation
+from minsec.signals import EarlyWarning
 
-CRMA_SHARE = 0.65
-SPIKE_SIGMAS = 3.0
-SPIKE_WINDOW = 60
 WARNING_ORG = "minsec-early-warning"
 
 
-@dataclass
-class EarlyWarning:
-    kind: str
-    key: str
-    title: str
-    body: str
-    severity: str
-    tlp: str
-    materials: list[str]
-    countries: list[str]
-    stage: str | None
-    source: str
-    evidence: dict = field(default_factory=dict)
+def collect(today: dt.date | None = None, chain=None) -> list[EarlyWarning]:
+    """The warnings of ``chain`` (default: the process's :func:`minsec.load`) on ``today``."""
+    import minsec
+    from minsec.signals import collect as detect
 
-    @property
-    def fingerprint(self) -> str:
-        return hashlib.sha256(f"{self.kind}|{self.key}".encode()).hexdigest()
-
-
-def export_control_warnings(controls: pd.DataFrame, today: dt.date) -> list[EarlyWarning]:
-    from minsec.data.catalogue import control_materials
-
-    out = []
-    for row in controls.itertuples():
-        materials = control_materials(row.elements)
-        status = str(row.status_as_recorded)
-        until = row.suspended_until.date() if pd.notna(row.suspended_until) else None
-        evidence = {"measure_id": row.measure_id, "announcement": row.announcement_en,
-                    "announced": str(row.announced_date.date()) if pd.notna(row.announced_date) else None,
-                    "effective": str(row.effective_date.date()) if pd.notna(row.effective_date) else None,
-                    "scope": row.materials_scope, "control_type": row.control_type,
-                    "destinations": row.destination_scope, "status": status,
-                    "suspended_until": str(until) if until else None, "source_url": row.primary_source_url}
-        is_suspension = "suspension" in str(row.control_type)
-        active = "active" in status or "in force" in status
-        severity = "medium" if is_suspension else "high" if active else "medium"
-        out.append(EarlyWarning(
-            "export_control", f"{row.measure_id}|{status}|{until}",
-            f"China export control {row.measure_id}: {row.elements} — {row.control_type} ({status})",
-            f"{row.announcement_en}. Scope: {row.materials_scope}. Destinations: {row.destination_scope}. "
-            f"Recorded status: {status}" + (f", suspended until {until}" if until else "") + ".",
-            severity, "CLEAR", materials, ["CHN"], None, str(row.primary_source_url), evidence))
-        if until is not None and until < today and not is_suspension and "suspended" in status:
-            out.append(EarlyWarning(
-                "suspension_lapsed", f"{row.measure_id}|{until}",
-                f"Suspension of {row.measure_id} ({row.elements}) ended on {until}: controls may be in force again",
-                f"The recorded suspension of {row.announcement_en} ran until {until}. Unless it was extended, the "
-                f"measure ({row.control_type}; {row.materials_scope}) applies again. Check MOFCOM's current "
-                "notices.", "high", "CLEAR", materials, ["CHN"], None, str(row.primary_source_url), evidence))
-    return out
-
-
-def concentration_warnings(table: pd.DataFrame) -> list[EarlyWarning]:
-    """``table``: material, stage, year, top_country, top_share, world_total, unit (``minsec risk concentration``)."""
-    out = []
-    years = sorted(table["year"].dropna().unique())
-    if len(years) < 2:
-        return out
-    previous, latest = years[-2], years[-1]
-    now = table[table["year"] == latest].set_index(["material", "stage"])
-    before = table[table["year"] == previous].set_index(["material", "stage"])
-    for key in now.index.intersection(before.index):
-        a, b = before.loc[key], now.loc[key]
-        if not (np.isfinite(a["top_share"]) and np.isfinite(b["top_share"])):
-            continue
-        up = a["top_share"] < CRMA_SHARE <= b["top_share"]
-        down = b["top_share"] < CRMA_SHARE <= a["top_share"]
-        if not (up or down):
-            continue
-        material, stage = key
-        verb = "rose above" if up else "fell below"
-        out.append(EarlyWarning(
-            "concentration", f"{material}|{stage}|{latest}|{b['top_country']}",
-            f"{material} {stage}: {b['top_country']}'s share {verb} the CRMA 65 % benchmark "
-            f"({a['top_share']:.1%} in {previous} → {b['top_share']:.1%} in {latest})",
-            f"Leading producer {b['top_country']} held {b['top_share']:.1%} of world {stage} output of {material} in "
-            f"{latest} ({a['top_country']}: {a['top_share']:.1%} in {previous}); world total {b['world_total']:,.0f} "
-            f"{b.get('unit', '')}. Source: USGS Mineral Commodity Summaries world tables.",
-            "high" if up else "info", "GREEN", [material], [str(b["top_country"])], stage,
-            "USGS Mineral Commodity Summaries (minsec risk concentration)",
-            {"previous": {"year": int(previous), "top_country": a["top_country"], "top_share": float(a["top_share"])},
-             "latest": {"year": int(latest), "top_country": b["top_country"], "top_share": float(b["top_share"]),
-                        "world_total": float(b["world_total"])}}))
-    return out
-
-
-def price_spike_warnings(pink: pd.DataFrame, catalogue_prices: pd.DataFrame) -> list[EarlyWarning]:
-    """Latest monthly move of each catalogue Pink Sheet series against its previous 60 monthly log returns."""
-    out = []
-    rows = catalogue_prices[catalogue_prices["source"] == "pinksheet"].drop_duplicates("series")
-    for row in rows.itertuples():
-        series = pink[pink["series"] == row.series].sort_values("month")
-        if len(series) < SPIKE_WINDOW + 2:
-            continue
-        returns = np.diff(np.log(series["price"].to_numpy(float)))
-        history, last = returns[-SPIKE_WINDOW - 1:-1], returns[-1]
-        sigma = history.std(ddof=1)
-        z = (last - history.mean()) / sigma if sigma > 0 else 0.0
-        if abs(z) < SPIKE_SIGMAS:
-            continue
-        month = pd.Timestamp(series["month"].iloc[-1]).strftime("%Y-%m")
-        change = np.expm1(last)
-        out.append(EarlyWarning(
-            "price_spike", f"{row.series}|{month}",
-            f"{row.material}: price {'jumped' if last > 0 else 'fell'} {change:+.1%} in {month} ({z:+.1f} σ)",
-            f"The World Bank Pink Sheet {row.series} price moved {change:+.1%} from "
-            f"{series['price'].iloc[-2]:,.2f} to {series['price'].iloc[-1]:,.2f} {series['unit'].iloc[-1]} in "
-            f"{month}, {z:+.1f} standard deviations from the previous {SPIKE_WINDOW} months' moves.",
-            "high" if abs(z) >= 4 else "medium", "GREEN", [row.material], [], row.stage,
-            "World Bank Commodity Price Data (Pink Sheet)",
-            {"series": row.series, "month": month, "log_return": float(last), "z_score": float(z),
-             "window_months": SPIKE_WINDOW, "previous_price": float(series["price"].iloc[-2]),
-             "price": float(series["price"].iloc[-1])}))
-    return out
-
-
-def surveillance_warnings(findings) -> list[EarlyWarning]:
-    out = []
-    for f in findings:
-        if f.kind not in ("dumping", "surge") or f.severity != "high" or f.confidence != "high":
-            continue
-        out.append(EarlyWarning(
-            f.kind, f"{f.hs92}|{f.importer}|{f.exporter}|{f.year}",
-            f"{'Possible dumping' if f.kind == 'dumping' else 'Import surge'}: {f.material} (HS {f.hs92}) from "
-            f"{f.exporter} into the {f.importer}, {f.year}", f.summary, "high", "GREEN",
-            [f.material] if f.material else [], [f.exporter] if f.exporter != "outside" else [], None,
-            "CEPII BACI (minsec markets surveillance)", f.record(with_evidence=True)))
-    return out
-
-
-def collect(today: dt.date | None = None, data_dir=None) -> list[EarlyWarning]:
-    """All warnings the bundled (or given) data produce today."""
-    from minsec.data import catalogue
-    from minsec.markets.series import catalogue_prices
-    from minsec.markets.surveillance import surveil
-    from minsec.model import SupplyChain
-    from minsec.risk.tables import concentration_table
-
-    today = today or dt.date.today()
-    chain = SupplyChain.load(data_dir, tables=("production", "trade", "governance", "us_salient", "prices",
-                                               "export_controls"))
-    tables = chain.dataset.tables
-    warnings = export_control_warnings(tables["export_controls"], today)
-    warnings += concentration_warnings(concentration_table(chain, "usgs", None, None, None))
-    warnings += price_spike_warnings(tables["prices"], catalogue_prices())
-    hs = catalogue.hs_codes()
-    partners = chain.groups.members("partnership")
-    year = int(tables["trade"]["year"].max())
-    warnings += surveillance_warnings(surveil(tables["trade"], hs, "partnership", partners, partners, year))
-    return warnings
+    return detect(chain if chain is not None else minsec.load(), today)
 
 
 def publish(database: Database, warnings: list[EarlyWarning]) -> dict[str, int]:

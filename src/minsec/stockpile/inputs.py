@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from minsec.errors import InputError
+
 JOINT = "joint"
 #: the pooled demand of a scenario table without a ``holder`` column
 ALL_PARTIES = "all"
@@ -31,7 +33,7 @@ PROBABILITY_TOLERANCE = 1e-6
 LOSS_FACTS = ("VR014", "VR013")
 
 
-class StockpileInputError(ValueError):
+class StockpileInputError(InputError):
     """Invalid stockpile input; the message names the file, row, column or field."""
 
 
@@ -236,7 +238,7 @@ def material_facts(context, materials: list[str], parties: list[str], members: l
     """
     baseline = context.baseline
     markets = baseline.markets
-    facts = context.chain.dataset["parameter_facts"]
+    facts = context.chain.parameter_facts
     multiplier = loss_multiplier(facts[facts["file"] == "value_at_risk"])
     price = baseline.price.to_series()
     demand = baseline.demand.to_pandas()

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from minsec.errors import MinsecError
 from minsec.optimization import solver_output_to_stderr
 from minsec.stockpile.inputs import JOINT, ShortfallSample, StockpileInputError
 from minsec.stockpile.newsvendor import ItemDistributions, solve_newsvendor
@@ -478,7 +479,7 @@ def solve_fast(problem: StockpileProblem, prepared: ItemDistributions | None = N
                     {"build": 0.0, "solve": solve_seconds})
 
 
-class NeedsLPError(Exception):
+class NeedsLPError(MinsecError):
     """The fast path's relaxed optimum violates a coupling constraint: solve the LP instead."""
 
 

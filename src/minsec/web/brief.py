@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from minsec.errors import InputError, MinsecError
 from minsec.web import figures, views
 
 CHROMIUM = "/usr/bin/chromium"
@@ -32,7 +33,7 @@ SOURCES = [
 ]
 
 
-class BriefError(ValueError):
+class BriefError(InputError):
     """A briefing that cannot be made (unknown material or importer, unsupported output, no Chromium)."""
 
 
@@ -65,18 +66,16 @@ def importer_summary(chain, material: str, importer: str) -> tuple[list[dict[str
     return keys, routes
 
 
-def briefing_html(chain, tables: dict[str, pd.DataFrame], material: str, importer: str | None = None,
-                  today: dt.date | None = None) -> str:
+def briefing_html(chain, material: str, importer: str | None = None, today: dt.date | None = None) -> str:
     """The briefing as one self-contained HTML document."""
     from minsec.web.templating import STATIC, plotly_js_path
 
     if importer is not None and importer not in chain.groups and len(importer) != 3:
         raise BriefError(f"--importer {importer!r}: give an ISO3 code or a group ({', '.join(chain.groups.names)})")
     try:
-        view = views.material(chain, material, prices=tables.get("prices"), salient=tables.get("us_salient"),
-                              controls=tables.get("export_controls"))
-    except (KeyError, ValueError) as exc:
-        raise BriefError(str(exc.args[0]) if exc.args else str(exc)) from None
+        view = views.material(chain, material)
+    except MinsecError as exc:
+        raise BriefError(str(exc)) from None
     keys = [{k: v for k, v in key.items() if k != "source"} for key in view["key_figures"]]  # no page to link
     if importer is not None:
         extra, _ = importer_summary(chain, view["material"], importer)

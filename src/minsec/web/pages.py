@@ -20,6 +20,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from minsec.errors import MinsecError
 from minsec.service.api import optional_principal
 from minsec.service.security import Principal
 from minsec.web import views
@@ -65,20 +66,10 @@ class WebData:
     def __init__(self, chain_loader) -> None:
         self._chain_loader = chain_loader
         self._lock = threading.Lock()
-        self._tables: dict[str, Any] | None = None
         self._cache: dict[tuple, Any] = {}
 
     def chain(self):
         return self._chain_loader()
-
-    def tables(self) -> dict[str, Any]:
-        with self._lock:
-            if self._tables is None:
-                from minsec.data.dataset import load
-
-                dataset = load(tables=("prices", "us_salient", "export_controls"))
-                self._tables = {name: dataset[name] for name in ("prices", "us_salient", "export_controls")}
-            return self._tables
 
     def memo(self, key: tuple, build):
         with self._lock:
@@ -95,10 +86,7 @@ class WebData:
         return self.memo(("overview",), lambda: _rendered(views.overview(self.chain())))
 
     def material(self, material: str):
-        tables = self.tables()
-        return self.memo(("material", material), lambda: _rendered(views.material(
-            self.chain(), material, prices=tables["prices"], salient=tables["us_salient"],
-            controls=tables["export_controls"])))
+        return self.memo(("material", material), lambda: _rendered(views.material(self.chain(), material)))
 
     def risk(self, importer: str):
         return self.memo(("risk", importer), lambda: _rendered(views.risk_matrix(self.chain(), importer)))
@@ -108,7 +96,6 @@ class WebData:
         try:
             self.overview()
             self.risk("USA")
-            self.tables()
         except Exception:  # a broken dataset shows on the page that needs it, with its message
             pass
 
@@ -121,7 +108,7 @@ def _rendered(view: dict[str, Any]) -> dict[str, Any]:
 Viewer = Annotated[Principal | None, Depends(optional_principal)]
 
 
-class SignInRequiredError(Exception):
+class SignInRequiredError(MinsecError):
     """A page asked for without a session: the visitor is sent to sign in and brought back."""
 
     def __init__(self, target: str) -> None:
@@ -218,9 +205,8 @@ def mount(app: FastAPI, chain_loader) -> WebData:
         elif table == "prices":
             from minsec.markets.series import MarketInputError, material_series
 
-            tables = data.tables()
             try:
-                series = material_series(material, tables["prices"], tables["us_salient"])
+                series = material_series(chain, material)
             except MarketInputError as exc:
                 return Response(str(exc), status_code=404, media_type="text/plain")
             rows = series.table().assign(source=series.source)

@@ -197,9 +197,9 @@ def export_controls_of(controls: pd.DataFrame, material: str) -> pd.DataFrame:
     return controls[covered.to_numpy(bool)]
 
 
-def material(chain, material_id: str, *, prices: pd.DataFrame | None = None,
-             salient: pd.DataFrame | None = None, controls: pd.DataFrame | None = None) -> dict[str, Any]:
-    """Everything the material page shows; ``prices``/``salient``/``controls`` are the bundled tables."""
+def material(chain, material_id: str) -> dict[str, Any]:
+    """Everything the material page shows, from the SupplyChain's tables (production, trade, governance, prices,
+    US salient statistics, export controls)."""
     from minsec.risk.tables import concentration_table, geopolrisk_table
 
     material_id = chain.check_material(material_id)
@@ -286,11 +286,11 @@ def material(chain, material_id: str, *, prices: pd.DataFrame | None = None,
             _rows(flows), source="CEPII BACI HS92 (the material's HS codes; EU27 members as one importer, "
             "intra-EU trade left out)", formula="Σ value over the material's HS codes and the entity's members",
             download=f"{base}/rows/trade.csv?year={year}"))
-    if prices is not None:
+    if len(chain.prices) or len(chain.us_salient):
         from minsec.markets.series import MarketInputError, material_series
 
         try:
-            series = material_series(material_id, prices, salient if salient is not None else pd.DataFrame())
+            series = material_series(chain, material_id)
         except MarketInputError:
             series = None
         if series is not None and len(series.prices):
@@ -303,7 +303,7 @@ def material(chain, material_id: str, *, prices: pd.DataFrame | None = None,
                                 [{"source": series.source}], source=series.source,
                                 formula="price × the catalogue's conversion to USD/t",
                                 download=f"{base}/rows/prices.csv"))
-    measures = export_controls_of(controls, material_id) if controls is not None else pd.DataFrame()
+    measures = export_controls_of(chain.export_controls, material_id)
     if len(measures):   # a record may cite several documents ("url; url"): link the primary one
         measures = measures.assign(primary_source_url=measures["primary_source_url"].astype(str)
                                    .str.split(";").str[0].str.strip())

@@ -15,6 +15,12 @@ and validates them.
   give each market's reference price in USD per tonne of its basis.
 * ``us_consumption.csv`` — USGS salient fields holding US apparent consumption, for markets without
   bilateral trade data.
+* ``units.csv`` — every mass unit publishers use (t, kt, kg, Mt, lb …) with its factor to metric tonnes,
+  and the non-mass units kept as they are (helium in million cubic metres, diamonds in carats).
+* ``conversions.csv`` — product → minsec basis by stoichiometry for stated capacities (LiOH·H2O → Li …;
+  sources in ``conversions.PROVENANCE.md``).
+* ``groups.yaml`` — country groups (EU27, the partnership); :meth:`Groups.resolve` turns a group name or an
+  ISO3 code into its members, the one place where that is done.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+
+from minsec.errors import InputError, UnknownNameError
 
 STAGES = ("mining", "refining")
 
@@ -88,6 +96,50 @@ def hs_codes() -> pd.DataFrame:
     return table
 
 
+@cache
+def reference_prices() -> pd.DataFrame:
+    """Each market's reference price series: ``material, stage, source, series, to_usd_per_t, note``."""
+    return pd.read_csv(_path("reference_prices.csv"), dtype={"to_usd_per_t": float})
+
+
+@cache
+def us_consumption() -> pd.DataFrame:
+    """USGS salient fields of US apparent consumption: ``material, stage, field, to_t, note``."""
+    return pd.read_csv(_path("us_consumption.csv"), dtype={"to_t": float})
+
+
+@cache
+def units() -> pd.DataFrame:
+    """Publishers' unit codes, indexed by ``unit``: ``kind`` (mass / volume / count), ``to_t`` (mass units: the
+    factor to metric tonnes), ``minsec_unit`` (the unit minsec stores), ``note``."""
+    return pd.read_csv(_path("units.csv"), dtype={"to_t": float}, keep_default_na=False,
+                       na_values={"to_t": [""]}).set_index("unit")
+
+
+def mass_factor(unit: str) -> float:
+    """Metric tonnes per ``unit`` (``kt`` → 1000); :class:`~minsec.errors.UnknownNameError` for non-mass units."""
+    table = units()
+    if unit not in table.index or table.loc[unit, "kind"] != "mass":
+        raise UnknownNameError(f"{unit!r} is not a mass unit of the catalogue (units.csv)")
+    return float(table.loc[unit, "to_t"])
+
+
+def to_minsec_unit(unit: str) -> tuple[str, float]:
+    """(the unit minsec stores, the factor to it) for a publisher's unit code: ``"kt"`` → ``("t", 1000.0)``,
+    ``"mcm"`` → ``("Mm3", 1.0)``; :class:`~minsec.errors.UnknownNameError` for a code not in units.csv."""
+    table = units()
+    if unit not in table.index:
+        raise UnknownNameError(f"unit {unit!r} is not in the catalogue (units.csv)")
+    row = table.loc[unit]
+    return str(row["minsec_unit"]), float(row["to_t"]) if row["kind"] == "mass" else 1.0
+
+
+@cache
+def conversions() -> pd.DataFrame:
+    """Product → minsec basis conversions for stated capacities: ``material, unit_pattern, factor, basis, note``."""
+    return pd.read_csv(_path("conversions.csv"))
+
+
 def _check(table: pd.DataFrame, name: str) -> None:
     unknown = set(table["material"]) - set(materials().index)
     if unknown:
@@ -106,11 +158,21 @@ class Groups:
     def members(self, group: str) -> frozenset[str]:
         """ISO3 members of a group; a member may itself be a group (expanded recursively)."""
         if group not in self.definitions:
-            raise KeyError(f"unknown group {group!r}; known: {sorted(self.definitions)}")
+            raise UnknownNameError(f"unknown group {group!r}; known: {sorted(self.definitions)}")
         out: set[str] = set()
         for member in self.definitions[group]["members"]:
             out |= self.members(member) if member in self.definitions else {member}
         return frozenset(out)
+
+    def resolve(self, name: str) -> frozenset[str]:
+        """ISO3 members of a group name, or the one economy of an ISO3 code (``"usa"`` → ``{"USA"}``).
+
+        Raises :class:`~minsec.data.countries.UnknownCountryError` for a name that is neither."""
+        from minsec.data import countries
+
+        if name in self.definitions:
+            return self.members(name)
+        return frozenset({countries.normalise_iso3(name)})
 
     def all_members(self) -> dict[str, frozenset[str]]:
         """Every group name → its ISO3 members."""
@@ -132,17 +194,17 @@ def load_groups(path: str | Path | None = None) -> Groups:
     try:
         raw = yaml.safe_load(source.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise ValueError(f"{source}: cannot read groups file: {exc}") from None
+        raise InputError(f"{source}: cannot read groups file: {exc}") from None
     if not isinstance(raw, dict):
-        raise ValueError(f"{source}: expected a mapping of group name → {{name, members}}")
+        raise InputError(f"{source}: expected a mapping of group name → {{name, members}}")
     for name, spec in raw.items():
         if not isinstance(spec, dict) or not isinstance(spec.get("members"), list):
-            raise ValueError(f"{source}: group {name!r} needs a 'members' list")
+            raise InputError(f"{source}: group {name!r} needs a 'members' list")
         for member in spec["members"]:
             if member in raw:
                 continue
             try:
                 countries.normalise_iso3(str(member))
             except countries.UnknownCountryError:
-                raise ValueError(f"{source}: group {name!r}: unknown member {member!r}") from None
+                raise InputError(f"{source}: group {name!r}: unknown member {member!r}") from None
     return Groups(raw)

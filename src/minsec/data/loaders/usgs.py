@@ -24,12 +24,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from minsec.data import countries
+from minsec.data import catalogue, countries
 from minsec.data.errors import DataFormatError
 
 #: Mass units in USGS column names → tonnes per unit. Non-mass units are kept as they are.
-MASS_UNITS = {"t": 1.0, "kt": 1e3, "kg": 1e-3, "mmt": 1e6, "Mt": 1e6}
-OTHER_UNITS = {"mct": "Mct", "kct": "kct", "mcm": "Mm3"}
 
 _VALUE_COLUMN = re.compile(
     r"^(?P<measure>Prod|Cap|Reserves)"
@@ -175,10 +173,8 @@ def read_world_table(path: str | Path, release: str | None = None) -> pd.DataFra
             if unit_code == "mt":  # "Reserves_mt": million or metric tons? USGS does not say — refuse to guess
                 continue
             value, flag = parse_value(cells[index], path, line_no, header[index])
-            if unit_code in MASS_UNITS:
-                value, unit = value * MASS_UNITS[unit_code], "t"
-            else:
-                unit = OTHER_UNITS[unit_code]
+            unit, factor = catalogue.to_minsec_unit(unit_code)    # masses in tonnes (units.csv)
+            value = value * factor
             year = int(m.group("year")) if m.group("year") else None
             if year is None and measure != "reserves":
                 raise DataFormatError(path, "production/capacity column without a year", row=1,

@@ -6,7 +6,8 @@ data_source_flag``), itself built from WMD's workbook "6.4. Production of Minera
 individual Countries by Minerals".  Quirks handled explicitly:
 
 * the per-commodity ``Total`` row (codes ``DELETE``) is the published world total → pseudo-code ``WLD``;
-* units ``metr. t`` and ``kg`` (precious metals) are converted to tonnes; ``ct`` and ``Mio m3`` are kept;
+* units are converted by the catalogue's units.csv: ``metr. t`` and ``kg`` (precious metals) to tonnes;
+  ``ct`` and ``Mio m3`` are kept;
 * geopolrisk's pseudo-codes ``S19`` (Taiwan) and ``R20`` (Kosovo) are mapped to ``TWN`` and ``XKX``;
 * an empty ``value`` means "not listed for that year" and stays missing (NaN), never zero.
 """
@@ -18,12 +19,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from minsec.data import countries
+from minsec.data import catalogue, countries
 from minsec.data.errors import DataFormatError
 
 COLUMNS = ["commodity", "country", "country_code_m49", "country_iso3", "year", "value", "unit",
            "data_source_flag"]
-UNITS = {"metr. t": ("t", 1.0), "kg": ("t", 1e-3), "ct": ("ct", 1.0), "Mio m3": ("Mm3", 1.0)}
 FLAGS = {"r": "reported", "e": "estimated", "p": "preliminary"}
 
 
@@ -39,7 +39,7 @@ def read_production(path: str | Path) -> pd.DataFrame:
         raise DataFormatError(path, f"missing columns {missing}", row=1)
     raw["row"] = np.arange(2, len(raw) + 2)
 
-    bad_units = raw.loc[~raw["unit"].isin(UNITS), ["row", "unit"]]
+    bad_units = raw.loc[~raw["unit"].isin(catalogue.units().index), ["row", "unit"]]
     if len(bad_units):
         first = bad_units.iloc[0]
         raise DataFormatError(path, f"unknown unit {first.unit!r}", row=int(first.row), column="unit")
@@ -67,8 +67,9 @@ def read_production(path: str | Path) -> pd.DataFrame:
             codes.append(countries.normalise_iso3(countries.WMD_CODE_OVERRIDES.get(code.strip(), code)))
         except countries.UnknownCountryError as exc:
             raise DataFormatError(path, str(exc), row=int(row), column="country_iso3") from None
-    unit = raw["unit"].map(lambda u: UNITS[u][0])
-    factor = raw["unit"].map(lambda u: UNITS[u][1]).astype(float)
+    converted = {u: catalogue.to_minsec_unit(u) for u in raw["unit"].unique()}    # units.csv
+    unit = raw["unit"].map(lambda u: converted[u][0])
+    factor = raw["unit"].map(lambda u: converted[u][1]).astype(float)
     flag = raw["data_source_flag"].map(FLAGS).fillna("total")
     flag = flag.where(values.notna(), "not_listed")
     return pd.DataFrame({

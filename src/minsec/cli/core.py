@@ -1,0 +1,181 @@
+"""The ``minsec`` command line's core: the Typer app, the global options, output, and the one error guard.
+
+Every command is a thin layer over the Python API (:func:`minsec.load` and its accessors): parse options, call
+the accessor, print the DataFrame it returns.  Heavy libraries (pandas, xarray) are imported inside the commands so
+that ``minsec --help`` stays fast.  Every command that prints data takes ``--format table|json|csv``.
+
+Errors: a :class:`~minsec.errors.MinsecError` (bad input the user can correct) is printed as one line on stderr
+with exit code 2.  Anything else is a bug and is reported as one (exit code 1); ``--debug`` (or
+``MINSEC_DEBUG=1``) shows its traceback, and that of a MinsecError too.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+
+class GuardedGroup(TyperGroup):
+    """The root command group: its ``invoke`` is the single place where errors become exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from minsec.errors import MinsecError
+
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except MinsecError as exc:
+            if State.debug:
+                raise
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except Exception as exc:
+            if State.debug:
+                raise
+            typer.echo(f"minsec: internal error — this is a bug, please report it: {exc.__class__.__name__}: "
+                       f"{exc}\n(run again with --debug for the traceback)", err=True)
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(cls=GuardedGroup, help="minsec — supply-chain map, supply-risk indices, emergency planning, "
+                                         "stockpiles, markets and rules for critical minerals.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class State:
+    """The global options of this invocation."""
+
+    data: Path | None = None
+    groups: Path | None = None
+    debug: bool = os.environ.get("MINSEC_DEBUG", "") not in ("", "0")
+
+
+DataOption = Annotated[Path | None, typer.Option("--data", help="Tidy data directory (default: bundled dataset).")]
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+
+
+@app.callback()
+def _global(data: DataOption = None,
+            groups: Annotated[Path | None, typer.Option("--groups", help="Country-groups YAML file.")] = None,
+            debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks (of bugs and of input errors).")]
+            = False) -> None:
+    State.data = data
+    State.groups = groups
+    State.debug = debug or os.environ.get("MINSEC_DEBUG", "") not in ("", "0")
+
+
+def chain():
+    """The SupplyChain of ``--data`` / ``--groups`` (the bundled dataset by default), with its accessors."""
+    import minsec
+
+    return minsec.load(State.data, groups=State.groups)
+
+
+def fail(message: str) -> None:
+    """Stop with one line on stderr and exit code 2 (for checks the CLI itself makes)."""
+    from minsec.errors import InputError
+
+    raise InputError(message)
+
+
+# ------------------------------------------------------------------------------------------------ output
+def jsonable(value: Any) -> Any:
+    """Plain JSON values: non-finite floats become null (JSON has no NaN), numpy scalars their Python value,
+    anything else unknown its string."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if hasattr(value, "item") and getattr(value, "ndim", 0) == 0:          # numpy scalars
+        return jsonable(value.item())
+    if hasattr(value, "tolist"):                                           # numpy arrays
+        return jsonable(value.tolist())
+    try:
+        if value != value:                                                 # NaT
+            return None
+    except TypeError:                                                      # pandas.NA refuses to be a bool
+        return None
+    return str(value)
+
+
+def emit_json(payload: Any) -> None:
+    import json
+
+    sys.stdout.write(json.dumps(jsonable(payload), indent=1, ensure_ascii=False) + "\n")
+
+
+def records(frame) -> list[dict]:
+    """A DataFrame's rows as JSON-ready dicts (missing → null)."""
+    return jsonable(frame.to_dict(orient="records"))
+
+
+def emit(frame, fmt: Format, title: str = "") -> None:
+    """Print a DataFrame as a Rich table, JSON records or CSV."""
+    if fmt is Format.json:
+        emit_json(frame.to_dict(orient="records"))
+    elif fmt is Format.csv:
+        frame.to_csv(sys.stdout, index=False)
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=title or None, show_lines=False)
+        for column in frame.columns:
+            table.add_column(str(column), overflow="fold")
+        for row in frame.itertuples(index=False):
+            table.add_row(*[_cell(v) for v in row])
+        Console().print(table)
+
+
+def emit_record(record: dict, fmt: Format, title: str = "") -> None:
+    """Print one record: JSON object, one-row CSV, or a field/value table."""
+    import pandas as pd
+
+    if fmt is Format.json:
+        emit_json(record)
+    elif fmt is Format.csv:
+        emit(pd.DataFrame([record]), fmt)
+    else:
+        emit(pd.DataFrame({"field": list(record), "value": [str(v) for v in record.values()]}), fmt, title)
+
+
+def note(message: str) -> None:
+    typer.echo(f"note: {message}", err=True)
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        if value != value:
+            return "—"
+        return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    return str(value)
+
+
+def progress_bar(fmt: Format, description: str, total: int, transient: bool = True):
+    """A Rich progress bar on stderr for table output (silent for JSON/CSV); ``bar.advance(task, k)``."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), transient=transient or fmt is not Format.table,
+                   disable=fmt is not Format.table, console=Console(stderr=True))
+    return bar, bar.add_task(description, total=total)

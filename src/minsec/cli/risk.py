@@ -1,0 +1,108 @@
+"""``minsec risk …``, ``minsec overview`` and ``minsec brief``: supply-risk indices (``sc.risk``) and briefings."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from minsec.cli.core import Format, FormatOption, chain, emit, emit_json, fail, records
+
+risk_app = typer.Typer(help="Supply-risk indices: concentration, GeoPolRisk, import reliance, routes.",
+                       no_args_is_help=True)
+
+
+@risk_app.command("concentration")
+def risk_concentration(
+    material: Annotated[str | None, typer.Option(help="Material id (see `minsec materials`).")] = None,
+    stage: Annotated[str | None, typer.Option(help="mining or refining.")] = None,
+    year: Annotated[int | None, typer.Option(help="Year.")] = None,
+    source: Annotated[str, typer.Option(help="usgs or wmd.")] = "usgs",
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Production shares, leading producer, HHI and producer count per material × stage × year.
+
+    Shares are relative to the published world total; HHI counts named producers only (the unallocated
+    remainder is treated as atomised; hhi_upper treats it as one producer)."""
+    emit(chain().risk.concentration(material=material, stage=stage, year=year, source=source), fmt,
+         "Production concentration")
+
+
+@risk_app.command("geopolrisk")
+def risk_geopolrisk(
+    importer: Annotated[str, typer.Option(help="ISO3 code, a group (EU27, partnership) or 'all'.")] = "all",
+    year: Annotated[str, typer.Option(help="Year or 'all' (2018–2022).")] = "all",
+    material: Annotated[str | None, typer.Option(help="Material id.")] = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """GeoPolRisk score and characterisation factor (Gemechu et al. 2016; geopolrisk-py 2.0.1 method)."""
+    emit(chain().risk.geopolrisk(importer=importer, year=year, material=material), fmt, "GeoPolRisk")
+
+
+@risk_app.command("import-reliance")
+def risk_import_reliance(
+    importer: Annotated[str, typer.Option(help="ISO3 code, a group (EU27, partnership) or 'all' groups.")] = "EU27",
+    year: Annotated[str, typer.Option(help="Year or 'all'.")] = "all",
+    material: Annotated[str | None, typer.Option(help="Material id.")] = None,
+    source: Annotated[str, typer.Option(help="Production source: usgs or wmd.")] = "wmd",
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Net import reliance (M − X)/(P + M − X) from trade and production, basis-checked per HS code."""
+    emit(chain().risk.import_reliance(importer=importer, year=year, material=material, source=source), fmt,
+         "Net import reliance")
+
+
+@risk_app.command("routes")
+def risk_routes(
+    importer: Annotated[str, typer.Option(help="ISO3, a group (EU27, partnership) or 'all' partners.")] = "all",
+    year: Annotated[str, typer.Option(help="Year or 'all'.")] = "2022",
+    material: Annotated[str | None, typer.Option(help="Material id.")] = None,
+    suppliers: Annotated[bool, typer.Option(help="One row per outside supplier instead of the summary.")] = False,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Partner routes: share of imports from partners vs outside suppliers, and from each outside supplier.
+
+    For EU27 this is the CRMA import-dependence check per stage (exceeds_65pct: one third country > 65 %)."""
+    emit(chain().risk.routes(importer=importer, year=year, material=material, suppliers=suppliers), fmt,
+         "Import routes")
+
+
+def overview(
+    year: Annotated[int | None, typer.Option(help="Concentration year (default: latest USGS year).")] = None,
+    fmt: FormatOption = Format.table,
+    top: Annotated[int, typer.Option(help="Rows per section.")] = 10,
+) -> None:
+    """The risk overview: most concentrated materials per stage, CRMA 65 % breaches, top GeoPolRisk (US, EU)."""
+    from rich.console import Console
+
+    sections = chain().risk.overview(year=year, top=top)
+    if fmt is Format.json:
+        emit_json({title: records(frame) for title, frame in sections.items()})
+        return
+    if fmt is Format.csv:
+        for title, frame in sections.items():
+            sys.stdout.write(f"# {title}\n")
+            frame.to_csv(sys.stdout, index=False)
+        return
+    Console().print("[bold]minsec supply-risk overview[/bold] — bundled data: USGS MCS 2023/2024, "
+                    "World Mining Data, BACI, WGI. Shares are of the published world total; HHI 0–1.")
+    for title, frame in sections.items():
+        emit(frame, Format.table, title)
+
+
+def brief(
+    material: Annotated[str, typer.Option("--material", help="Material id (see `minsec materials`).")],
+    out: Annotated[Path, typer.Option("--out", help="FILE.html (self-contained, opens offline) or FILE.pdf "
+                                                     "(printed by Chromium).")],
+    importer: Annotated[str | None, typer.Option(help="Add an importer's figures: ISO3 or a group (EU27, "
+                                                      "partnership).")] = None,
+) -> None:
+    """A one-to-two-page briefing on a material: key figures, a map, a chart, export controls and sources."""
+    from minsec.web.brief import briefing_html, write_brief
+
+    if out.suffix.lower() not in (".html", ".htm", ".pdf"):
+        fail(f"--out {out}: the briefing is written as .html or .pdf")
+    written = write_brief(briefing_html(chain(), material, importer), out)
+    typer.echo(f"briefing written to {written} ({written.stat().st_size / 1e6:.1f} MB)", err=True)

@@ -1,0 +1,202 @@
+"""``sc.invest``: the critical-mineral project pipeline, capacity benchmarks (EU CRMA 10/40/25 % and a labelled US
+analogue) and the joint portfolio that buys the most security per dollar.
+
+Consumption comes from the SupplyChain (apparent consumption P + M − X, :mod:`minsec.investment.benchmarks`)
+unless the user gives a table; the shortfall objective uses a minsec ensemble over the chain's scenario context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from minsec.errors import InputError
+from minsec.model.supply_chain import register_accessor
+from minsec.scenarios.accessor import ScenariosAccessor  # noqa: F401 - sc.scenarios, used by the shortfall objective
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from minsec.investment.portfolio import Portfolio
+    from minsec.model.supply_chain import SupplyChain
+
+REGIONS = ("EU27", "USA")
+GAP_COLUMNS = ["region", "material", "stage", "gap_t", "target_pct", "consumption_t", "current_t", "current_known",
+               "target_t", "current_pct"]
+CHOSEN_COLUMNS = ["project_id", "name", "country", "material", "stages", "capacity_t_per_yr", "capex_usd",
+                  "cost_per_t_per_yr_usd", "expected_start_year", "start_year_assumed"]
+
+
+@dataclass
+class InvestmentResult:
+    """A portfolio: ``summary`` (budget, spent, objective and its unit, tonnes secured, cost per secured t/yr,
+    marginal value of the next dollars), ``chosen`` projects with funding per partner, ``needs`` and how far they
+    are met, the benchmark ``trajectory`` with and without the portfolio (and ``trajectory_by_year``), and the
+    projects ``not_evaluated`` with what is missing."""
+
+    summary: dict[str, Any]
+    chosen: pd.DataFrame
+    needs: pd.DataFrame
+    trajectory: pd.DataFrame
+    trajectory_by_year: pd.DataFrame
+    not_evaluated: pd.DataFrame
+    portfolio: Portfolio | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The CLI's JSON (``minsec invest optimize -f json``)."""
+        return {"summary": self.summary, "chosen": self.chosen.to_dict(orient="records"),
+                "needs": self.needs.drop(columns=["countries"]).to_dict(orient="records"),
+                "benchmark_trajectory": self.trajectory.to_dict(orient="records"),
+                "benchmark_trajectory_by_year": self.trajectory_by_year.to_dict(orient="records"),
+                "not_evaluated": self.not_evaluated.to_dict(orient="records")}
+
+
+@register_accessor("invest")
+class InvestAccessor:
+    """Joint investments: ``sc.invest.optimize(budget_usd=2e9, split="US=0.5,EU=0.5")``."""
+
+    def __init__(self, chain: SupplyChain) -> None:
+        self._chain = chain
+
+    def pipeline(self, projects: str | Path | None = None, fill: str | Path | None = None,
+                 evaluable: bool = False) -> pd.DataFrame:
+        """The project pipeline with minsec's material, stages, capacity converted to minsec's basis (t/yr), capex
+        (USD), start year, and for each project the optimiser cannot evaluate what is missing (``--fill``)."""
+        from minsec.investment.pipeline import load_projects
+
+        table = load_projects(projects, fill)
+        return table[table["evaluable"]] if evaluable else table
+
+    def benchmarks(self, regions: str | Iterable[str] = "EU27,USA", projects: str | Path | None = None,
+                   fill: str | Path | None = None, consumption: str | Path | None = None,
+                   years: str | tuple[int, int] = "2026:2035", default_start: int = 2030) -> pd.DataFrame:
+        """Each region's share of consumption from its own capacity (current + pipeline projects with a capacity)
+        against the benchmarks — extraction 10 %, processing 40 %, recycling 25 % — now, at the end of ``years``,
+        and the first year each is met."""
+        from minsec.investment import benchmarks
+
+        table, members, gaps = self._inputs(projects, fill, consumption, regions, default_start)
+        pool = table[table["evaluable"] | table["capacity_t_per_yr"].notna()]
+        path = benchmarks.trajectory(gaps, pool, members, year_span(years))
+        return path.groupby(["region", "material", "stage"], as_index=False).agg(
+            target_pct=("target_pct", "first"), share_now_pct=("share_pct", "first"),
+            share_end_pct=("share_pct", "last"), first_year_met=("first_year_met", "first"),
+            current_known=("current_known", "first"))
+
+    def optimize(self, budget_usd: float, objective: str = "benchmarks", *, regions: str | Iterable[str] = "EU27,USA",
+                 split: str | Mapping[str, float] | None = None, projects: str | Path | None = None,
+                 fill: str | Path | None = None, consumption: str | Path | None = None, ensemble: int = 2000,
+                 seed: int = 0, years: str | tuple[int, int] = "2026:2035", default_start: int = 2030
+                 ) -> InvestmentResult:
+        """Choose projects and partner funding under a joint budget (USD; MILP, HiGHS): ``objective`` is
+        ``benchmarks`` (CRMA gap points, 1 = a gap closed by 2030) or ``shortfall`` (expected annual loss avoided
+        in USD, from an ensemble of ``ensemble`` scenarios).  ``split``: each partner's share of the budget."""
+        from minsec.investment import benchmarks
+        from minsec.investment.portfolio import needs_from_gaps, needs_from_shortfall, optimise
+
+        table, members, gaps = self._inputs(projects, fill, consumption, regions, default_start)
+        if objective == "benchmarks":
+            needs = needs_from_gaps(gaps, members, benchmarks.TARGET_YEAR)
+            unit = f"benchmark points (1 = a gap closed by {benchmarks.TARGET_YEAR})"
+        elif objective == "shortfall":
+            needs = needs_from_shortfall(self.expected_shortfall(ensemble, seed), self._chain.members("partnership"))
+            unit = "USD a year of expected loss avoided"
+        else:
+            raise InputError(f"--objective {objective!r}: benchmarks or shortfall")
+        result = optimise(table, needs, budget_usd, parse_shares(split), unit)
+        return _result(result, table, gaps, members, year_span(years))
+
+    def expected_shortfall(self, size: int = 2000, seed: int = 0) -> pd.DataFrame:
+        """The partners' (USA, EU27) expected annual shortfall (t) and loss per tonne short (USD), per material,
+        from a minsec ensemble of ``size`` one-year scenarios."""
+        import pandas as pd
+
+        from minsec.stockpile.inputs import annual_sample
+        from minsec.stockpile.setup import prepare_problem
+
+        context = self._chain.scenarios.context()
+        sample = annual_sample(context, ["USA", "EU27"], size, seed)
+        prepared = prepare_problem(context, sample, 0.0, ("joint",), drop_unpriced=True)
+        expected = prepared.problem.working_sample().expected().sum(axis=1)
+        materials = list(prepared.problem.materials)
+        return pd.DataFrame({"material": materials, "expected_shortfall_t": expected,
+                             "loss_usd_per_t": prepared.problem.loss.reindex(materials).to_numpy(float)})
+
+    def _inputs(self, projects, fill, consumption, regions, default_start):
+        """Pipeline (start years assumed where missing, flagged), the benchmark regions' members, their gaps."""
+        import pandas as pd
+
+        from minsec.investment import benchmarks
+        from minsec.investment.pipeline import load_projects
+
+        table = load_projects(projects, fill)
+        table["start_year_assumed"] = table["expected_start_year"].isna()
+        table["expected_start_year"] = table["expected_start_year"].fillna(default_start)
+        names = [r.strip() for r in regions.split(",")] if isinstance(regions, str) else list(regions)
+        unknown = [r for r in names if r and r not in REGIONS]
+        if unknown:
+            raise InputError(f"--regions: {unknown[0]!r} is not EU27 or USA")
+        members = {r: self._chain.members(r) for r in names if r}
+        if consumption is not None:
+            use = benchmarks.read_consumption(consumption)
+            use = use[use["region"].isin(members)]
+        else:
+            use = pd.concat([benchmarks.consumption(self._chain, r) for r in members], ignore_index=True)
+        gaps = benchmarks.gaps(use) if len(use) else pd.DataFrame(columns=GAP_COLUMNS)
+        return table, members, gaps
+
+
+def _result(result: Portfolio, table: pd.DataFrame, gaps: pd.DataFrame, members: dict, span: np.ndarray
+            ) -> InvestmentResult:
+    """The portfolio's tables: chosen projects, the trajectory with vs without it, what was not evaluated."""
+    from minsec.investment import benchmarks
+
+    before = benchmarks.trajectory(gaps, table.head(0), members, span)
+    after = benchmarks.trajectory(gaps, result.chosen, members, span)
+    touched = set(result.chosen["material"])
+    keys = ["region", "material", "stage"]
+    timeline = after.groupby(keys, as_index=False).agg(share_end_pct=("share_pct", "last"),
+                                                       first_year_met=("first_year_met", "first"))
+    timeline = timeline.merge(before.groupby(keys, as_index=False).agg(
+        share_end_without_pct=("share_pct", "last"), first_year_met_without=("first_year_met", "first")))
+    timeline = timeline[timeline["material"].isin(touched)]
+    skipped = table[~table["evaluable"]][["project_id", "name", "material", "not_evaluable"]]
+    columns = [*CHOSEN_COLUMNS, *[c for c in result.chosen.columns if c.startswith("funding_")]]
+    chosen = result.chosen[[c for c in columns if c in result.chosen.columns]]
+    secured = float(result.needs["met_t"].sum()) if len(result.needs) else 0.0
+    summary = {"budget_usd": result.budget_usd, "spent_usd": result.spent_usd, "objective": result.objective,
+               "secured_t_per_yr": secured,
+               "cost_per_secured_t_per_yr_usd": result.spent_usd / secured if secured > 0 else None,
+               "objective_unit": result.objective_unit, "projects_chosen": len(chosen),
+               "projects_evaluable": int(table["evaluable"].sum()), "projects_not_evaluable": len(skipped),
+               "marginal_value": result.marginal, "solver": result.status}
+    return InvestmentResult(summary, chosen, result.needs, timeline,
+                            after[after["material"].isin(timeline["material"])], skipped, result)
+
+
+def parse_shares(split: str | Mapping[str, float] | None) -> dict[str, float] | None:
+    """``"US=0.5,EU=0.5"`` or a dict → {partner: share}; None = one joint funder."""
+    if not split:
+        return None
+    if isinstance(split, Mapping):
+        return {str(k).strip(): float(v) for k, v in split.items()}
+    try:
+        return {k.strip(): float(v) for k, v in (item.split("=") for item in split.split(","))}
+    except ValueError:
+        raise InputError(f"--split {split!r}: expected PARTY=SHARE,… e.g. US=0.5,EU=0.5") from None
+
+
+def year_span(years: str | tuple[int, int]):
+    """``"2026:2035"`` or ``(2026, 2035)`` → the years as an array, checked to lie within 1990–2100."""
+    import numpy as np
+
+    try:
+        first, last = (int(x) for x in (years.split(":") if isinstance(years, str) else years))
+    except ValueError:
+        raise InputError(f"--years {years!r}: expected FIRST:LAST, e.g. 2026:2035") from None
+    if not 1990 <= first <= last <= 2100:
+        raise InputError(f"--years {years!r}: FIRST ≤ LAST within 1990–2100")
+    return np.arange(first, last + 1)

@@ -1,0 +1,317 @@
+"""``sc.markets``: price series, price models, price floors (CfD), variable tariffs, reference prices and trade
+surveillance over a SupplyChain.
+
+Valuations come back as DataFrames with one row per mechanism and the inputs as columns (the rows of
+``minsec markets floor -f json``); ``frame.attrs["inputs"]`` names the input columns and ``frame.attrs["title"]``
+the valuation.  Prices are US dollars per tonne of the market basis; rates are continuously compounded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from minsec.errors import InputError
+from minsec.model.supply_chain import register_accessor
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from minsec.markets.price_models import Calibration
+    from minsec.markets.series import PriceSeries
+    from minsec.model.supply_chain import SupplyChain
+
+DEFAULT_RATE = 0.04
+KINDS = ("dumping", "surge", "undercutting", "outside_share")
+#: the price-model options of floor() and tariff(), by their CLI names
+MODEL_OPTIONS = ("spot", "drift", "vol", "kappa", "long_run_price", "jump_rate", "jump_mean", "jump_vol")
+
+
+@register_accessor("markets")
+class MarketsAccessor:
+    """Market mechanisms on the chain's price data: ``sc.markets.floor(example="mp-materials")``."""
+
+    def __init__(self, chain: SupplyChain) -> None:
+        self._chain = chain
+
+    # ------------------------------------------------------------------ prices and models
+    def series(self, material: str | None = None, prices: str | Path | None = None, since: int | None = None,
+               stage: str | None = None) -> PriceSeries | None:
+        """A price series in USD/t: the user's CSV (``prices``: ``date,price[,material]``) or the bundled one of
+        ``material`` (Pink Sheet monthly, USGS salient annual), from ``since``; None when neither is given."""
+        from minsec.markets.series import material_series, read_price_csv
+
+        if prices is not None:
+            return read_price_csv(prices, material).since(since)
+        if material is None:
+            return None
+        return material_series(self._chain, material, stage).since(since)
+
+    def prices(self, material: str, stage: str | None = None, since: int | None = None) -> pd.DataFrame:
+        """The bundled price series of ``material``: ``date, price_usd_per_t, source`` (source names the
+        publisher, series and unit conversion)."""
+        series = self.series(material, None, since, stage)
+        return series.table().assign(source=series.source)  # type: ignore[union-attr]
+
+    def calibrate(self, material: str | None = None, prices: str | Path | None = None, since: int | None = None,
+                  model: str = "all") -> pd.DataFrame:
+        """Price models (``gbm``, ``ou``, ``ou-jump`` or ``all``) fitted by maximum likelihood: one row per
+        parameter with its standard error, log-likelihood, AIC and the period fitted; models the series is too
+        short for are listed in ``frame.attrs["skipped"]`` (``model="all"``) or raise."""
+        import pandas as pd
+
+        from minsec.markets.price_models import MIN_POINTS, calibrate
+        from minsec.markets.series import MarketInputError
+
+        series = self.series(material, prices, since)
+        if series is None:
+            raise InputError("give --material (a bundled series) or --prices FILE")
+        rows, skipped = [], []
+        for name in (list(MIN_POINTS) if model == "all" else [model]):
+            try:
+                fitted = calibrate(series, name)
+            except MarketInputError as exc:
+                if model != "all":
+                    raise
+                skipped.append(str(exc))
+                continue
+            for parameter, value in fitted.params.items():
+                rows.append({"model": name, "parameter": parameter, "estimate": value,
+                             "std_error": fitted.std_errors.get(parameter), "log_likelihood": fitted.log_likelihood,
+                             "aic": fitted.aic, "points": fitted.n_points, "frequency": fitted.frequency,
+                             "period": f"{fitted.first} … {fitted.last}", "last_price_usd_per_t": fitted.last_price,
+                             "source": fitted.source})
+        table = pd.DataFrame(rows)
+        table.attrs.update(skipped=skipped, title=f"Price models for {series.label}")
+        return table
+
+    # ------------------------------------------------------------------ mechanisms
+    def floor(self, floor: float | None = None, volume: float | None = None, years: int | None = None, *,
+              example: str | None = None, material: str | None = None, prices: str | Path | None = None,
+              since: int | None = None, model: str | None = None, rate: float | None = None,
+              settlement: str | None = None, paths: int = 100_000, seed: int = 0, cap: float | None = None,
+              upside_share: float = 0.0, variants: bool = False, gap_cap: float | None = None,
+              dumping: str | None = None, unit_cost: float = 0.0, debt_service: float = 0.0,
+              **model_options: float | None) -> pd.DataFrame:
+        """A price floor paid as a contract for difference (``floor`` USD/t on ``volume`` t/yr for ``years``):
+        expected PV cost, P5/P50/P95, probability of payout, the closed form under GBM, and the producer's
+        revenue floor and debt-service cover.  ``example="mp-materials"`` starts from the documented DoD–MP
+        Materials terms; ``variants`` adds a fixed-price offtake and a capped price-gap subsidy on the same paths.
+        Price-model parameters (``spot``, ``drift``, ``vol``, ``kappa``, ``long_run_price``, ``jump_*``) not given
+        are calibrated on the ``material`` / ``prices`` series."""
+        from minsec.markets.mechanisms import Offtake, PriceFloor, PriceGapSubsidy, Schedule
+        from minsec.markets.valuation import Producer, value_mechanisms
+
+        spec, sources = _example(example)
+        floor_value = floor if floor is not None else spec.get("floor_usd_per_t")
+        tenor = years if years is not None else spec.get("years")
+        covered = volume if volume is not None else spec.get("volume_t_per_year")
+        missing = [name for name, v in (("--floor", floor_value), ("--volume", covered), ("--years", tenor))
+                   if v is None]
+        if missing:
+            raise InputError(f"missing {', '.join(missing)} (or use --example mp-materials)")
+        options = _model_options(model_options)
+        chosen = model or spec.get("model", "gbm")
+        series = self.series(material, prices, since)
+        options["drift"] = options["drift"] if options["drift"] is not None else spec.get("drift")
+        if options["spot"] is None:
+            options["spot"] = spec.get("spot_usd_per_t")
+        if options["vol"] is None and spec.get("volatility_from") and series is None and chosen == "gbm":
+            options["vol"], sources["volatility_fit"] = self._volatility(spec["volatility_from"])
+        built, s0, calibration = price_model(chosen, series, **options)
+        schedule = Schedule(int(tenor), float(covered), settlement or spec.get("settlement", "monthly"))
+        discount = rate if rate is not None else spec.get("rate", DEFAULT_RATE)
+        mechanisms = [PriceFloor(float(floor_value), cap, upside_share)]
+        if variants:
+            mechanisms += [Offtake(float(floor_value)),
+                           PriceGapSubsidy(float(floor_value), gap_cap if gap_cap is not None else float("inf"))]
+        regime = dumping_regime(dumping)
+        results = value_mechanisms(built, s0, schedule, mechanisms, discount, paths, seed, regime,
+                                   Producer(unit_cost, debt_service))
+        inputs = {"floor_usd_per_t": float(floor_value),
+                  **_inputs(built, s0, calibration, discount, schedule, paths, seed, regime, sources)}
+        return _valuation([r.summary() for r in results], inputs,
+                          spec.get("name", "Price floor (contract for difference)"))
+
+    def tariff(self, reference: float, volume: float, years: int = 10, *, material: str | None = None,
+               prices: str | Path | None = None, since: int | None = None, model: str = "gbm",
+               rate: float | None = None, settlement: str | None = None, paths: int = 100_000, seed: int = 0,
+               dumping: str | None = None, **model_options: float | None) -> pd.DataFrame:
+        """A variable (border-adjusted) tariff: imports of ``volume`` t/yr pay max(0, reference − price) per tonne
+        for ``years``.  Expected PV revenue, its distribution, the probability a duty is collected and the
+        landed price partners' buyers see."""
+        from minsec.markets.mechanisms import Schedule, VariableTariff
+        from minsec.markets.valuation import value_mechanisms
+
+        built, s0, calibration = price_model(model, self.series(material, prices, since),
+                                             **_model_options(model_options))
+        schedule = Schedule(years, volume, settlement or "monthly")
+        discount = rate if rate is not None else DEFAULT_RATE
+        regime = dumping_regime(dumping)
+        result = value_mechanisms(built, s0, schedule, [VariableTariff(reference)], discount, paths, seed,
+                                  regime)[0]
+        inputs = _inputs(built, s0, calibration, discount, schedule, paths, seed, regime, {})
+        return _valuation([tariff_record(result.summary(), reference)], inputs, "Variable (border-adjusted) tariff")
+
+    def reference_price(self, material: str, method: str = "market", *, prices: str | Path | None = None,
+                        window_years: float = 3.0, as_of: str | None = None, exclude: str | None = None,
+                        costs: str | Path | pd.DataFrame | None = None, percentile: float = 0.9,
+                        margin: float = 0.1) -> pd.DataFrame:
+        """A reference price (USD/t, one row with its inputs): ``market`` — the trailing mean of undistorted
+        prices over ``window_years`` (``exclude`` distorted periods, e.g. ``"2015-01:2016-06"``); ``cost`` — the
+        capacity-weighted ``percentile`` of a partner cost curve plus ``margin``."""
+        import pandas as pd
+
+        from minsec.markets.reference import cost_based, market_based, parse_periods, read_cost_curve
+
+        if method == "cost":
+            if costs is None:
+                raise InputError("--method cost needs --costs FILE (producer,capacity_t,unit_cost_usd_per_t)")
+            curve = costs if isinstance(costs, pd.DataFrame) else read_cost_curve(costs)
+            result = cost_based(material, curve, percentile, margin)
+        elif method == "market":
+            result = market_based(material, self.series(material, prices, None), window_years, as_of,
+                                  parse_periods(exclude))
+        else:
+            raise InputError(f"--method must be market or cost (got {method!r})")
+        return pd.DataFrame([result.record()])
+
+    def surveillance(self, importer: str = "partnership", year: int | None = None, kind: str | None = None,
+                     material: str | None = None, include_ores: bool = False) -> pd.DataFrame:
+        """Dumping margins, import surges, price undercutting and outside-supplier shares in the importer's
+        trade of ``year`` (default: the latest); one row per finding, ``evidence`` holding the flows behind it."""
+        import pandas as pd
+
+        from minsec.data import catalogue
+        from minsec.markets.surveillance import SurveillanceSettings, surveil
+
+        hs = catalogue.hs_codes()
+        if kind is not None and kind not in KINDS:
+            raise InputError(f"--kind must be {', '.join(KINDS[:-1])} or {KINDS[-1]} (got {kind!r})")
+        if material is not None and material not in set(hs["material"]):
+            raise InputError(f"no traded HS code for material {material!r}; see `minsec materials`")
+        trade = self._chain.trade
+        chosen_year = year if year is not None else int(trade["year"].max())
+        stages = frozenset({"refining", "mining"}) if include_ores else frozenset({"refining"})
+        findings = surveil(trade, hs, importer, self._chain.members(importer), self._chain.members("partnership"),
+                           chosen_year, SurveillanceSettings(price_test_stages=stages))
+        findings = [f for f in findings if (kind is None or f.kind == kind)
+                    and (material is None or f.material == material)]
+        table = pd.DataFrame([f.record() for f in findings], columns=FINDING_COLUMNS)
+        table.attrs.update(title=f"Surveillance: {importer}, {chosen_year} ({len(findings)} findings)",
+                           year=chosen_year)
+        return table
+
+    def _volatility(self, material: str) -> tuple[float, str]:
+        from minsec.markets.price_models import fit_gbm
+
+        fitted = fit_gbm(self.series(material))  # type: ignore[arg-type]
+        sigma = fitted.params["sigma"]
+        return sigma, (f"σ = {sigma:.4f} ± {fitted.std_errors['sigma']:.4f} from {fitted.n_points} points "
+                       f"({fitted.first} … {fitted.last})")
+
+
+#: the fields of :meth:`minsec.markets.surveillance.Finding.record`, in order
+FINDING_COLUMNS = ["kind", "hs92", "material", "importer", "exporter", "year", "metric", "value", "threshold",
+                   "severity", "summary", "confidence", "evidence"]
+
+
+def price_model(model: str, series: PriceSeries | None, spot: float | None = None, drift: float | None = None,
+                vol: float | None = None, kappa: float | None = None, long_run_price: float | None = None,
+                jump_rate: float | None = None, jump_mean: float | None = None, jump_vol: float | None = None
+                ) -> tuple[Any, float, Calibration | None]:
+    """The price model and spot price: given parameters are used as they are; missing ones are calibrated on
+    ``series`` (maximum likelihood), and the spot defaults to its last price."""
+    from minsec.markets.price_models import GBM, OUJump, calibrate
+
+    if model not in ("gbm", "ou-jump"):
+        raise InputError(f"--model must be gbm or ou-jump (got {model!r})")
+    given = {"gbm": {"mu": drift, "sigma": vol},
+             "ou-jump": {"kappa": kappa, "long_run_price": long_run_price, "sigma": vol, "jump_rate": jump_rate,
+                         "jump_mean": jump_mean, "jump_sigma": jump_vol}}[model]
+    required = ("mu", "sigma") if model == "gbm" else ("kappa", "long_run_price", "sigma")
+    calibration = None
+    if any(given[k] is None for k in required):
+        if series is None:
+            missing = ", ".join(k for k in required if given[k] is None)
+            raise InputError(f"{model} needs {missing}: give them as options or a --material/--prices series to "
+                             "calibrate on")
+        calibration = calibrate(series, model)
+    params = {k: (v if v is not None else (calibration.params[k] if calibration else 0.0)) for k, v in given.items()}
+    built = GBM(params["mu"], params["sigma"]) if model == "gbm" else OUJump(**params)
+    if spot is None:
+        if series is None:
+            raise InputError("give --spot (USD/t) or a --material/--prices series whose last price is the spot")
+        spot = float(series.prices[-1])
+    return built, float(spot), calibration
+
+
+def dumping_regime(text: str | None):
+    """``"START:DURATION:DEPTH"`` (years, years, share) → a :class:`DumpingRegime`; None stays None."""
+    from minsec.markets.price_models import DumpingRegime
+
+    if not text:
+        return None
+    try:
+        start, duration, depth = (float(v) for v in text.split(":"))
+    except ValueError:
+        raise InputError(f"--dumping {text!r}: expected START:DURATION:DEPTH, e.g. 1:3:0.4") from None
+    return DumpingRegime(start, duration, depth)
+
+
+def tariff_record(summary: dict, reference: float) -> dict:
+    """A variable tariff's valuation from the treasury's side: revenue is the mechanism's negative cost."""
+    analytic = summary["analytic_pv_cost_usd"]
+    s = summary
+    return {"mechanism": s["mechanism"], "paths": s["paths"],
+            # + 0.0 turns −0.0 into 0.0
+            "expected_pv_revenue_usd": -s["expected_pv_cost_usd"] + 0.0, "std_error_usd": s["std_error_usd"],
+            "p5_pv_revenue_usd": -s["p95_pv_cost_usd"] + 0.0, "p50_pv_revenue_usd": -s["p50_pv_cost_usd"] + 0.0,
+            "p95_pv_revenue_usd": -s["p5_pv_cost_usd"] + 0.0, "prob_duty_collected": s["prob_payout"],
+            "analytic_pv_revenue_usd": -analytic + 0.0 if analytic is not None else None,
+            "mc_minus_analytic_in_se": -summary["mc_minus_analytic_in_se"] if analytic is not None else None,
+            "expected_landed_price_usd_per_t": summary["expected_producer_price_usd_per_t"],
+            "reference_usd_per_t": reference}
+
+
+def _example(name: str | None) -> tuple[dict, dict]:
+    """A documented example's terms and the sources it cites (``mp-materials``)."""
+    if name is None:
+        return {}, {}
+    import yaml
+
+    from minsec.data import library
+
+    spec = yaml.safe_load(library.example(name.replace("_", "-")).read_text(encoding="utf-8"))
+    return spec, {k: v for k, v in spec.items() if k.endswith("_source") or k == "name"}
+
+
+def _model_options(options: Mapping[str, float | None]) -> dict[str, float | None]:
+    unknown = sorted(set(options) - set(MODEL_OPTIONS))
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s) {', '.join(unknown)}; price-model options are "
+                        f"{', '.join(MODEL_OPTIONS)}")
+    return {name: options.get(name) for name in MODEL_OPTIONS}
+
+
+def _inputs(model, spot: float, calibration, rate: float, schedule, paths: int, seed: int, regime,
+            sources: dict) -> dict:
+    out = {"model": model.name, **{f"param_{k}": v for k, v in model.describe().items()},
+           "spot_usd_per_t": spot, "rate": rate, "settlement": schedule.settlement, "years": schedule.years,
+           "volume_t_per_year": schedule.volume_per_year, "paths": paths, "seed": seed,
+           "dumping_regime": (f"×{1 - regime.depth:g} from year {regime.start_years:g} for "
+                              f"{regime.duration_years:g} years") if regime else None}
+    if calibration is not None:
+        out |= {"calibrated_on": calibration.source, "calibration_points": calibration.n_points,
+                "calibration_period": f"{calibration.first} … {calibration.last}",
+                **{f"std_error_{k}": v for k, v in calibration.std_errors.items()}}
+    return out | sources
+
+
+def _valuation(records: list[dict], inputs: dict, title: str) -> pd.DataFrame:
+    import pandas as pd
+
+    table = pd.DataFrame([record | inputs for record in records])
+    table.attrs.update(inputs=list(inputs), title=title)
+    return table

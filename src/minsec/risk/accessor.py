@@ -1,0 +1,67 @@
+"""``sc.risk``: supply-risk indices of a SupplyChain, as pandas DataFrames (the columns of ``minsec risk … -f json``).
+
+Every method validates its selection at the door (an unknown material, year, stage or country raises a
+:class:`~minsec.errors.MinsecError` naming it) and returns one row per result; missing figures stay NaN and are
+never zero.  Methods and their equations: docs/methods.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from minsec.model.supply_chain import register_accessor
+from minsec.risk import tables
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from minsec.model.supply_chain import SupplyChain
+
+
+@register_accessor("risk")
+class RiskAccessor:
+    """Concentration, GeoPolRisk, net import reliance and partner routes: ``sc.risk.concentration(...)``."""
+
+    def __init__(self, chain: SupplyChain) -> None:
+        self._chain = chain
+
+    def concentration(self, material: str | None = None, stage: str | None = None, year: int | None = None,
+                      source: str = "usgs") -> pd.DataFrame:
+        """Production shares of the published world total, leading producer, HHI (0–1) and producer count per
+        material × stage × year.
+
+        HHI = Σ s² over named economies (the unallocated remainder treated as atomised, a lower bound);
+        ``hhi_upper`` counts the remainder as one producer; ``exceeds_65pct`` flags one country above the EU CRMA
+        benchmark.  ``source``: ``usgs`` (MCS world tables) or ``wmd`` (World Mining Data); tonnes on the
+        ``basis`` column."""
+        return tables.concentration_table(self._chain, source, material, stage, year)
+
+    def geopolrisk(self, importer: str | Iterable[str] = "all", year: tables.Years = "all",
+                   material: str | None = None, intra_group: str = "exclude") -> pd.DataFrame:
+        """GeoPolRisk score (HHI × import risk) and characterisation factor (kg Cu-eq/kg) per importer × material
+        × year (Gemechu et al. 2016; geopolrisk-py 2.0.1).
+
+        ``importer``: ISO3, a group (``EU27``, ``partnership``), a list of them, or ``"all"``; ``year``: a year,
+        a list or ``"all"`` (2018–2022); groups are one economic entity (``intra_group="exclude"``, or
+        ``"zero_risk"`` as geopolrisk-py's EU).  Exporters with an imputed political stability (0.5) are listed
+        in ``imputed_exporters``."""
+        return tables.geopolrisk_table(self._chain, importer, year, material, intra_group)
+
+    def import_reliance(self, importer: str = "EU27", year: tables.Years = "all", material: str | None = None,
+                        source: str = "wmd") -> pd.DataFrame:
+        """Net import reliance (M − X) / (P + M − X), trade put on the production basis per HS code (codes of
+        another basis are not mixed in); for the USA beside USGS's published NIR.  ``importer="all"``: every
+        group."""
+        return tables.import_reliance_records(self._chain, importer, year, material, source)
+
+    def routes(self, importer: str = "all", year: tables.Years = "2022", material: str | None = None,
+               suppliers: bool = False) -> pd.DataFrame:
+        """Share of imports from partners vs outside suppliers per importer × material × stage × year
+        (``suppliers=True``: one row per outside supplier); for EU27 the CRMA 65 % import-dependence check."""
+        return tables.routes_table(self._chain, importer, year, material, suppliers)
+
+    def overview(self, year: int | None = None, top: int = 10) -> dict[str, pd.DataFrame]:
+        """The risk overview, titled tables: most concentrated materials per stage, CRMA 65 % breaches by third
+        countries, top GeoPolRisk of the USA and the EU (``minsec overview``)."""
+        return tables.overview_sections(self._chain, year, top)

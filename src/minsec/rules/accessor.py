@@ -1,0 +1,132 @@
+"""``sc.rules``: shared rules for outside suppliers (policies as data, compliance checks of bills of materials)
+and the partnership's commitments register, over a SupplyChain's country groups and recorded measures.
+
+Dates are ``YYYY-MM-DD`` strings or :class:`datetime.date`; the default is today, so that rules in force,
+suspensions and schedules are computed against the as-of date the caller means.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from minsec.errors import InputError
+from minsec.model.supply_chain import register_accessor
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from minsec.model.supply_chain import SupplyChain
+    from minsec.rules.bom import BillOfMaterials
+    from minsec.rules.check import Report
+    from minsec.rules.commitments import Finding, Register
+
+FINDING_COLUMNS = ["commitment", "kind", "country", "materials", "detail", "measure_id", "affected_parties"]
+
+
+def as_date(value: str | dt.date | None, option: str = "--date") -> dt.date:
+    """A date from ``YYYY-MM-DD`` (or a date); None → today."""
+    if value is None:
+        return dt.date.today()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise InputError(f"{option} {value!r}: expected YYYY-MM-DD") from None
+
+
+@dataclass
+class CommitmentsCheck:
+    """Recorded measures checked against a commitments register on ``date``: ``findings`` (breaches and overdue
+    reports, a DataFrame) and what was checked."""
+
+    register: Register
+    date: dt.date
+    measures_checked: int
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def table(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame([f.record() for f in self.findings], columns=FINDING_COLUMNS)
+
+    def to_dict(self, published: dict | None = None) -> dict[str, Any]:
+        """The CLI's JSON (``minsec commitments check -f json``)."""
+        return {"register": self.register.name, "date": str(self.date), "measures_checked": self.measures_checked,
+                "findings": self.table.to_dict(orient="records"), "published": published}
+
+
+@register_accessor("rules")
+class RulesAccessor:
+    """Policies and compliance: ``sc.rules.check("bom.json", policy="us_30d", date="2025-06-01")``."""
+
+    def __init__(self, chain: SupplyChain) -> None:
+        self._chain = chain
+
+    def policies(self) -> pd.DataFrame:
+        """The policies shipped with minsec: every version with its dates, rules and source file."""
+        import pandas as pd
+
+        from minsec.rules.policy import describe, library, load_policies
+
+        return pd.DataFrame([describe(p) | {"file": name} for name in library() for p in load_policies(name)])
+
+    def validate(self, policy: str | Path) -> pd.DataFrame:
+        """A policy file (or shipped name) validated — unknown fields, thresholds outside 0–100 %, overlapping
+        dates, unknown countries — and its versions listed; raises :class:`~minsec.rules.policy.PolicyError`
+        with the file line of the first problems."""
+        import pandas as pd
+
+        from minsec.rules.policy import describe, load_policies
+
+        return pd.DataFrame([describe(p) for p in load_policies(policy)])
+
+    def check(self, bom: str | Path | Mapping[str, Any] | BillOfMaterials, policy: str | Path, *,
+              entities: str | Path | None = None, date: str | dt.date | None = None) -> Report:
+        """Verdict per rule (pass / fail / unknown / info) of a bill of materials — a ``.json``/``.csv`` file,
+        its dict, or a parsed :class:`~minsec.rules.bom.BillOfMaterials` — against the version of ``policy`` in
+        force on ``date``, with the content percentages, the lines behind them and the remedy.  Foreign-entity-
+        of-concern status is traced through ownership chains (``entities``: an ownership CSV)."""
+        from minsec.rules.bom import BillOfMaterials, load_bom, parse_bom
+        from minsec.rules.check import check
+        from minsec.rules.policy import load_policies, policy_on
+
+        day = as_date(date)
+        chosen = policy_on(load_policies(policy), day)
+        if isinstance(bom, BillOfMaterials):
+            parsed = bom
+        elif isinstance(bom, Mapping):
+            parsed = parse_bom(dict(bom))
+        else:
+            parsed = load_bom(bom, entities)
+        return check(parsed, chosen, day, self._chain.groups)
+
+    def commitments(self, register: str | Path | None = None, measures: str | Path | None = None,
+                    date: str | dt.date | None = None) -> CommitmentsCheck:
+        """The recorded export measures (the bundled MOFCOM/GAC record and the user's ``measures`` CSV) checked
+        against the register's no-export-restriction commitment on ``date``: only a party's restriction reaching
+        another party is a breach.  (Overdue stock reports need the service database:
+        ``minsec commitments check --database``.)"""
+        from minsec.rules.commitments import (
+            check_export_commitments,
+            load_register,
+            read_measures_csv,
+            recorded_measures,
+        )
+
+        day = as_date(date)
+        chosen = load_register(register)
+        recorded = recorded_measures(self._chain.export_controls)
+        if measures is not None:
+            try:
+                text = Path(measures).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise InputError(f"{measures}: cannot read: {exc.strerror}") from None
+            recorded += read_measures_csv(text, str(measures))
+        return CommitmentsCheck(chosen, day, len(recorded),
+                                check_export_commitments(chosen, recorded, day, self._chain.groups))

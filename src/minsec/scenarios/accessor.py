@@ -1,0 +1,194 @@
+"""``sc.scenarios``: disruption scenarios, Monte Carlo ensembles and coordinated emergency allocation.
+
+The scenario context (baseline market, calibrated elasticities, default parameters) is built once per
+SupplyChain on first use and shared by every run; a demand table gives a context of its own.  Results are the
+objects the CLI prints: :class:`~minsec.scenarios.run.ScenarioResult` (tables ``summary``, ``by_region``,
+``price_path``, ``by_sector``, ``sensitivity``, ``parameters``), :class:`~minsec.scenarios.ensemble.EnsembleResult`
+and :class:`~minsec.scenarios.allocation.AllocationResult`, each with ``to_dict()`` (the CLI's JSON).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from minsec.errors import InputError
+from minsec.model.supply_chain import register_accessor
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from minsec.model.supply_chain import SupplyChain
+    from minsec.scenarios.allocation import AllocationResult
+    from minsec.scenarios.ensemble import EnsembleResult
+    from minsec.scenarios.run import ScenarioContext, ScenarioResult
+    from minsec.scenarios.schema import Scenario
+
+ScenarioLike = "str | Path | Scenario | Mapping[str, Any]"
+Demand = "str | Path | pd.DataFrame | None"
+
+
+@register_accessor("scenarios")
+class ScenariosAccessor:
+    """Scenario runs, ensembles and allocation over one SupplyChain:
+    ``sc.scenarios.run("gallium_partnership_ban_12m")``."""
+
+    def __init__(self, chain: SupplyChain) -> None:
+        self._chain = chain
+        self._context: ScenarioContext | None = None
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ inputs
+    def context(self, demand: Demand = None) -> ScenarioContext:
+        """Baseline market, calibration and default parameters (built once; a ``demand`` table — CSV path or
+        DataFrame ``market, region, consumption_t`` — replaces computed consumption and is not cached)."""
+        from minsec.scenarios.baseline import read_demand
+        from minsec.scenarios.run import ScenarioContext
+
+        overrides = read_demand(demand)
+        if overrides is not None:
+            return ScenarioContext.from_chain(self._chain, demand=overrides)
+        with self._lock:
+            if self._context is None:
+                self._context = ScenarioContext.from_chain(self._chain)
+            return self._context
+
+    def library(self) -> pd.DataFrame:
+        """The scenarios shipped with minsec: name, start date, number of events and responses, description."""
+        import pandas as pd
+
+        from minsec.scenarios.schema import library, read_scenario
+
+        rows = []
+        for name, path in library().items():
+            scenario = read_scenario(path)
+            rows.append({"name": name, "start_date": scenario.start_date or "", "events": len(scenario.events),
+                         "responses": len(scenario.responses),
+                         "description": " ".join(scenario.description.split())})
+        return pd.DataFrame(rows)
+
+    def calibration(self) -> pd.DataFrame:
+        """How the default elasticities were calibrated: one row per recorded disruption, E = g / (ΔP/P)."""
+        return self.context().calibration
+
+    def parameters(self, material: str | None = None) -> pd.DataFrame:
+        """The market-response parameters in use per market, each with its source."""
+        table = self.context().parameters.reset_index()
+        if material is not None:
+            self._chain.check_material(material)
+            table = table[table["market"].str.split(".").str[0] == material]
+        return table
+
+    # ------------------------------------------------------------------ analyses
+    def run(self, scenario: ScenarioLike, *, demand: Demand = None, sensitivity: bool = True) -> ScenarioResult:
+        """Propagate one scenario — a shipped name (:meth:`library`), a YAML/JSON file, a
+        :class:`~minsec.scenarios.schema.Scenario` or its dict — through the market: price path, shortfall per
+        region and end-use sector (t), value at risk (USD); ``sensitivity`` reruns with elasticities ×0.5 and ×2."""
+        from minsec.scenarios.run import run_scenario
+
+        return run_scenario(as_scenario(scenario), self.context(demand), sensitivity=sensitivity)
+
+    def ensemble(self, n: int = 10_000, seed: int = 0, *, scheduler: str = "local", out: str | Path | None = None,
+                 chunk_size: int = 10_000, spec: str | Path | Mapping[str, Any] | None = None,
+                 progress: Callable[[int], None] | None = None) -> EnsembleResult:
+        """A Monte Carlo ensemble of ``n`` one-year disruption scenarios (reproducible from ``seed``): expected
+        shortfall, exceedance, CVaR and the ranking of materials by expected loss (``result.summary``).
+
+        ``scheduler``: ``"local"`` (a Dask LocalCluster), ``"none"`` (this process) or a Dask scheduler address;
+        ``out``: a Parquet file for the tidy rows; ``spec``: event-model overrides (a YAML/JSON file or a dict of
+        :class:`~minsec.scenarios.ensemble.EnsembleSpec` fields)."""
+        from minsec.scenarios.ensemble import run_ensemble
+
+        if out is not None and Path(out).suffix != ".parquet":
+            raise InputError(f"out {out}: the output must be a .parquet file")
+        chosen = ensemble_spec(spec, n_scenarios=n, seed=seed, chunk_size=chunk_size)
+        return run_ensemble(self.context(), chosen, out, None if scheduler == "none" else scheduler, progress)
+
+    def outlook(self, material: str, n: int = 5_000, seed: int = 0, horizon_months: float = 24.0,
+                progress: Callable[[int], None] | None = None) -> dict[str, pd.DataFrame]:
+        """One material's ensemble over time (``fan``, ``price_fan``, ``exceedance``), as the dashboard draws it."""
+        from minsec.scenarios.ensemble import material_outlook
+
+        self._chain.check_material(material)
+        chosen = ensemble_spec(None, n_scenarios=n, seed=seed, horizon_months=horizon_months, period_months=3.0,
+                               chunk_size=min(2_000, n))
+        return material_outlook(self.context(), chosen, material, progress)
+
+    def allocate(self, scenario: ScenarioLike, *, stocks: str | Path | pd.DataFrame | None = None,
+                 stock_days: Mapping[str, float] | Iterable[str] | None = None, joint_days: float = 0.0,
+                 sharing: bool = True, restraint: bool = True, demand: Demand = None) -> AllocationResult:
+        """Release orders and transfers that minimise weighted unmet demand among the partners in a scenario's
+        outcome (IEA-style LP, HiGHS).  ``stocks``: table ``holder, market, tonnes[, max_release_t]``;
+        ``stock_days``: ``{"JPN": 60}`` or ``["JPN=60"]`` days of each partner's consumption; ``joint_days``: a
+        joint pool in days of the partners' combined consumption."""
+        import pandas as pd
+
+        from minsec.scenarios.allocation import allocate, problem_from_outcome, read_stocks, stocks_from_days
+        from minsec.scenarios.run import run_scenario
+
+        loaded = as_scenario(scenario)
+        context = self.context(demand)
+        result = run_scenario(loaded, context, sensitivity=False)
+        partners = [r for r in context.baseline.regions
+                    if r in self._chain.groups.definitions.get("partnership", {}).get("members", [])]
+        tables = [stocks_from_days(result.by_region, partners, loaded.horizon_months, _days(stock_days),
+                                   joint_days)]
+        if stocks is not None:
+            tables.insert(0, stocks if isinstance(stocks, pd.DataFrame) else read_stocks(stocks))
+        held = pd.concat([t for t in tables if len(t)], ignore_index=True) if any(len(t) for t in tables) else None
+        return allocate(problem_from_outcome(result.by_region, partners, held, sharing=sharing, restraint=restraint))
+
+
+def as_scenario(scenario: ScenarioLike) -> Scenario:
+    """A Scenario from a shipped name, a file path, a Scenario or a dict in the scenario format."""
+    from minsec.scenarios.schema import Scenario, load_scenario, parse_scenario
+
+    if isinstance(scenario, Scenario):
+        return scenario
+    if isinstance(scenario, Mapping):
+        return parse_scenario(dict(scenario), "scenario")
+    return load_scenario(scenario)
+
+
+def ensemble_spec(spec: str | Path | Mapping[str, Any] | None, **fields: Any):
+    """An :class:`~minsec.scenarios.ensemble.EnsembleSpec` from a YAML/JSON file or a dict of overrides, with
+    ``fields`` (size, seed, chunking) on top; every problem is named by its field."""
+    import yaml
+    from pydantic import ValidationError
+
+    from minsec.scenarios.ensemble import EnsembleSpec
+
+    options: dict[str, Any] = {}
+    if isinstance(spec, Mapping):
+        options = dict(spec)
+    elif spec is not None:
+        try:
+            options = yaml.safe_load(Path(spec).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise InputError(f"{spec}: cannot read: {exc}") from None
+        if not isinstance(options, dict):
+            raise InputError(f"{spec}: expected a mapping of ensemble-spec fields")
+    options.update(fields)
+    try:
+        return EnsembleSpec.model_validate(options)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise InputError(f"ensemble spec: {problems}") from None
+
+
+def _days(stock_days: Mapping[str, float] | Iterable[str] | None) -> dict[str, float]:
+    """``{"JPN": 60}`` as it is; ``["JPN=60"]`` (the CLI's repeated ``--stock-days``) parsed."""
+    if stock_days is None:
+        return {}
+    if isinstance(stock_days, Mapping):
+        return {str(k): float(v) for k, v in stock_days.items()}
+    out = {}
+    for item in stock_days:
+        region, _, days = str(item).partition("=")
+        try:
+            out[region] = float(days)
+        except ValueError:
+            raise InputError(f"--stock-days {item!r}: expected REGION=DAYS") from None
+    return out
