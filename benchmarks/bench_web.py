@@ -36,7 +36,7 @@ TARGET_MS, TARGET_BYTES = 1000.0, 1_000_000
 
 
 def serve(database, full_plotly: bool):
-    from minsec.service.api import create_app
+    from minsec.server import create_app
     from minsec.web import pages
 
     if full_plotly:

@@ -14,8 +14,8 @@ from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from minsec.cli import app as cli_app
+from minsec.server import create_app
 from minsec.service import audit
-from minsec.service.api import create_app
 from minsec.service.db import Alert, AuditEntry
 from tests.service_support import PASSWORD, USERS, LiveServer, read_stream, seed_partnership
 
@@ -231,6 +231,26 @@ def test_login_attempts_are_rate_limited(service):
     assert codes[:20] == [401] * 20 and set(codes[20:]) == {429}
 
 
+def test_the_caller_dependency_can_be_overridden(service):
+    """``app.dependency_overrides`` replaces the caller: the read endpoint applies the TLP rule to the stand-in."""
+    from minsec.service.deps import required_principal
+    from minsec.service.security import Principal
+
+    _, client, p = service
+    publish(client, p, "us_analyst", tlp="GREEN", title="Override green")
+    publish(client, p, "us_analyst", tlp="AMBER", recipient_orgs=["ec"], title="Override amber")
+    assert client.get("/api/alerts").status_code == 401
+    viewer = Principal(user_id=p.user_ids["de_viewer"], org_id=p.org_ids["deu"], org_kind="member",
+                       roles=frozenset({"viewer"}), username="de_viewer", org_slug="deu")
+    client.app.dependency_overrides[required_principal] = lambda: viewer
+    try:
+        titles = {a["title"] for a in client.get("/api/alerts").json()["alerts"]}      # no credentials sent
+    finally:
+        client.app.dependency_overrides.clear()
+    assert "Override green" in titles and "Override amber" not in titles
+    assert client.get("/api/alerts").status_code == 401
+
+
 # ------------------------------------------------------------------------------------------------ audit chain
 def test_audit_chain_detects_edits_deletions_and_a_cut_tail(service, tmp_path):
     database, client, p = service
@@ -428,7 +448,7 @@ def test_analytics_endpoints(service):
 def test_event_feed_keeps_a_bounded_buffer_and_sends_older_resumptions_to_the_database(service):
     import asyncio
 
-    from minsec.service.api import EventFeed
+    from minsec.service.runtime import EventFeed
 
     database, client, p = service
     feed = EventFeed(database, capacity=3)

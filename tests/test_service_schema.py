@@ -23,7 +23,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from minsec.service.api import create_app
+from minsec.server import create_app
 from minsec.service.db import connect, upgrade
 from tests.service_support import seed_partnership
 

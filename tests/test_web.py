@@ -49,7 +49,7 @@ def _publish_amber(database, partnership) -> int:
 def web(database):
     from fastapi.testclient import TestClient
 
-    from minsec.service.api import create_app
+    from minsec.server import create_app
 
     partnership = seed_partnership(database)
     with TestClient(create_app(database, secure_cookies=False), follow_redirects=False) as client:
@@ -147,7 +147,7 @@ def site(tmp_path_factory):
     """A live server on a seeded SQLite database with one AMBER alert from the US to the Commission."""
     if not _chromium_available():
         pytest.skip(f"{CHROMIUM} not installed")
-    from minsec.service.api import create_app
+    from minsec.server import create_app
     from minsec.service.db import connect, upgrade
     from minsec.service.warnings import collect, publish
 

@@ -4,6 +4,7 @@ partnership service."""
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -47,11 +48,19 @@ def serve(database: DatabaseOption = None,
           ) -> None:
     """Run the partnership service (REST API; OpenAPI at /docs) on SQLite by default."""
 
+    import os
+
     import uvicorn
 
+    from minsec.cli.core import State
     from minsec.server import create_app
     from minsec.service.demo import credentials_path, seed
+    from minsec.service.jobs import DATA_ENV, GROUPS_ENV
 
+    # the service (each of its worker processes) analyses the dataset of --data / --groups
+    for name, value in ((DATA_ENV, State.data), (GROUPS_ENV, State.groups)):
+        if value is not None:
+            os.environ[name] = str(Path(value).resolve())
     with open_database(database) as db:
         if demo:
             created = seed(db)
@@ -64,7 +73,7 @@ def serve(database: DatabaseOption = None,
                 from minsec.service import warnings
 
                 counts = warnings.publish(db, warnings.collect(chain=chain()))
-                typer.echo(f"Early warnings from the bundled data: {counts['created']} alerts published",
+                typer.echo(f"Early warnings from the data: {counts['created']} alerts published",
                            err=True)
             elif credentials_path(db).exists():
                 typer.echo(f"Demo credentials: {credentials_path(db)}", err=True)
@@ -72,8 +81,6 @@ def serve(database: DatabaseOption = None,
         loopback = host in ("127.0.0.1", "localhost", "::1")
         secure = not (insecure_cookies or loopback)
         if workers > 1:
-            import os
-
             os.environ["MINSEC_DATABASE"], os.environ["MINSEC_SECURE_COOKIES"] = db.url, "1" if secure else "0"
             uvicorn.run("minsec.server:create", factory=True, workers=workers, host=host, port=port,
                         log_level="warning")

@@ -163,10 +163,21 @@ def _records(frame) -> list[dict]:
 # Each runner is a thin layer over the Python API: the process's one SupplyChain (minsec.load(), cached, shared
 # with the analytics endpoints and the dashboard) and its accessors; the scenario context is built once per
 # process too (sc.scenarios.context()).
-def _chain():
+DATA_ENV, GROUPS_ENV = "MINSEC_DATA", "MINSEC_GROUPS"
+
+
+def analytics_chain():
+    """The supply chain the service analyses: :func:`minsec.load` of ``$MINSEC_DATA`` with ``$MINSEC_GROUPS``
+    (``minsec --data DIR --groups FILE serve`` sets them, for every worker process), else the bundled dataset;
+    loaded once per process and shared by the jobs, the analytics endpoints and the dashboard."""
+    import os
+
     import minsec
 
-    return minsec.load()
+    return minsec.load(os.environ.get(DATA_ENV) or None, groups=os.environ.get(GROUPS_ENV) or None)
+
+
+_chain = analytics_chain
 
 
 def _scaled(progress: Callable[[float], None], total: int, share: float = 1.0) -> Callable[[int], None]:

@@ -1,4 +1,8 @@
-"""The dashboard's pages, mounted on the partnership service (same login, same authorisation).
+"""The dashboard's pages, served by the partnership service (same login, same authorisation): the module-level
+``router`` and the hooks :mod:`minsec.server` calls when it composes the app — :func:`static_assets` (the files
+under /static, held in memory per app), :func:`warm` (builds the most visited pages of the per-process page
+cache, :class:`WebData`) and :func:`sign_in_first` (the handler of :class:`SignInRequiredError`).  The pages
+take the caller and the supply chain from :mod:`minsec.service.deps`.
 
 Pages are rendered on the server (Jinja2) from :mod:`minsec.web.views`; figures travel as JSON inside the
 page and are drawn by plotly.js, which minsec serves itself together with the map geometry — a page makes no
@@ -13,15 +17,16 @@ import hashlib
 import io
 import threading
 import time
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from minsec.errors import MinsecError
-from minsec.service.api import optional_principal
+from minsec.service.deps import Chain, Db, Viewer, supply_chain
 from minsec.service.security import Principal
 from minsec.web import views
 from minsec.web.figures import to_json
@@ -59,17 +64,30 @@ def _asset(path: Path, media_type: str) -> Asset:
     return Asset(path, media_type)
 
 
-class WebData:
-    """The bundled data and the pages built from it, loaded once per process (the data do not change while
-    the server runs; a new dataset means a restart)."""
+@dataclass(frozen=True)
+class StaticAssets:
+    """The files under /static of one app, with their content hashes for the pages' URLs."""
 
-    def __init__(self, chain_loader) -> None:
-        self._chain_loader = chain_loader
+    files: dict[str, Asset]
+    versions: dict[str, str]
+
+
+def static_assets() -> StaticAssets:
+    """The dashboard's static files (``app.state.web_assets``; read and compressed once per process)."""
+    files = {"plotly.min.js": _asset(plotly_js_path(), "text/javascript"),
+             "minsec.js": _asset(STATIC / "minsec.js", "text/javascript"),
+             "minsec.css": _asset(STATIC / "minsec.css", "text/css"),
+             "geo/world_110m.json": _asset(STATIC / "geo" / "world_110m.json", "application/json")}
+    return StaticAssets(files, {name: asset.version for name, asset in files.items()})
+
+
+class WebData:
+    """The pages built from the bundled data, once per process (the data do not change while the server runs;
+    a new dataset means a restart)."""
+
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._cache: dict[tuple, Any] = {}
-
-    def chain(self):
-        return self._chain_loader()
 
     def memo(self, key: tuple, build):
         with self._lock:
@@ -82,30 +100,41 @@ class WebData:
             self._cache[key] = value
         return value
 
-    def overview(self):
-        return self.memo(("overview",), lambda: _rendered(views.overview(self.chain())))
+    def overview(self, chain):
+        return self.memo(("overview",), lambda: _rendered(views.overview(chain)))
 
-    def material(self, material: str):
-        return self.memo(("material", material), lambda: _rendered(views.material(self.chain(), material)))
+    def material(self, chain, material: str):
+        return self.memo(("material", material), lambda: _rendered(views.material(chain, material)))
 
-    def risk(self, importer: str):
-        return self.memo(("risk", importer), lambda: _rendered(views.risk_matrix(self.chain(), importer)))
+    def risk(self, chain, importer: str):
+        return self.memo(("risk", importer), lambda: _rendered(views.risk_matrix(chain, importer)))
 
     def warm(self) -> None:
         """Build the pages most people open first (in a background thread at start-up)."""
         try:
-            self.overview()
-            self.risk("USA")
+            chain = supply_chain()
+            self.overview(chain)
+            self.risk(chain, "USA")
         except Exception:  # a broken dataset shows on the page that needs it, with its message
             pass
+
+
+_DATA = WebData()
+
+
+def shared_data() -> WebData:
+    """One page cache per process (every app in the process serves the same bundled data)."""
+    return _DATA
+
+
+def warm() -> None:
+    """The start-up hook of ``create_app(..., warm_pages=True)``: fill the per-process page cache."""
+    _DATA.warm()
 
 
 def _rendered(view: dict[str, Any]) -> dict[str, Any]:
     """A view with its figures serialised (once: pages are cached)."""
     return view | {"figures": {name: to_json(f) for name, f in view.get("figures", {}).items()}}
-
-
-Viewer = Annotated[Principal | None, Depends(optional_principal)]
 
 
 class SignInRequiredError(MinsecError):
@@ -116,6 +145,11 @@ class SignInRequiredError(MinsecError):
         self.target = target
 
 
+def sign_in_first(request: Request, exc: SignInRequiredError) -> Response:
+    """The app's handler of :class:`SignInRequiredError`."""
+    return RedirectResponse(f"/login?next={_quote(exc.target)}", status_code=303)
+
+
 async def signed_in(request: Request, caller: Viewer) -> Principal:
     if caller is None:
         raise SignInRequiredError(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
@@ -123,191 +157,169 @@ async def signed_in(request: Request, caller: Viewer) -> Principal:
 
 
 SignedIn = Annotated[Principal, Depends(signed_in)]
+router = APIRouter(include_in_schema=False)
 
 
-def mount(app: FastAPI, chain_loader) -> WebData:
-    """Add the dashboard's pages and static files to ``app``; returns the per-process page cache."""
-    data = _shared_data(chain_loader)
-    assets = {"plotly.min.js": _asset(plotly_js_path(), "text/javascript"),
-              "minsec.js": _asset(STATIC / "minsec.js", "text/javascript"),
-              "minsec.css": _asset(STATIC / "minsec.css", "text/css"),
-              "geo/world_110m.json": _asset(STATIC / "geo" / "world_110m.json", "application/json")}
-    versions = {name: asset.version for name, asset in assets.items()}
-    router = APIRouter(include_in_schema=False)
+def page(request: Request, caller: Principal | None, template: str, active: str, title: str,
+         status: int = 200, **context: Any) -> Response:
+    started = time.perf_counter()
+    html = render(template, request=request, caller=caller, active=active, title=title, nav=NAVIGATION,
+                  versions=request.app.state.web_assets.versions, **context)
+    elapsed = (time.perf_counter() - started) * 1000
+    return HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": CSP,
+                                                           "Cache-Control": "no-store",
+                                                           "Server-Timing": f"render;dur={elapsed:.1f}"})
 
-    def page(request: Request, caller: Principal | None, template: str, active: str, title: str,
-             status: int = 200, **context: Any) -> Response:
-        started = time.perf_counter()
-        html = render(template, request=request, caller=caller, active=active, title=title, nav=NAVIGATION,
-                      versions=versions, **context)
-        elapsed = (time.perf_counter() - started) * 1000
-        return HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": CSP,
-                                                               "Cache-Control": "no-store",
-                                           "Server-Timing": f"render;dur={elapsed:.1f}"})
 
-    def sign_in_first(request: Request, exc: SignInRequiredError) -> Response:
-        return RedirectResponse(f"/login?next={_quote(exc.target)}", status_code=303)
+@router.get("/static/{name:path}")
+def static(name: str, request: Request) -> Response:
+    asset = request.app.state.web_assets.files.get(name)
+    if asset is None:
+        return Response("not found", status_code=404, media_type="text/plain")
+    return asset.response(request)
 
-    app.add_exception_handler(SignInRequiredError, sign_in_first)
 
-    @router.get("/static/{name:path}")
-    def static(name: str, request: Request) -> Response:
-        asset = assets.get(name)
-        if asset is None:
-            return Response("not found", status_code=404, media_type="text/plain")
-        return asset.response(request)
+@router.get("/login")
+def login_page(request: Request, caller: Viewer, next: str = "/") -> Response:
+    if caller is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return page(request, None, "login.html", "", "Sign in", next=_safe_next(next))
 
-    @router.get("/login")
-    def login_page(request: Request, caller: Viewer, next: str = "/") -> Response:
-        if caller is not None:
-            return RedirectResponse(_safe_next(next), status_code=303)
-        return page(request, None, "login.html", "", "Sign in", next=_safe_next(next))
 
-    @router.get("/")
-    def overview_page(request: Request, caller: SignedIn) -> Response:
-        return page(request, caller, "overview.html", "overview", "Overview", view=data.overview())
+@router.get("/")
+def overview_page(request: Request, caller: SignedIn, chain: Chain) -> Response:
+    return page(request, caller, "overview.html", "overview", "Overview", view=_DATA.overview(chain))
 
-    @router.get("/materials")
-    def materials_page(request: Request, caller: SignedIn) -> Response:
-        return page(request, caller, "materials.html", "materials", "Materials",
-                    materials=views.materials_index(data.chain()))
 
-    @router.get("/materials/{material}")
-    def material_page(material: str, request: Request, caller: SignedIn) -> Response:
+@router.get("/materials")
+def materials_page(request: Request, caller: SignedIn, chain: Chain) -> Response:
+    return page(request, caller, "materials.html", "materials", "Materials", materials=views.materials_index(chain))
+
+
+@router.get("/materials/{material}")
+def material_page(material: str, request: Request, caller: SignedIn, chain: Chain) -> Response:
+    try:
+        view = _DATA.material(chain, material)
+    except (KeyError, ValueError) as exc:
+        return page(request, caller, "error.html", "materials", "Unknown material",
+                    message=str(exc.args[0]) if exc.args else str(exc), status=404)
+    return page(request, caller, "material.html", "materials", view["name"], view=view,
+                preload_geometry=any(name.startswith("map-") for name in view["figures"]))
+
+
+@router.get("/materials/{material}/rows/{table}.csv")
+def material_rows(material: str, table: str, request: Request, caller: Viewer, chain: Chain, stage: str | None = None,
+                  year: int | None = None) -> Response:
+    """The source rows behind a material page's numbers, as CSV."""
+    if caller is None:
+        return Response("authentication required", status_code=401, media_type="text/plain")
+    try:
+        material = chain.check_material(material)
+    except (KeyError, ValueError) as exc:
+        return Response(str(exc), status_code=404, media_type="text/plain")
+    if table == "production":
+        rows = chain.production_table[(chain.production_table["material"] == material)
+                                      & (chain.production_table["source"] == "usgs")]
+        if stage:
+            rows = rows[rows["stage"] == stage]
+    elif table == "trade":
+        rows = chain.trade[chain.trade["material"] == material]
+        if year is not None:
+            rows = rows[rows["year"] == year]
+    elif table == "prices":
+        from minsec.markets.series import MarketInputError, material_series
+
         try:
-            view = data.material(material)
-        except (KeyError, ValueError) as exc:
-            return page(request, caller, "error.html", "materials", "Unknown material",
-                        message=str(exc.args[0]) if exc.args else str(exc), status=404)
-        return page(request, caller, "material.html", "materials", view["name"], view=view,
-                    preload_geometry=any(name.startswith("map-") for name in view["figures"]))
-
-    @router.get("/materials/{material}/rows/{table}.csv")
-    def material_rows(material: str, table: str, request: Request, caller: Viewer, stage: str | None = None,
-                      year: int | None = None) -> Response:
-        """The source rows behind a material page's numbers, as CSV."""
-        if caller is None:
-            return Response("authentication required", status_code=401, media_type="text/plain")
-        chain = data.chain()
-        try:
-            material = chain.check_material(material)
-        except (KeyError, ValueError) as exc:
+            series = material_series(chain, material)
+        except MarketInputError as exc:
             return Response(str(exc), status_code=404, media_type="text/plain")
-        if table == "production":
-            rows = chain.production_table[(chain.production_table["material"] == material)
-                                          & (chain.production_table["source"] == "usgs")]
-            if stage:
-                rows = rows[rows["stage"] == stage]
-        elif table == "trade":
-            rows = chain.trade[chain.trade["material"] == material]
-            if year is not None:
-                rows = rows[rows["year"] == year]
-        elif table == "prices":
-            from minsec.markets.series import MarketInputError, material_series
+        rows = series.table().assign(source=series.source)
+    else:
+        return Response(f"unknown table {table!r}: production, trade or prices", status_code=404,
+                        media_type="text/plain")
+    return _csv(rows, f"minsec-{material}-{table}.csv")
 
-            try:
-                series = material_series(chain, material)
-            except MarketInputError as exc:
-                return Response(str(exc), status_code=404, media_type="text/plain")
-            rows = series.table().assign(source=series.source)
+
+@router.get("/data/{table}.csv")
+def data_csv(table: str, request: Request, caller: Viewer, chain: Chain, stage: str | None = None,
+             importer: str | None = None, material: str | None = None) -> Response:
+    """Whole analysis tables behind the overview and the risk matrix, as CSV."""
+    if caller is None:
+        return Response("authentication required", status_code=401, media_type="text/plain")
+    from minsec.risk.tables import concentration_table, geopolrisk_table
+
+    try:
+        if table == "concentration":
+            rows = concentration_table(chain, "usgs", material, stage, None)
+        elif table == "geopolrisk":
+            rows = geopolrisk_table(chain, importer or "all", "all", material)
         else:
-            return Response(f"unknown table {table!r}: production, trade or prices", status_code=404,
-                            media_type="text/plain")
-        return _csv(rows, f"minsec-{material}-{table}.csv")
-
-    @router.get("/data/{table}.csv")
-    def data_csv(table: str, request: Request, caller: Viewer, stage: str | None = None,
-                 importer: str | None = None, material: str | None = None) -> Response:
-        """Whole analysis tables behind the overview and the risk matrix, as CSV."""
-        if caller is None:
-            return Response("authentication required", status_code=401, media_type="text/plain")
-        from minsec.risk.tables import concentration_table, geopolrisk_table
-
-        chain = data.chain()
-        try:
-            if table == "concentration":
-                rows = concentration_table(chain, "usgs", material, stage, None)
-            elif table == "geopolrisk":
-                rows = geopolrisk_table(chain, importer or "all", "all", material)
-            else:
-                return Response(f"unknown table {table!r}", status_code=404, media_type="text/plain")
-        except (KeyError, ValueError) as exc:
-            return Response(str(exc.args[0]) if exc.args else str(exc), status_code=422, media_type="text/plain")
-        return _csv(rows, f"minsec-{table}.csv")
-
-    @router.get("/risk")
-    def risk_page(request: Request, caller: SignedIn, importer: str = "USA") -> Response:
-        choices = views.importer_choices(data.chain())
-        if importer not in {code for code, _ in choices}:
-            return page(request, caller, "error.html", "risk", "Unknown importer", status=404,
-                        message=f"importer {importer!r} is not a partner or group; choose one of "
-                                f"{', '.join(code for code, _ in choices)}")
-        return page(request, caller, "risk.html", "risk", "Risk matrix", view=data.risk(importer),
-                    choices=choices, importer=importer)
-
-    @router.get("/scenarios")
-    def scenarios_page(request: Request, caller: SignedIn) -> Response:
-        from minsec.scenarios.schema import library, load_scenario
-
-        scenarios = [(name, load_scenario(path)) for name, path in sorted(library().items())]
-        materials = views.materials_index(data.chain())
-        return page(request, caller, "scenarios.html", "scenarios", "Scenarios", scenarios=scenarios,
-                    materials=materials)
-
-    @router.get("/stockpile")
-    def stockpile_page(request: Request, caller: SignedIn) -> Response:
-        return page(request, caller, "stockpile.html", "stockpile", "Stockpile")
-
-    @router.get("/markets")
-    def markets_page(request: Request, caller: SignedIn) -> Response:
-        return page(request, caller, "markets.html", "markets", "Markets",
-                    importers=views.importer_choices(data.chain()))
-
-    @router.get("/alerts")
-    def alerts_page(request: Request, caller: SignedIn) -> Response:
-        return page(request, caller, "alerts.html", "alerts", "Alerts",
-                    materials=views.materials_index(data.chain()))
-
-    @router.get("/ui/jobs/{job_id}")
-    def job_fragment(job_id: str, request: Request, caller: Viewer) -> Response:
-        """A finished job's figures and tables as an HTML fragment (inserted by the page's script)."""
-        if caller is None:
-            return Response("authentication required", status_code=401, media_type="text/plain")
-        from minsec.service.db import Database
-        from minsec.service.jobs import owned_job
-        from minsec.service.sharing import NotFoundError
-
-        database: Database = request.app.state.database
-        try:
-            with database.reading() as session:
-                job = owned_job(session, caller, job_id)
-                kind, status, result, error = job.kind, job.status, job.result, job.error
-        except NotFoundError as exc:
-            return Response(str(exc), status_code=404, media_type="text/plain")
-        if status != "done":
-            return Response(f"job {job_id} is {status}" + (f": {error}" if error else ""), status_code=409,
-                            media_type="text/plain")
-        try:
-            view = _rendered(views.job_result(kind, result or {}))
-        except (KeyError, ValueError, TypeError) as exc:      # a result this page cannot draw: say so
-            return Response(f"the {kind} result cannot be shown here ({exc.__class__.__name__}: {exc}); download "
-                            f"it from /api/jobs/{job_id}/result", status_code=422, media_type="text/plain")
-        html = render("job_result.html", view=view, job_id=job_id, kind=kind)
-        return HTMLResponse(html, headers={"Cache-Control": "no-store"})
-
-    app.include_router(router)
-    return data
+            return Response(f"unknown table {table!r}", status_code=404, media_type="text/plain")
+    except (KeyError, ValueError) as exc:
+        return Response(str(exc.args[0]) if exc.args else str(exc), status_code=422, media_type="text/plain")
+    return _csv(rows, f"minsec-{table}.csv")
 
 
-_DATA: WebData | None = None
+@router.get("/risk")
+def risk_page(request: Request, caller: SignedIn, chain: Chain, importer: str = "USA") -> Response:
+    choices = views.importer_choices(chain)
+    if importer not in {code for code, _ in choices}:
+        return page(request, caller, "error.html", "risk", "Unknown importer", status=404,
+                    message=f"importer {importer!r} is not a partner or group; choose one of "
+                            f"{', '.join(code for code, _ in choices)}")
+    return page(request, caller, "risk.html", "risk", "Risk matrix", view=_DATA.risk(chain, importer),
+                choices=choices, importer=importer)
 
 
-def _shared_data(chain_loader) -> WebData:
-    """One page cache per process (every app in the process serves the same bundled data)."""
-    global _DATA
-    if _DATA is None:
-        _DATA = WebData(chain_loader)
-    return _DATA
+@router.get("/scenarios")
+def scenarios_page(request: Request, caller: SignedIn, chain: Chain) -> Response:
+    from minsec.scenarios.schema import library, load_scenario
+
+    scenarios = [(name, load_scenario(path)) for name, path in sorted(library().items())]
+    materials = views.materials_index(chain)
+    return page(request, caller, "scenarios.html", "scenarios", "Scenarios", scenarios=scenarios,
+                materials=materials)
+
+
+@router.get("/stockpile")
+def stockpile_page(request: Request, caller: SignedIn) -> Response:
+    return page(request, caller, "stockpile.html", "stockpile", "Stockpile")
+
+
+@router.get("/markets")
+def markets_page(request: Request, caller: SignedIn, chain: Chain) -> Response:
+    return page(request, caller, "markets.html", "markets", "Markets", importers=views.importer_choices(chain))
+
+
+@router.get("/alerts")
+def alerts_page(request: Request, caller: SignedIn, chain: Chain) -> Response:
+    return page(request, caller, "alerts.html", "alerts", "Alerts", materials=views.materials_index(chain))
+
+
+@router.get("/ui/jobs/{job_id}")
+def job_fragment(job_id: str, request: Request, caller: Viewer, database: Db) -> Response:
+    """A finished job's figures and tables as an HTML fragment (inserted by the page's script)."""
+    if caller is None:
+        return Response("authentication required", status_code=401, media_type="text/plain")
+    from minsec.service.jobs import owned_job
+    from minsec.service.sharing import NotFoundError
+
+    try:
+        with database.reading() as session:
+            job = owned_job(session, caller, job_id)
+            kind, status, result, error = job.kind, job.status, job.result, job.error
+    except NotFoundError as exc:
+        return Response(str(exc), status_code=404, media_type="text/plain")
+    if status != "done":
+        return Response(f"job {job_id} is {status}" + (f": {error}" if error else ""), status_code=409,
+                        media_type="text/plain")
+    try:
+        view = _rendered(views.job_result(kind, result or {}))
+    except (KeyError, ValueError, TypeError) as exc:      # a result this page cannot draw: say so
+        return Response(f"the {kind} result cannot be shown here ({exc.__class__.__name__}: {exc}); download "
+                        f"it from /api/jobs/{job_id}/result", status_code=422, media_type="text/plain")
+    html = render("job_result.html", view=view, job_id=job_id, kind=kind)
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
 def _csv(frame, filename: str) -> Response:

@@ -200,58 +200,89 @@ def export_controls_of(controls: pd.DataFrame, material: str) -> pd.DataFrame:
 def material(chain, material_id: str) -> dict[str, Any]:
     """Everything the material page shows, from the SupplyChain's tables (production, trade, governance, prices,
     US salient statistics, export controls)."""
-    from minsec.risk.tables import concentration_table, geopolrisk_table
-
     material_id = chain.check_material(material_id)
     info = catalogue.materials().loc[material_id]
-    base = f"/materials/{material_id}"
-    charts: dict[str, Any] = {}
-    tables: list[Table] = []
-    key_figures: list[dict[str, str]] = []
+    page = _MaterialPage(material_id, f"/materials/{material_id}")
+    _production_sections(page, chain)
+    _concentration_section(page, chain)
+    _geopolrisk_section(page, chain)
+    _trade_section(page, chain)
+    _price_section(page, chain)
+    _export_controls_section(page, chain)
+    return {"material": material_id, "name": str(info["name"]), "family": str(info["family"]),
+            "eu_crma": str(info["eu_crma_2023"]), "us_critical": str(info["us_critical_2022"]),
+            "note": str(info["note"]) if isinstance(info["note"], str) else "",
+            "key_figures": page.key_figures, "tables": page.tables, "figures": page.charts}
+
+
+@dataclass
+class _MaterialPage:
+    """What the material page's sections add to, in page order: figures, tables and key figures."""
+
+    material: str
+    base: str
+    charts: dict[str, Any] = field(default_factory=dict)
+    tables: list[Table] = field(default_factory=list)
+    key_figures: list[dict[str, str]] = field(default_factory=list)
+
+
+def _production_sections(page: _MaterialPage, chain) -> None:
+    """Per stage: the world map of shares, the shares over time and the table of the latest year."""
     share_columns = [Column("country", "Country"), Column("name", "Name"), Column("value", "Production", "int"),
                      Column("unit", "Unit"), Column("share", "Share of world", "share")]
     for stage in ("mining", "refining"):
-        shares, year = production_shares(chain, material_id, stage)
+        shares, year = production_shares(chain, page.material, stage)
         if year is None:
             continue
-        charts[f"map-{stage}"] = figures.choropleth(shares, f"{stage.capitalize()}: share of world output, {year} "
-                                                    "(USGS)")
-        over_time = shares_over_time(chain, material_id, stage)
-        charts[f"shares-{stage}"] = figures.lines(over_time, "year", "share", "country",
-                                                  f"{stage.capitalize()}: shares over time (USGS)", "% of world",
-                                                  percent=True, dash={"rest of world": "dot"})
-        tables.append(Table(f"shares-{stage}", f"{stage.capitalize()} by country, {year}", share_columns,
-                            _rows(shares), source="USGS Mineral Commodity Summaries 2023/2024, world production "
-                            "table (country rows and the published world total)",
-                            formula="share = country production / published world total",
-                            download=f"{base}/rows/production.csv?stage={stage}"))
+        page.charts[f"map-{stage}"] = figures.choropleth(shares, f"{stage.capitalize()}: share of world output, "
+                                                         f"{year} (USGS)")
+        over_time = shares_over_time(chain, page.material, stage)
+        page.charts[f"shares-{stage}"] = figures.lines(over_time, "year", "share", "country",
+                                                       f"{stage.capitalize()}: shares over time (USGS)",
+                                                       "% of world", percent=True, dash={"rest of world": "dot"})
+        page.tables.append(Table(f"shares-{stage}", f"{stage.capitalize()} by country, {year}", share_columns,
+                                 _rows(shares), source="USGS Mineral Commodity Summaries 2023/2024, world "
+                                 "production table (country rows and the published world total)",
+                                 formula="share = country production / published world total",
+                                 download=f"{page.base}/rows/production.csv?stage={stage}"))
         top = shares.iloc[0] if len(shares) else None
         if top is not None:
-            key_figures.append({"label": f"Top {stage} country ({year})",
-                                "value": f"{top['name']} {100 * top['share']:.0f} %",
-                                "source": f"#shares-{stage}"})
-    conc = concentration_table(chain, "usgs", material_id, None, None)
-    if len(conc):
-        charts["hhi"] = figures.lines(conc, "year", "hhi", "stage", "Concentration over time (HHI, USGS)",
-                                      "HHI (0–1)")
-        tables.append(Table("concentration", "Concentration by stage and year", [
-            Column("stage", "Stage"), Column("year", "Year"), Column("top_country", "Top producer"),
-            Column("top_share", "Top share", "share"), Column("hhi", "HHI", "float"),
-            Column("hhi_upper", "HHI (upper)", "float"), Column("n_producers", "Producers", "int"),
-            Column("unallocated_share", "Unallocated", "share"), Column("exceeds_65pct", "> 65 %")],
-            _rows(conc), source="USGS Mineral Commodity Summaries 2023/2024", formula=CONCENTRATION_FORMULA +
-            " hhi_upper counts the unallocated remainder as one producer.",
-            download=f"{base}/rows/production.csv"))
-        for stage, rows in conc.groupby("stage"):
-            last = rows.sort_values("year").iloc[-1]
-            key_figures.append({"label": f"HHI {stage} ({int(last['year'])})", "value": f"{last['hhi']:.2f}",
-                                "source": "#concentration"})
+            page.key_figures.append({"label": f"Top {stage} country ({year})",
+                                     "value": f"{top['name']} {100 * top['share']:.0f} %",
+                                     "source": f"#shares-{stage}"})
+
+
+def _concentration_section(page: _MaterialPage, chain) -> None:
+    from minsec.risk.tables import concentration_table
+
+    conc = concentration_table(chain, "usgs", page.material, None, None)
+    if not len(conc):
+        return
+    page.charts["hhi"] = figures.lines(conc, "year", "hhi", "stage", "Concentration over time (HHI, USGS)",
+                                       "HHI (0–1)")
+    page.tables.append(Table("concentration", "Concentration by stage and year", [
+        Column("stage", "Stage"), Column("year", "Year"), Column("top_country", "Top producer"),
+        Column("top_share", "Top share", "share"), Column("hhi", "HHI", "float"),
+        Column("hhi_upper", "HHI (upper)", "float"), Column("n_producers", "Producers", "int"),
+        Column("unallocated_share", "Unallocated", "share"), Column("exceeds_65pct", "> 65 %")],
+        _rows(conc), source="USGS Mineral Commodity Summaries 2023/2024", formula=CONCENTRATION_FORMULA +
+        " hhi_upper counts the unallocated remainder as one producer.",
+        download=f"{page.base}/rows/production.csv"))
+    for stage, rows in conc.groupby("stage"):
+        last = rows.sort_values("year").iloc[-1]
+        page.key_figures.append({"label": f"HHI {stage} ({int(last['year'])})", "value": f"{last['hhi']:.2f}",
+                                 "source": "#concentration"})
+
+
+def _geopolrisk_section(page: _MaterialPage, chain) -> None:
+    from minsec.risk.tables import geopolrisk_table
+
     try:
-        gpr = geopolrisk_table(chain, "all", "all", material_id)
+        gpr = geopolrisk_table(chain, "all", "all", page.material)
     except (KeyError, ValueError):
         gpr = pd.DataFrame()
     gpr = gpr[gpr["importer"].isin(("USA", "EU27"))] if len(gpr) else gpr
-    tables.append(Table("geopolrisk", "GeoPolRisk for the US and the EU, with its inputs", [
+    page.tables.append(Table("geopolrisk", "GeoPolRisk for the US and the EU, with its inputs", [
         Column("importer", "Importer"), Column("stage", "Stage"), Column("year", "Year"),
         Column("hhi", "HHI (WMD)", "float"), Column("import_risk", "Import risk", "float"),
         Column("geopolrisk_score", "GeoPolRisk", "float"), Column("imports_t", "Imports t", "int"),
@@ -260,50 +291,62 @@ def material(chain, material_id: str) -> dict[str, Any]:
         Column("characterisation_factor", "CF US$/kg", "float")],
         _rows(gpr.sort_values(["importer", "year"])) if len(gpr) else [],
         source="World Mining Data 2024 (production), CEPII BACI (imports), World Bank WGI (political stability)",
-        formula=GEOPOLRISK_FORMULA, download=f"/data/geopolrisk.csv?material={material_id}",
+        formula=GEOPOLRISK_FORMULA, download=f"/data/geopolrisk.csv?material={page.material}",
         empty="No GeoPolRisk score: World Mining Data has no production series for this material."))
     if len(gpr):
         series = gpr.assign(series=gpr["importer"] + " " + gpr["stage"]).sort_values(["series", "year"])
-        charts["geopolrisk"] = figures.lines(series, "year", "geopolrisk_score", "series",
-                                             "GeoPolRisk score over time", "score")
-    trade_years = sorted(int(y) for y in chain.trade.loc[chain.trade["material"] == material_id, "year"].unique())
-    if trade_years:
-        year = trade_years[-1]
-        flows = partner_flows(chain.trade, chain.groups, material_id, year)
-        if len(flows):
-            charts["sankey"] = figures.sankey(flows, f"Imports into the partners by supplier, {year} (BACI, "
-                                              "thousand USD)")
-            outside = flows[~flows["source"].isin([*PARTNER_ENTITIES, "other suppliers"])]
-            key_figures.append({"label": f"Partner imports ({year})",
-                                "value": f"US${flows['value'].sum() / 1e3:,.0f} M", "source": "#flows"})
-            if len(outside):
-                lead = outside.groupby("source")["value"].sum().sort_values(ascending=False)
-                key_figures.append({"label": "Largest outside supplier",
-                                    "value": f"{lead.index[0]} {100 * lead.iloc[0] / flows['value'].sum():.0f} %",
-                                    "source": "#flows"})
-        tables.append(Table("flows", f"Imports into the partners by supplier, {year}", [
-            Column("source", "Supplier"), Column("target", "Partner"), Column("value", "Thousand USD", "int")],
-            _rows(flows), source="CEPII BACI HS92 (the material's HS codes; EU27 members as one importer, "
-            "intra-EU trade left out)", formula="Σ value over the material's HS codes and the entity's members",
-            download=f"{base}/rows/trade.csv?year={year}"))
-    if len(chain.prices) or len(chain.us_salient):
-        from minsec.markets.series import MarketInputError, material_series
+        page.charts["geopolrisk"] = figures.lines(series, "year", "geopolrisk_score", "series",
+                                                  "GeoPolRisk score over time", "score")
 
-        try:
-            series = material_series(chain, material_id)
-        except MarketInputError:
-            series = None
-        if series is not None and len(series.prices):
-            frame = series.table().assign(series=series.label)
-            charts["prices"] = figures.lines(frame, "date", "price_usd_per_t", "series", "Price (USD/t, nominal)",
-                                             "USD/t", mode="lines" if len(frame) > 40 else "lines+markers")
-            key_figures.append({"label": f"Latest price ({str(series.dates[-1])[:7]})",
-                                "value": f"US${series.prices[-1]:,.0f}/t", "source": "#prices"})
-            tables.append(Table("prices", "Price series", [Column("source", "Source")],
-                                [{"source": series.source}], source=series.source,
-                                formula="price × the catalogue's conversion to USD/t",
-                                download=f"{base}/rows/prices.csv"))
-    measures = export_controls_of(chain.export_controls, material_id)
+
+def _trade_section(page: _MaterialPage, chain) -> None:
+    trade_years = sorted(int(y) for y in chain.trade.loc[chain.trade["material"] == page.material, "year"].unique())
+    if not trade_years:
+        return
+    year = trade_years[-1]
+    flows = partner_flows(chain.trade, chain.groups, page.material, year)
+    if len(flows):
+        page.charts["sankey"] = figures.sankey(flows, f"Imports into the partners by supplier, {year} (BACI, "
+                                               "thousand USD)")
+        outside = flows[~flows["source"].isin([*PARTNER_ENTITIES, "other suppliers"])]
+        page.key_figures.append({"label": f"Partner imports ({year})",
+                                 "value": f"US${flows['value'].sum() / 1e3:,.0f} M", "source": "#flows"})
+        if len(outside):
+            lead = outside.groupby("source")["value"].sum().sort_values(ascending=False)
+            page.key_figures.append({"label": "Largest outside supplier",
+                                     "value": f"{lead.index[0]} {100 * lead.iloc[0] / flows['value'].sum():.0f} %",
+                                     "source": "#flows"})
+    page.tables.append(Table("flows", f"Imports into the partners by supplier, {year}", [
+        Column("source", "Supplier"), Column("target", "Partner"), Column("value", "Thousand USD", "int")],
+        _rows(flows), source="CEPII BACI HS92 (the material's HS codes; EU27 members as one importer, "
+        "intra-EU trade left out)", formula="Σ value over the material's HS codes and the entity's members",
+        download=f"{page.base}/rows/trade.csv?year={year}"))
+
+
+def _price_section(page: _MaterialPage, chain) -> None:
+    if not (len(chain.prices) or len(chain.us_salient)):
+        return
+    from minsec.markets.series import MarketInputError, material_series
+
+    try:
+        series = material_series(chain, page.material)
+    except MarketInputError:
+        series = None
+    if series is None or not len(series.prices):
+        return
+    frame = series.table().assign(series=series.label)
+    page.charts["prices"] = figures.lines(frame, "date", "price_usd_per_t", "series", "Price (USD/t, nominal)",
+                                          "USD/t", mode="lines" if len(frame) > 40 else "lines+markers")
+    page.key_figures.append({"label": f"Latest price ({str(series.dates[-1])[:7]})",
+                             "value": f"US${series.prices[-1]:,.0f}/t", "source": "#prices"})
+    page.tables.append(Table("prices", "Price series", [Column("source", "Source")],
+                             [{"source": series.source}], source=series.source,
+                             formula="price × the catalogue's conversion to USD/t",
+                             download=f"{page.base}/rows/prices.csv"))
+
+
+def _export_controls_section(page: _MaterialPage, chain) -> None:
+    measures = export_controls_of(chain.export_controls, page.material)
     if len(measures):   # a record may cite several documents ("url; url"): link the primary one
         measures = measures.assign(primary_source_url=measures["primary_source_url"].astype(str)
                                    .str.split(";").str[0].str.strip())
@@ -312,14 +355,10 @@ def material(chain, material_id: str) -> dict[str, Any]:
                        Column("control_type", "Control"), Column("status_as_recorded", "Status"),
                        Column("suspended_until_text", "Suspended until"),
                        Column("primary_source_url", "Source", "url")]
-    tables.append(Table("export-controls", "Recorded export controls (China, MOFCOM/GAC)", control_columns,
-                        _rows(measures) if len(measures) else [],
-                        source="MOFCOM/GAC announcements 2023–2025 (bundled record with evidence grades)",
-                        empty="No recorded export control covers this material."))
-    return {"material": material_id, "name": str(info["name"]), "family": str(info["family"]),
-            "eu_crma": str(info["eu_crma_2023"]), "us_critical": str(info["us_critical_2022"]),
-            "note": str(info["note"]) if isinstance(info["note"], str) else "",
-            "key_figures": key_figures, "tables": tables, "figures": charts}
+    page.tables.append(Table("export-controls", "Recorded export controls (China, MOFCOM/GAC)", control_columns,
+                             _rows(measures) if len(measures) else [],
+                             source="MOFCOM/GAC announcements 2023–2025 (bundled record with evidence grades)",
+                             empty="No recorded export control covers this material."))
 
 
 # ----------------------------------------------------------------------------------------------- risk matrix
