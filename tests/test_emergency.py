@@ -39,6 +39,25 @@ def test_candidates_use_governance_and_history(context):
     assert ((table["p_restriction"] + table["p_outage"]) <= 1).all()
 
 
+def test_the_prior_counts_every_recorded_export_control(context):
+    """China's 2025 controls on tungsten, tellurium, bismuth, molybdenum and indium (MOFCOM/GAC No. 10 of 2025,
+    record CN-2025-10) are in the export-control record only, not in the disruption history: the ensemble's
+    recorded-restriction prior must see them (it did not while the scenario context loaded no export_controls)."""
+    recorded = recorded_restrictions(context).set_index(["country", "material"])["record"]
+    for material in ("tungsten", "tellurium", "bismuth", "molybdenum", "indium"):
+        assert recorded.loc[("CHN", material)] == "CN-2025-10"
+    measures = context.chain.export_controls
+    in_force = measures[~measures["control_type"].str.contains("suspension")]
+    from minsec.data.catalogue import control_materials
+
+    listed = {("CHN", m) for elements in in_force["elements"] for m in control_materials(elements)}
+    assert listed <= set(recorded.index)                 # every recorded control, not only those in the history
+    table = candidates(context, EnsembleSpec()).table.set_index(["market", "producer"])
+    china_w = table.loc[("tungsten.mining", "CHN")]
+    assert china_w["recorded"]
+    assert china_w["p_restriction"] == pytest.approx(0.05 * china_w["instability"] * 3)
+
+
 def test_ensemble_is_reproducible_and_dask_matches_single_process(context, tmp_path):
     spec = EnsembleSpec(n_scenarios=1_200, seed=7, chunk_size=400)
     local = run_ensemble(context, spec, tmp_path / "single.parquet", scheduler=None)

@@ -169,6 +169,26 @@ def _evidence(flows: pd.DataFrame) -> list[dict]:
 
 
 # ----------------------------------------------------------------------------------------------- the scan
+@dataclass(frozen=True)
+class _Scan:
+    """What every test of one importer × year reads: its imports from outside the importer, per origin."""
+
+    importer: str
+    year: int
+    settings: SurveillanceSettings
+    material_of: pd.Series          # hs92 → material
+    into: pd.DataFrame              # flows into the importer's members from outside it, all years
+    this_year: pd.DataFrame         # … in ``year``
+    by_origin: pd.DataFrame         # hs92 × exporter unit values, volume share, outside the partnership or not
+    candidates: pd.DataFrame        # outside origins above negligible volume on price-tested codes
+
+    def material(self, hs: str) -> str:
+        return str(self.material_of.get(hs, ""))
+
+    def flows(self, hs: str, exporter: str) -> pd.DataFrame:
+        return self.this_year[(self.this_year["hs92"] == hs) & (self.this_year["exporter"] == exporter)]
+
+
 def surveil(trade: pd.DataFrame, hs_materials: pd.DataFrame, importer: str, members: frozenset[str],
             partners: frozenset[str], year: int, settings: SurveillanceSettings | None = None) -> list[Finding]:
     """All findings for ``importer`` (whose ISO3 ``members`` are given) in ``year``; see the module docstring.
@@ -180,26 +200,34 @@ def surveil(trade: pd.DataFrame, hs_materials: pd.DataFrame, importer: str, memb
     if year not in years:
         raise MarketInputError(f"no trade data for {year}; the trade table covers {years[0]}–{years[-1]}")
     catalogue_rows = hs_materials.drop_duplicates("hs92").set_index("hs92")
-    material_of = catalogue_rows["material"]
     priced = set(catalogue_rows.index[catalogue_rows["stage"].isin(settings.price_test_stages)])
     into = trade[trade["importer"].isin(members) & ~trade["exporter"].isin(members)]
     into = into[into["quantity_t"].fillna(0) >= settings.min_quantity_t]
-    outside = ~into["exporter"].isin(partners)
-    findings: list[Finding] = []
     this_year = into[into["year"] == year]
     by_origin = unit_values(this_year, ["hs92", "exporter"])
     totals = by_origin.groupby("hs92")["quantity_t"].transform("sum")
     by_origin["share"] = by_origin["quantity_t"] / totals
     by_origin["outside"] = ~by_origin["exporter"].isin(partners)
+    candidates = by_origin[by_origin["outside"] & (by_origin["share"] >= settings.negligible_share)
+                           & by_origin["hs92"].isin(priced)]
+    scan = _Scan(importer, year, settings, catalogue_rows["material"], into, this_year, by_origin, candidates)
+    findings = (_dumping(scan, trade) + _undercutting(scan, trade, members, partners)
+                + _surges(scan, years, partners) + _outside_shares(scan))
+    order = {"dumping": 0, "surge": 1, "undercutting": 2, "outside_share": 3}
+    findings.sort(key=lambda f: (order[f.kind], f.hs92, -f.value))
+    return findings
 
-    # constructed normal value: undistorted exporters' sales to the world, leaving out the examined exporter
+
+def _dumping(scan: _Scan, trade: pd.DataFrame) -> list[Finding]:
+    """Dumping margins against a constructed normal value: the undistorted exporters' sales to the world,
+    leaving out the examined exporter (quantity-weighted median unit value)."""
+    settings, year = scan.settings, scan.year
     world = trade[(trade["year"] == year) & trade["quantity_t"].notna() & (trade["quantity_t"] > 0)
                   & ~trade["exporter"].isin(settings.distorted_exporters)]
     world_uv = world["value_kusd"].to_numpy() * 1000 / world["quantity_t"].to_numpy()
     world_groups = {hs: idx for hs, idx in world.groupby("hs92").indices.items()}
-    candidates = by_origin[by_origin["outside"] & (by_origin["share"] >= settings.negligible_share)
-                           & by_origin["hs92"].isin(priced)]
-    for row in candidates.itertuples():
+    findings = []
+    for row in scan.candidates.itertuples():
         idx = world_groups.get(row.hs92)
         if idx is None:
             continue
@@ -210,87 +238,98 @@ def surveil(trade: pd.DataFrame, hs_materials: pd.DataFrame, importer: str, memb
         normal = weighted_median(world_uv[keep], world["quantity_t"].to_numpy()[keep])
         margin = float(dumping_margin(normal, row.unit_value_usd_per_t))
         if margin > settings.de_minimis:
-            flows = this_year[(this_year["hs92"] == row.hs92) & (this_year["exporter"] == row.exporter)]
             confidence = _price_confidence(normal, row.unit_value_usd_per_t, exporters, settings)
             findings.append(Finding(
-                "dumping", row.hs92, str(material_of.get(row.hs92, "")), importer, row.exporter, year,
+                "dumping", row.hs92, scan.material(row.hs92), scan.importer, row.exporter, year,
                 "dumping_margin", margin, settings.de_minimis,
                 "low" if confidence == "low" else _severity("dumping", margin),
-                f"{row.exporter} → {importer}, HS {row.hs92}: export price {row.unit_value_usd_per_t:,.0f} USD/t "
-                f"vs constructed normal value {normal:,.0f} USD/t ({len(keep)} flows from {exporters} undistorted "
-                f"exporters): margin {margin:.1%} > de minimis {settings.de_minimis:.0%}; {row.share:.0%} of "
-                "imports", _evidence(flows), confidence))
+                f"{row.exporter} → {scan.importer}, HS {row.hs92}: export price {row.unit_value_usd_per_t:,.0f} "
+                f"USD/t vs constructed normal value {normal:,.0f} USD/t ({len(keep)} flows from {exporters} "
+                f"undistorted exporters): margin {margin:.1%} > de minimis {settings.de_minimis:.0%}; "
+                f"{row.share:.0%} of imports", _evidence(scan.flows(row.hs92, row.exporter)), confidence))
+    return findings
 
-    # undercutting: outside supplier vs partner-origin supply into the same importer (including intra-group)
+
+def _undercutting(scan: _Scan, trade: pd.DataFrame, members: frozenset[str], partners: frozenset[str]
+                  ) -> list[Finding]:
+    """Outside suppliers' unit values against partner-origin supply into the same importer (intra-group too)."""
+    settings, year = scan.settings, scan.year
     partner_supply = trade[(trade["year"] == year) & trade["importer"].isin(members)
                            & trade["exporter"].isin(partners)]
     partner_uv = unit_values(partner_supply, ["hs92"]).set_index("hs92")["unit_value_usd_per_t"]
     partner_exporters = partner_supply.groupby("hs92")["exporter"].nunique()
-    for row in candidates.itertuples():
+    findings = []
+    for row in scan.candidates.itertuples():
         if row.hs92 not in partner_uv.index:
             continue
         reference = float(partner_uv[row.hs92])
         undercut = (reference - row.unit_value_usd_per_t) / reference
         if undercut > settings.undercut_threshold:
-            flows = this_year[(this_year["hs92"] == row.hs92) & (this_year["exporter"] == row.exporter)]
             confidence = _price_confidence(reference, row.unit_value_usd_per_t, partner_exporters[row.hs92],
                                            settings)
             findings.append(Finding(
-                "undercutting", row.hs92, str(material_of.get(row.hs92, "")), importer, row.exporter, year,
+                "undercutting", row.hs92, scan.material(row.hs92), scan.importer, row.exporter, year,
                 "undercutting_margin", float(undercut), settings.undercut_threshold,
                 "low" if confidence == "low" else _severity("undercutting", undercut),
-                f"{row.exporter} sells HS {row.hs92} into {importer} at {row.unit_value_usd_per_t:,.0f} USD/t, "
-                f"{undercut:.0%} below partner-origin supply ({reference:,.0f} USD/t)", _evidence(flows),
-                confidence))
+                f"{row.exporter} sells HS {row.hs92} into {scan.importer} at {row.unit_value_usd_per_t:,.0f} "
+                f"USD/t, {undercut:.0%} below partner-origin supply ({reference:,.0f} USD/t)",
+                _evidence(scan.flows(row.hs92, row.exporter)), confidence))
+    return findings
 
-    # surges: each outside origin and all outside suppliers together, over the years up to `year`
+
+def _surges(scan: _Scan, years: list[int], partners: frozenset[str]) -> list[Finding]:
+    """Import volume against its log-linear trend, per outside origin and for all outside suppliers together."""
+    settings, year, by_origin = scan.settings, scan.year, scan.by_origin
     window = [y for y in years if y <= year][-(settings.trend_years + 1):]
-    if len(window) == settings.trend_years + 1:
-        recent = into[into["year"].isin(window) & outside]
-        per_origin = recent.pivot_table(index=["hs92", "exporter"], columns="year", values="quantity_t",
-                                        aggfunc="sum", fill_value=0.0).reindex(columns=window, fill_value=0.0)
-        all_outside = recent.pivot_table(index="hs92", columns="year", values="quantity_t", aggfunc="sum",
-                                         fill_value=0.0).reindex(columns=window, fill_value=0.0)
-        all_outside.index = pd.MultiIndex.from_arrays([all_outside.index, ["outside"] * len(all_outside)],
-                                                      names=["hs92", "exporter"])
-        table = pd.concat([per_origin, all_outside])
-        ratio = surge_ratios(table.to_numpy(), settings.trend_years)[:, -1]
-        share = by_origin.set_index(["hs92", "exporter"])["share"]
-        outside_share = by_origin[by_origin["outside"]].groupby("hs92")["share"].sum()
-        value_now = recent[recent["year"] == year]
-        value_origin = value_now.groupby(["hs92", "exporter"])["value_kusd"].sum() * 1000
-        value_outside = value_now.groupby("hs92")["value_kusd"].sum() * 1000
-        for (hs, exporter), r, q in zip(table.index, ratio, table[year].to_numpy(), strict=True):
-            weight = outside_share.get(hs, 0.0) if exporter == "outside" else share.get((hs, exporter), 0.0)
-            worth = value_outside.get(hs, 0.0) if exporter == "outside" else value_origin.get((hs, exporter), 0.0)
-            # a supplier appearing from nothing has no trend to compare with: the share and concentration
-            # findings cover it
-            if not (np.isfinite(r) and r >= settings.surge_ratio and weight >= settings.negligible_share
-                    and worth >= settings.min_surge_value_usd):
-                continue
-            flows = recent[(recent["hs92"] == hs) & ((recent["exporter"] == exporter) | (exporter == "outside"))]
-            trend_q = q / r if np.isfinite(r) else 0.0
-            findings.append(Finding(
-                "surge", hs, str(material_of.get(hs, "")), importer, exporter, year, "volume_to_trend",
-                float(r), settings.surge_ratio, _severity("surge", min(r, 1e9)),
-                f"imports of HS {hs} into {importer} from {exporter}: {q:,.0f} t in {year} vs trend "
-                f"{trend_q:,.0f} t ({r:.1f}×)", _evidence(flows)))
+    if len(window) != settings.trend_years + 1:
+        return []
+    recent = scan.into[scan.into["year"].isin(window) & ~scan.into["exporter"].isin(partners)]
+    per_origin = recent.pivot_table(index=["hs92", "exporter"], columns="year", values="quantity_t",
+                                    aggfunc="sum", fill_value=0.0).reindex(columns=window, fill_value=0.0)
+    all_outside = recent.pivot_table(index="hs92", columns="year", values="quantity_t", aggfunc="sum",
+                                     fill_value=0.0).reindex(columns=window, fill_value=0.0)
+    all_outside.index = pd.MultiIndex.from_arrays([all_outside.index, ["outside"] * len(all_outside)],
+                                                  names=["hs92", "exporter"])
+    table = pd.concat([per_origin, all_outside])
+    ratio = surge_ratios(table.to_numpy(), settings.trend_years)[:, -1]
+    share = by_origin.set_index(["hs92", "exporter"])["share"]
+    outside_share = by_origin[by_origin["outside"]].groupby("hs92")["share"].sum()
+    value_now = recent[recent["year"] == year]
+    value_origin = value_now.groupby(["hs92", "exporter"])["value_kusd"].sum() * 1000
+    value_outside = value_now.groupby("hs92")["value_kusd"].sum() * 1000
+    findings = []
+    for (hs, exporter), r, q in zip(table.index, ratio, table[year].to_numpy(), strict=True):
+        weight = outside_share.get(hs, 0.0) if exporter == "outside" else share.get((hs, exporter), 0.0)
+        worth = value_outside.get(hs, 0.0) if exporter == "outside" else value_origin.get((hs, exporter), 0.0)
+        # a supplier appearing from nothing has no trend to compare with: the share and concentration
+        # findings cover it
+        if not (np.isfinite(r) and r >= settings.surge_ratio and weight >= settings.negligible_share
+                and worth >= settings.min_surge_value_usd):
+            continue
+        flows = recent[(recent["hs92"] == hs) & ((recent["exporter"] == exporter) | (exporter == "outside"))]
+        trend_q = q / r if np.isfinite(r) else 0.0
+        findings.append(Finding(
+            "surge", hs, scan.material(hs), scan.importer, exporter, year, "volume_to_trend",
+            float(r), settings.surge_ratio, _severity("surge", min(r, 1e9)),
+            f"imports of HS {hs} into {scan.importer} from {exporter}: {q:,.0f} t in {year} vs trend "
+            f"{trend_q:,.0f} t ({r:.1f}×)", _evidence(flows)))
+    return findings
 
-    # concentration on outside suppliers (CRMA 65 % single-third-country benchmark)
-    for hs, group in by_origin.groupby("hs92"):
+
+def _outside_shares(scan: _Scan) -> list[Finding]:
+    """Concentration on one outside supplier (the CRMA 65 % single-third-country benchmark), by volume."""
+    settings, findings = scan.settings, []
+    for hs, group in scan.by_origin.groupby("hs92"):
         top = group[group["outside"]].sort_values("share", ascending=False)
         if top.empty or top["share"].iloc[0] < settings.single_supplier_share:
             continue
         leader = top.iloc[0]
-        flows = this_year[(this_year["hs92"] == hs) & (this_year["exporter"] == leader["exporter"])]
         findings.append(Finding(
-            "outside_share", hs, str(material_of.get(hs, "")), importer, leader["exporter"], year,
+            "outside_share", hs, scan.material(hs), scan.importer, leader["exporter"], scan.year,
             "single_outside_supplier_share", float(leader["share"]), settings.single_supplier_share,
             _severity("outside_share", float(leader["share"])),
-            f"{leader['exporter']} supplies {leader['share']:.0%} of {importer}'s imports of HS {hs} by volume "
-            f"(outside suppliers together {top['share'].sum():.0%})", _evidence(flows)))
-    order = {"dumping": 0, "surge": 1, "undercutting": 2, "outside_share": 3}
-    findings.sort(key=lambda f: (order[f.kind], f.hs92, -f.value))
+            f"{leader['exporter']} supplies {leader['share']:.0%} of {scan.importer}'s imports of HS {hs} by volume "
+            f"(outside suppliers together {top['share'].sum():.0%})", _evidence(scan.flows(hs, leader["exporter"]))))
     return findings
 
 

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from minsec.errors import InputError
 from minsec.risk.entities import entity_imports, membership_table
 
 CF_COPPER = 0.409412948
@@ -101,26 +102,12 @@ def geopolrisk(
     has imports or domestic production.
     """
     if intra_group not in ("exclude", "zero_risk"):
-        raise ValueError(f"intra_group must be 'exclude' or 'zero_risk', not {intra_group!r}")
+        raise InputError(f"intra_group must be 'exclude' or 'zero_risk', not {intra_group!r}")
     years = sorted(set(int(y) for y in years))
-    groups = dict(groups or {})
     hhi = production_hhi(production.sel(year=[y for y in years if y in production.year.values]))
-
-    flows = trade.loc[trade["year"].isin(years), ["year", "exporter", "importer", "hs92", "value_kusd",
-                                                  "quantity_t"]]
-    flows = flows.merge(series_hs[["material", "stage", "hs92"]], on="hs92", how="inner")
-    quantity = flows["quantity_t"].fillna(0.0).to_numpy()
-    priced = flows["quantity_t"].notna() & flows["value_kusd"].notna()
-    flows = flows.assign(q=quantity, v=np.where(priced, flows["value_kusd"].fillna(0.0), 0.0))
-
-    ps = political_stability.to_series().dropna()
-    ps_index = pd.MultiIndex.from_arrays([flows["exporter"], flows["year"].astype("int64")])
-    score = ps.reindex(ps_index).to_numpy()
-    imputed = np.isnan(score)
-    flows = flows.assign(ps=np.where(imputed, IMPUTED_POLITICAL_STABILITY, score), imputed=imputed)
-
+    flows = _priced_flows(trade, series_hs, political_stability, years)
     economies = np.union1d(flows["importer"].unique(), production.country.values)
-    members = membership_table(_entities(importers, groups, economies))
+    members = membership_table(_entities(importers, dict(groups or {}), economies))
     flows = entity_imports(flows, members)
     if intra_group == "exclude":
         flows = flows.loc[~flows["internal"]]
@@ -133,12 +120,7 @@ def geopolrisk(
     summed = flows.groupby(keys, sort=False)[["weighted", "q", "v"]].sum()
     imputed_list = (flows.loc[flows["imputed"] & (flows["q"] > 0)]
                     .groupby(keys, sort=False)["exporter"].agg(lambda s: ",".join(sorted(set(s)))))
-
-    # domestic production of each entity (sum over members), on the production series' own basis
-    prod = production.sel(year=hhi.year).to_series().dropna()
-    prod = prod[prod.index.get_level_values("country").isin(members["country"].unique())]
-    prod_frame = prod.rename("p").reset_index().merge(members, on="country", how="inner")
-    domestic = prod_frame.groupby(keys, sort=False)["p"].sum()
+    domestic = _domestic_production(production.sel(year=hhi.year), members, keys)
 
     index = summed.index.union(domestic.index)
     result = pd.DataFrame(index=index)
@@ -148,9 +130,38 @@ def geopolrisk(
     result["domestic_production_t"] = domestic.reindex(index).fillna(0.0)
     result["imputed_exporters"] = imputed_list.astype(object).reindex(index).fillna("")
     result = result.reset_index().rename(columns={"entity": "importer"})
+    result = _scores(result.merge(hhi.to_series().rename("hhi").reset_index(), on=["material", "stage", "year"],
+                                  how="left"))
+    return result[OUTPUT_COLUMNS].sort_values(["importer", "material", "stage", "year"]).reset_index(drop=True)
 
-    hhi_series = hhi.to_series().rename("hhi")
-    result = result.merge(hhi_series.reset_index(), on=["material", "stage", "year"], how="left")
+
+def _priced_flows(trade: pd.DataFrame, series_hs: pd.DataFrame, political_stability: xr.DataArray,
+                  years: list[int]) -> pd.DataFrame:
+    """The years' flows of the method's HS codes with tonnage ``q`` (missing → 0 t, as the method reads them),
+    value ``v`` (only where value and quantity are both given), the exporter's PS score ``ps`` and whether
+    it was ``imputed`` (0.5)."""
+    flows = trade.loc[trade["year"].isin(years), ["year", "exporter", "importer", "hs92", "value_kusd",
+                                                  "quantity_t"]]
+    flows = flows.merge(series_hs[["material", "stage", "hs92"]], on="hs92", how="inner")
+    quantity = flows["quantity_t"].fillna(0.0).to_numpy()
+    priced = flows["quantity_t"].notna() & flows["value_kusd"].notna()
+    flows = flows.assign(q=quantity, v=np.where(priced, flows["value_kusd"].fillna(0.0), 0.0))
+    ps = political_stability.to_series().dropna()
+    score = ps.reindex(pd.MultiIndex.from_arrays([flows["exporter"], flows["year"].astype("int64")])).to_numpy()
+    imputed = np.isnan(score)
+    return flows.assign(ps=np.where(imputed, IMPUTED_POLITICAL_STABILITY, score), imputed=imputed)
+
+
+def _domestic_production(production: xr.DataArray, members: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """Each entity's production (sum over its members), on the production series' own basis."""
+    prod = production.to_series().dropna()
+    prod = prod[prod.index.get_level_values("country").isin(members["country"].unique())]
+    prod_frame = prod.rename("p").reset_index().merge(members, on="country", how="inner")
+    return prod_frame.groupby(keys, sort=False)["p"].sum()
+
+
+def _scores(result: pd.DataFrame) -> pd.DataFrame:
+    """IR, the average import price, GPRS = HHI × IR and CF = GPRS × price / CF_Cu (module docstring)."""
     result["import_risk"] = import_risk(result["numerator"].to_numpy(), result["imports_t"].to_numpy(),
                                         result["domestic_production_t"].to_numpy())
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -160,5 +171,4 @@ def geopolrisk(
     # no imports → score 0 and no import price: the factor is 0, not undefined
     result["characterisation_factor"] = np.where(result["geopolrisk_score"] == 0, 0.0,
                                                  result["geopolrisk_score"] * result["price_usd_per_kg"] / CF_COPPER)
-    result = result[result["import_risk"].notna()]
-    return result[OUTPUT_COLUMNS].sort_values(["importer", "material", "stage", "year"]).reset_index(drop=True)
+    return result[result["import_risk"].notna()]

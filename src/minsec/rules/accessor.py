@@ -88,8 +88,9 @@ class RulesAccessor:
 
     def check(self, bom: str | Path | Mapping[str, Any] | BillOfMaterials, policy: str | Path, *,
               entities: str | Path | None = None, date: str | dt.date | None = None) -> Report:
-        """Verdict per rule (pass / fail / unknown / info) of a bill of materials — a ``.json``/``.csv`` file,
-        its dict, or a parsed :class:`~minsec.rules.bom.BillOfMaterials` — against the version of ``policy`` in
+        """Verdict per rule (pass / fail / unknown / info) of a bill of materials — a ``.json``/``.csv`` file
+        (or a shipped example's name, e.g. ``"ev_battery_pack.json"``), its dict, or a parsed
+        :class:`~minsec.rules.bom.BillOfMaterials` — against the version of ``policy`` in
         force on ``date``, with the content percentages, the lines behind them and the remedy.  Foreign-entity-
         of-concern status is traced through ownership chains (``entities``: an ownership CSV)."""
         from minsec.rules.bom import BillOfMaterials, load_bom, parse_bom
@@ -103,7 +104,7 @@ class RulesAccessor:
         elif isinstance(bom, Mapping):
             parsed = parse_bom(dict(bom))
         else:
-            parsed = load_bom(bom, entities)
+            parsed = load_bom(_shipped_example(bom), entities)
         return check(parsed, chosen, day, self._chain.groups)
 
     def commitments(self, register: str | Path | None = None, measures: str | Path | None = None,
@@ -130,3 +131,15 @@ class RulesAccessor:
             recorded += read_measures_csv(text, str(measures))
         return CommitmentsCheck(chosen, day, len(recorded),
                                 check_export_commitments(chosen, recorded, day, self._chain.groups))
+
+
+def _shipped_example(path: str | Path) -> str | Path:
+    """``path`` itself, or the shipped example of that name when no such file exists (``ev_battery_pack.json``)."""
+    from minsec.data import library
+
+    if Path(path).exists() or Path(path).name != str(path):
+        return path
+    try:
+        return library.example(str(path))
+    except KeyError:
+        return path               # not an example either: the loader says the file cannot be read

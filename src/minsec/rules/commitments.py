@@ -195,7 +195,7 @@ def _destinations(measure: Measure, groups) -> frozenset[str] | None:
         return None
     out: set[str] = set()
     for item in measure.destinations:
-        out |= groups.members(item) if item in groups else {countries.normalise_iso3(item)}
+        out |= groups.resolve(item)
     return frozenset(out)
 
 

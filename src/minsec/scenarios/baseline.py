@@ -202,50 +202,19 @@ def build_baseline(chain: SupplyChain, regions: Iterable[str] | None = None, yea
     flows = _trade(chain, year)
     us_consumption = _us_consumption(chain)
     notes = []
-
-    def region(code: str) -> str:
-        return region_of.get(code, REST_OF_WORLD)
-
+    producer_region = np.array([region_index[region_of.get(str(p), REST_OF_WORLD)] for p in producers])
     for m, label in enumerate(markets):
         material, stage = label.split(".")
         output = production[production["market"] == label].set_index("producer")["production"]
-        own = flows[(flows["material"] == material) & (flows["stage"] == stage)]
-        trade_basis[m] = f"BACI {stage} codes"
-        if own.empty:
-            other_stage = next(s for s in catalogue.STAGES if s != stage)
-            has_other_market = market_label(material, other_stage) in years
-            own = flows[(flows["material"] == material) & (flows["stage"] == other_stage)]
-            trade_basis[m] = f"BACI {other_stage} codes (proxy)" if not own.empty and not has_other_market else ""
-            if has_other_market:
-                own = own.iloc[0:0]
+        produced = np.zeros(len(producers))
+        produced[[producer_index[p] for p in output.index]] = output.to_numpy(float)
+        own, trade_basis[m] = _market_flows(flows, material, stage, years)
         if not own.empty:
-            own = own.assign(importer_region=own["importer"].map(region), exporter_region=own["exporter"].map(region))
-            own = own[own["importer_region"] != own["exporter_region"]]
-            exports = own.groupby(["exporter", "importer_region"])["quantity"].sum()
-            for producer, produced in output.items():
-                p = producer_index[producer]
-                home = region_index[region(str(producer))]
-                if producer in exports.index.get_level_values(0):
-                    to_regions = exports.loc[producer]
-                    scale = min(1.0, produced / to_regions.sum()) if to_regions.sum() > 0 else 0.0
-                    for target, quantity in to_regions.items():
-                        supply[m, p, region_index[target]] += scale * quantity
-                supply[m, p, home] += produced - supply[m, p].sum()
+            _supply_from_trade(supply[m], produced, own, region_of, producer_index, region_index, producer_region)
         else:
             trade_basis[m] = "none: market mix"
-            known = {"USA": us_consumption.get(label)} if "USA" in region_index else {}
-            world = float(output.sum())
-            shares = np.zeros(len(regions))
-            for name, quantity in known.items():
-                if quantity is not None and np.isfinite(quantity) and world > 0:
-                    shares[region_index[name]] = min(quantity / world, 1.0)
-                    demand_basis[m, region_index[name]] = "USGS apparent consumption"
-            shares[region_index[REST_OF_WORLD]] += 1.0 - shares.sum()
-            for r, name in enumerate(regions):
-                if demand_basis[m, r] == "trade":
-                    demand_basis[m, r] = "unknown (pooled in ROW)" if name != REST_OF_WORLD else "remainder"
-            for producer, produced in output.items():
-                supply[m, producer_index[producer]] += produced * shares
+            shares = _mix_shares(us_consumption.get(label), float(output.sum()), regions, demand_basis[m])
+            supply[m] += produced[:, None] * shares[None, :]
             notes.append(f"{label}: no bilateral trade data; regions buy the world production mix")
 
     coords = {"market": markets, "producer": producers, "region": list(regions)}
@@ -266,6 +235,58 @@ def build_baseline(chain: SupplyChain, regions: Iterable[str] | None = None, yea
         trade_basis=xr.DataArray(trade_basis, dims="market", coords={"market": markets}),
         production_year=xr.DataArray([years[m] for m in markets], dims="market", coords={"market": markets}),
         regions=regions, region_of=region_of, year=year, notes=notes)
+
+
+def _market_flows(flows: pd.DataFrame, material: str, stage: str, years: dict[str, int]
+                  ) -> tuple[pd.DataFrame, str]:
+    """The market's own trade flows and their basis; where its stage has no trade codes, the other stage's codes
+    give the destinations (flagged a proxy) unless that stage is a market of its own."""
+    own = flows[(flows["material"] == material) & (flows["stage"] == stage)]
+    if not own.empty:
+        return own, f"BACI {stage} codes"
+    other_stage = next(s for s in catalogue.STAGES if s != stage)
+    if market_label(material, other_stage) in years:
+        return own.iloc[0:0], ""
+    own = flows[(flows["material"] == material) & (flows["stage"] == other_stage)]
+    return own, f"BACI {other_stage} codes (proxy)" if not own.empty else ""
+
+
+def _supply_from_trade(supply: np.ndarray, produced: np.ndarray, own: pd.DataFrame, region_of: dict[str, str],
+                       producer_index: dict[str, int], region_index: dict[str, int], producer_region: np.ndarray
+                       ) -> None:
+    """Fill one market's producer × region supply (in place): each producer exports to other regions what
+    BACI records, scaled down to at most its output; the rest stays in its own region."""
+    def region(code: str) -> str:
+        return region_of.get(code, REST_OF_WORLD)
+
+    own = own.assign(importer_region=own["importer"].map(region), exporter_region=own["exporter"].map(region))
+    own = own[own["importer_region"] != own["exporter_region"]]
+    exports = own.groupby(["exporter", "importer_region"])["quantity"].sum()
+    exporters = set(exports.index.get_level_values(0))
+    for producer, p in producer_index.items():
+        if produced[p] == 0 and producer not in exporters:
+            continue
+        if producer in exporters:
+            to_regions = exports.loc[producer]
+            scale = min(1.0, produced[p] / to_regions.sum()) if to_regions.sum() > 0 else 0.0
+            for target, quantity in to_regions.items():
+                supply[p, region_index[target]] += scale * quantity
+        supply[p, producer_region[p]] += produced[p] - supply[p].sum()
+
+
+def _mix_shares(us_consumption: float | None, world: float, regions: tuple[str, ...], demand_basis: np.ndarray
+                ) -> np.ndarray:
+    """Without bilateral trade, regions buy the world production mix: the USA its published apparent
+    consumption (USGS), the rest pooled in ROW; ``demand_basis`` (one market's row) says which is which."""
+    shares = np.zeros(len(regions))
+    if "USA" in regions and us_consumption is not None and np.isfinite(us_consumption) and world > 0:
+        shares[regions.index("USA")] = min(us_consumption / world, 1.0)
+        demand_basis[regions.index("USA")] = "USGS apparent consumption"
+    shares[regions.index(REST_OF_WORLD)] += 1.0 - shares.sum()
+    for r, name in enumerate(regions):
+        if demand_basis[r] == "trade":
+            demand_basis[r] = "unknown (pooled in ROW)" if name != REST_OF_WORLD else "remainder"
+    return shares
 
 
 def read_demand(table: str | Path | pd.DataFrame | None) -> pd.DataFrame | None:

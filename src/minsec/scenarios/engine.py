@@ -145,54 +145,17 @@ def simulate(arrays: MarketArrays, events: EventTable, n_scenarios: int, n_perio
     Only scenario-markets with an event (or, with ``exogenous``, all of them) can leave the baseline, so the
     arithmetic runs on those rows alone ("active rows") and the results are scattered back to dense arrays.
     """
-    n_markets, _, n_regions = arrays.supply.shape
-    size = n_scenarios * n_markets
+    n_markets = arrays.supply.shape[0]
     per_period = period_months / 12.0
     demand = arrays.supply.sum(axis=1) * per_period                          # M × R per period
-    flat = events.scenario * n_markets + events.market
-    if exogenous is not None:
-        rows = np.arange(size)
-    else:
-        hit = np.zeros((n_scenarios, n_markets), dtype=bool)
-        hit.ravel()[flat] = True
-        for refining, mining in arrays.refining_links:
-            hit[:, refining] |= hit[:, mining]
-        rows = np.flatnonzero(hit)
-    n_rows = len(rows)
-    local = np.searchsorted(rows, flat)   # each event's active row
+    rows = _active_rows(arrays, events, n_scenarios, exogenous is not None)
+    local = np.searchsorted(rows, events.scenario * n_markets + events.market)   # each event's active row
     row_market = rows % n_markets
-
-    flows = arrays.supply[events.market, events.producer] * per_period       # E × R
-    active = active_share(events.start, events.duration, n_periods, period_months)  # E × T
-    restriction = events.restriction
-    kept = np.where(restriction, 1.0 - events.leakage, 1.0)
-    lost_by_region = events.fraction[:, None] * flows * events.targets * kept[:, None]
-    withheld = lost_by_region.sum(axis=1)
-    diverted = np.where(restriction, arrays.diversion[events.market] * withheld, 0.0)
-
-    targeted = np.zeros((n_rows, n_regions), dtype=bool)
-    restricting = np.flatnonzero(restriction)
-    for region in range(n_regions):  # a region is targeted if any restriction of its row targets it
-        targeted[local[restricting[events.targets[restricting, region]]], region] = True
-    lost_restricted = (lost_by_region * targeted[local]).sum(axis=1)
-    lost_open = withheld - lost_restricted
-    gap_a = _segment_sums(lost_restricted, local, n_rows, active)
-    gap_b = _segment_sums(lost_open - diverted, local, n_rows, active)
-    lost = _segment_sums(withheld, local, n_rows, active)
-    diverted_total = _segment_sums(diverted, local, n_rows, active)
-
-    # spare capacity of producers not disrupted, ramping up from the first event of each scenario-market
-    spare_lost = np.bincount(local, weights=events.fraction * arrays.spare[events.market, events.producer],
-                             minlength=n_rows)
-    spare = np.maximum(arrays.spare.sum(axis=1)[row_market] - spare_lost, 0.0)
-    first_start = np.full(n_rows, np.inf)
-    np.minimum.at(first_start, local, events.start)
-    capacity = spare[:, None] * ramp(first_start, arrays.ramp_up_months[row_market], n_periods,
-                                     period_months) * per_period
-
+    targeted, gap_a, gap_b, lost, diverted = _event_gaps(arrays, events, local, len(rows), n_periods, period_months)
+    capacity = _spare_capacity(arrays, events, local, row_market, n_periods, period_months)
     restraint = None
     if exogenous is not None:
-        net = exogenous.net_gap().reshape(size, n_periods, n_regions)
+        net = exogenous.net_gap().reshape(len(rows), n_periods, -1)
         gap_a += (net * targeted[:, None, :]).sum(axis=2)
         gap_b += (net * ~targeted[:, None, :]).sum(axis=2)
         restraint = exogenous.restraint
@@ -202,9 +165,8 @@ def simulate(arrays: MarketArrays, events: EventTable, n_scenarios: int, n_perio
     eps_d = arrays.demand_elasticity[row_market][:, None]
     eps_s = arrays.supply_elasticity[row_market][:, None]
     floor = arrays.price_floor[row_market][:, None]
-
-    a = SegmentOutcome(np.ones((n_rows, n_periods)), *(np.zeros((n_rows, n_periods)) for _ in range(3)))
-    b = SegmentOutcome(np.ones((n_rows, n_periods)), *(np.zeros((n_rows, n_periods)) for _ in range(3)))
+    a = SegmentOutcome(np.ones((len(rows), n_periods)), *(np.zeros((len(rows), n_periods)) for _ in range(3)))
+    b = SegmentOutcome(np.ones((len(rows), n_periods)), *(np.zeros((len(rows), n_periods)) for _ in range(3)))
 
     def clear(sel: np.ndarray) -> None:
         """Clear the given active rows in place."""
@@ -216,38 +178,87 @@ def simulate(arrays: MarketArrays, events: EventTable, n_scenarios: int, n_perio
             for name in ("price_index", "response", "shortfall", "unsold"):
                 getattr(full, name)[sel] = getattr(part, name)
 
-    clear(np.arange(n_rows))
+    clear(np.arange(len(rows)))
     if arrays.refining_links:
-        refining_rows = _propagate_to_refining(arrays, a, b, rows, targeted, per_period, demand_a, demand_b,
-                                               gap_a, gap_b)
-        clear(refining_rows)
+        clear(_propagate_to_refining(arrays, a, b, rows, targeted, per_period, demand_a, demand_b, gap_a, gap_b))
+    return _results(a, b, rows, targeted, demand, demand_a, demand_b, restraint, (n_scenarios, n_markets, n_periods),
+                    detail, period_months, {"gap": gap_a + gap_b, "lost": lost, "diverted": diverted,
+                                            "response": a.response + b.response, "unsold": a.unsold + b.unsold})
 
+
+def _active_rows(arrays: MarketArrays, events: EventTable, n_scenarios: int, everything: bool) -> np.ndarray:
+    """Flat scenario × market rows that can leave the baseline: those with an event and the refining markets
+    fed by them (every row when exogenous volumes are given)."""
+    n_markets = arrays.supply.shape[0]
+    if everything:
+        return np.arange(n_scenarios * n_markets)
+    hit = np.zeros((n_scenarios, n_markets), dtype=bool)
+    hit.ravel()[events.scenario * n_markets + events.market] = True
+    for refining, mining in arrays.refining_links:
+        hit[:, refining] |= hit[:, mining]
+    return np.flatnonzero(hit)
+
+
+def _event_gaps(arrays: MarketArrays, events: EventTable, local: np.ndarray, n_rows: int, n_periods: int,
+                period_months: float) -> tuple[np.ndarray, ...]:
+    """Per active row: the regions a restriction targets, and per period the supply gap of the restricted
+    (``a``) and open (``b``) segments, the volume withheld or lost, and the volume diverted to open buyers."""
+    per_period = period_months / 12.0
+    flows = arrays.supply[events.market, events.producer] * per_period       # E × R
+    active = active_share(events.start, events.duration, n_periods, period_months)  # E × T
+    restriction = events.restriction
+    kept = np.where(restriction, 1.0 - events.leakage, 1.0)
+    lost_by_region = events.fraction[:, None] * flows * events.targets * kept[:, None]
+    withheld = lost_by_region.sum(axis=1)
+    diverted = np.where(restriction, arrays.diversion[events.market] * withheld, 0.0)
+    targeted = np.zeros((n_rows, flows.shape[1]), dtype=bool)
+    restricting = np.flatnonzero(restriction)
+    for region in range(flows.shape[1]):  # a region is targeted if any restriction of its row targets it
+        targeted[local[restricting[events.targets[restricting, region]]], region] = True
+    lost_restricted = (lost_by_region * targeted[local]).sum(axis=1)
+    lost_open = withheld - lost_restricted
+    return (targeted, _segment_sums(lost_restricted, local, n_rows, active),
+            _segment_sums(lost_open - diverted, local, n_rows, active), _segment_sums(withheld, local, n_rows, active),
+            _segment_sums(diverted, local, n_rows, active))
+
+
+def _spare_capacity(arrays: MarketArrays, events: EventTable, local: np.ndarray, row_market: np.ndarray,
+                    n_periods: int, period_months: float) -> np.ndarray:
+    """Spare capacity of the producers not disrupted, ramping up from the first event of each row (t/period)."""
+    n_rows = len(row_market)
+    spare_lost = np.bincount(local, weights=events.fraction * arrays.spare[events.market, events.producer],
+                             minlength=n_rows)
+    spare = np.maximum(arrays.spare.sum(axis=1)[row_market] - spare_lost, 0.0)
+    first_start = np.full(n_rows, np.inf)
+    np.minimum.at(first_start, local, events.start)
+    return spare[:, None] * ramp(first_start, arrays.ramp_up_months[row_market], n_periods,
+                                 period_months) * (period_months / 12.0)
+
+
+def _results(a: SegmentOutcome, b: SegmentOutcome, rows: np.ndarray, targeted: np.ndarray, demand: np.ndarray,
+             demand_a: np.ndarray, demand_b: np.ndarray, restraint: np.ndarray | None, shape: tuple[int, int, int],
+             detail: bool, period_months: float, flows: dict[str, np.ndarray]) -> SimulationResult:
+    """Scatter the active rows back to dense scenario × market (× period × region) arrays."""
+    size = shape[0] * shape[1]
     with np.errstate(invalid="ignore", divide="ignore"):
         share_a = np.where(demand_a > 0, a.shortfall / demand_a, 0.0)
         share_b = np.where(demand_b > 0, b.shortfall / demand_b, 0.0)
-    reshape = (n_scenarios, n_markets, n_periods)
-    target3 = _scatter(targeted, rows, size, False).reshape(n_scenarios, n_markets, n_regions)
-    share_a = _scatter(share_a, rows, size).reshape(reshape)
-    share_b = _scatter(share_b, rows, size).reshape(reshape)
+    target3 = _scatter(targeted, rows, size, False).reshape(shape[0], shape[1], targeted.shape[1])
+    share_a = _scatter(share_a, rows, size).reshape(shape)
+    share_b = _scatter(share_b, rows, size).reshape(shape)
     if detail:
-        target4 = target3[:, :, None, :]
-        shortfall = np.where(target4, share_a[..., None], share_b[..., None]) * demand[None, :, None, :]
+        shortfall = np.where(target3[:, :, None, :], share_a[..., None], share_b[..., None]) * demand[None, :, None, :]
         if restraint is not None:
             shortfall = shortfall + restraint
     else:
         shortfall = np.where(target3, share_a.sum(axis=2)[..., None], share_b.sum(axis=2)[..., None]) * demand[None]
     price_a = np.where((demand_a > 0) & targeted.any(axis=1)[:, None], a.price_index, np.nan)
-
-    def dense(values: np.ndarray) -> np.ndarray | None:
-        """Flows per scenario-market-period are only materialised for detailed (single-scenario) runs."""
-        return _scatter(values, rows, size).reshape(reshape) if detail else None
-
+    # flows per scenario-market-period are only materialised for detailed (single-scenario) runs
+    dense = {k: _scatter(v, rows, size).reshape(shape) if detail else None for k, v in flows.items()}
     return SimulationResult(
-        price_restricted=_scatter(price_a, rows, size, np.nan).reshape(reshape),
-        price_open=_scatter(b.price_index, rows, size, 1.0).reshape(reshape), targeted=target3,
-        shortfall=shortfall, gap=dense(gap_a + gap_b), lost=dense(lost), diverted=dense(diverted_total),
-        response=dense(a.response + b.response), unsold=dense(a.unsold + b.unsold), demand=demand,
-        period_months=period_months)
+        price_restricted=_scatter(price_a, rows, size, np.nan).reshape(shape),
+        price_open=_scatter(b.price_index, rows, size, 1.0).reshape(shape), targeted=target3,
+        shortfall=shortfall, demand=demand, period_months=period_months, **dense)
 
 
 def _propagate_to_refining(arrays: MarketArrays, a: SegmentOutcome, b: SegmentOutcome, rows: np.ndarray,

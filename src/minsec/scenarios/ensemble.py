@@ -36,7 +36,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
 from minsec.data import catalogue, countries
-from minsec.errors import UnknownNameError
+from minsec.errors import InputError
 from minsec.scenarios.baseline import REST_OF_WORLD, UNNAMED_PRODUCERS
 from minsec.scenarios.engine import EventTable, MarketArrays, simulate
 from minsec.scenarios.run import ScenarioContext
@@ -417,8 +417,8 @@ def material_outlook(context: ScenarioContext, spec: EnsembleSpec, material: str
     markets = [i for i, m in enumerate(context.baseline.markets) if m.split(".")[0] == material]
     if not markets:
         known = sorted({m.split(".")[0] for m in context.baseline.markets})
-        raise UnknownNameError(f"material: {material!r} has no market in the scenario baseline; known: "
-                               f"{', '.join(known)}")
+        raise InputError(f"material: {material!r} has no market in the scenario baseline; known: "
+                         f"{', '.join(known)}")
     arrays = MarketArrays.from_baseline(context.baseline, context.parameters)
     cands = candidates(context, spec)
     leakage = context.parameters.reindex(context.baseline.markets)["leakage"].to_numpy(float)

@@ -168,45 +168,50 @@ class ScenarioResult:
 def compile_scenario(scenario: Scenario, context: ScenarioContext, parameters: pd.DataFrame
                      ) -> tuple[EventTable, Exogenous, list[int], list[str]]:
     """Events → :class:`EventTable`, responses → :class:`Exogenous` (one scenario); affected markets."""
+    events, affected, warnings = _compile_events(scenario, context, parameters)
+    exogenous, touched = _compile_exogenous(scenario, context)
+    return events, exogenous, sorted(set(affected) | set(touched)), warnings
+
+
+def _compile_events(scenario: Scenario, context: ScenarioContext, parameters: pd.DataFrame
+                    ) -> tuple[EventTable, list[int], list[str]]:
+    """Export restrictions and production outages as rows of an :class:`EventTable` (one scenario)."""
     baseline = context.baseline
     regions = list(baseline.regions)
     producers = [str(p) for p in baseline.supply.producer.values]
-    n_markets, n_periods = len(baseline.markets), scenario.n_periods
     rows: dict[str, list] = {k: [] for k in ("market", "producer", "restriction", "fraction", "start", "duration",
                                              "targets", "leakage")}
     affected: list[int] = []
     warnings: list[str] = []
     for i, event in enumerate(scenario.events):
         where = f"events[{i}]"
-        if isinstance(event, ExportRestriction | ProductionOutage):
-            country = context.country(event.country, f"{where}.country")
-            home = baseline.region_of.get(country, REST_OF_WORLD)
-            if isinstance(event, ExportRestriction):
-                # a restrictor keeps supplying its own market; ROW is a pool of many markets, so a restrictor
-                # inside it cannot be separated from it (run_scenario gives restrictors a region of their own)
-                targets = context.regions(event.targets, f"{where}.targets",
-                                          exclude=home if home != REST_OF_WORLD else None)
-                if not targets.any():
-                    raise ScenarioError(f"{where}.targets: no region left to target outside {country}'s own")
-            else:
-                targets = np.ones(len(regions), dtype=bool)
-            for m in context.markets(event.materials, event.stage, f"{where}.materials"):
-                affected.append(m)
-                if country not in producers or baseline.supply.values[m, producers.index(country)].sum() <= 0:
-                    warnings.append(f"{where}: {country} produces no {baseline.markets[m]} in the baseline; "
-                                    "the event has no effect")
-                    continue
-                leakage = parameters.loc[baseline.markets[m], "leakage"]
-                if isinstance(event, ExportRestriction) and event.leakage is not None:
-                    leakage = event.leakage
-                rows["market"].append(m)
-                rows["producer"].append(producers.index(country))
-                rows["restriction"].append(isinstance(event, ExportRestriction))
-                rows["fraction"].append(event.fraction)
-                rows["start"].append(event.start_month)
-                rows["duration"].append(event.duration_months)
-                rows["targets"].append(targets)
-                rows["leakage"].append(leakage)
+        if not isinstance(event, ExportRestriction | ProductionOutage):
+            continue
+        country = context.country(event.country, f"{where}.country")
+        home = baseline.region_of.get(country, REST_OF_WORLD)
+        if isinstance(event, ExportRestriction):
+            # a restrictor keeps supplying its own market; ROW is a pool of many markets, so a restrictor
+            # inside it cannot be separated from it (run_scenario gives restrictors a region of their own)
+            targets = context.regions(event.targets, f"{where}.targets",
+                                      exclude=home if home != REST_OF_WORLD else None)
+            if not targets.any():
+                raise ScenarioError(f"{where}.targets: no region left to target outside {country}'s own")
+        else:
+            targets = np.ones(len(regions), dtype=bool)
+        for m in context.markets(event.materials, event.stage, f"{where}.materials"):
+            affected.append(m)
+            if country not in producers or baseline.supply.values[m, producers.index(country)].sum() <= 0:
+                warnings.append(f"{where}: {country} produces no {baseline.markets[m]} in the baseline; "
+                                "the event has no effect")
+                continue
+            leakage = parameters.loc[baseline.markets[m], "leakage"]
+            if isinstance(event, ExportRestriction) and event.leakage is not None:
+                leakage = event.leakage
+            for key, value in (("market", m), ("producer", producers.index(country)),
+                               ("restriction", isinstance(event, ExportRestriction)), ("fraction", event.fraction),
+                               ("start", event.start_month), ("duration", event.duration_months),
+                               ("targets", targets), ("leakage", leakage)):
+                rows[key].append(value)
     n = len(rows["market"])
     events = EventTable(
         scenario=np.zeros(n, dtype=np.int64), market=np.array(rows["market"], dtype=np.int64),
@@ -215,9 +220,17 @@ def compile_scenario(scenario: Scenario, context: ScenarioContext, parameters: p
         duration=np.array(rows["duration"], dtype=float),
         targets=np.array(rows["targets"], dtype=bool).reshape(n, len(regions)),
         leakage=np.array(rows["leakage"], dtype=float))
+    return events, affected, warnings
 
-    exogenous = Exogenous.zeros((1, n_markets, n_periods, len(regions)))
+
+def _compile_exogenous(scenario: Scenario, context: ScenarioContext) -> tuple[Exogenous, list[int]]:
+    """Demand shocks and the responses (substitution, stock releases, demand restraint) as exogenous volumes
+    per market × period × region (one scenario), and the markets they touch."""
+    baseline = context.baseline
+    n_markets, n_periods = len(baseline.markets), scenario.n_periods
+    exogenous = Exogenous.zeros((1, n_markets, n_periods, len(baseline.regions)))
     demand = baseline.supply.values.sum(axis=1) * scenario.period_months / 12.0    # M × R per period
+    affected: list[int] = []
     for i, item in enumerate([*scenario.events, *scenario.responses]):
         kind = "events" if i < len(scenario.events) else "responses"
         where = f"{kind}[{i if kind == 'events' else i - len(scenario.events)}]"
@@ -249,11 +262,9 @@ def compile_scenario(scenario: Scenario, context: ScenarioContext, parameters: p
             for m in context.markets(item.materials, item.stage, f"{where}.materials"):
                 affected.append(m)
                 volume = share[:, None] * demand[m] * mask
-                if isinstance(item, DemandRestraint):
-                    exogenous.restraint[0, m] += item.fraction * volume
-                else:
-                    exogenous.demand_shock[0, m] += item.change * volume
-    return events, exogenous, sorted(set(affected)), warnings
+                target = exogenous.restraint if isinstance(item, DemandRestraint) else exogenous.demand_shock
+                target[0, m] += (item.fraction if isinstance(item, DemandRestraint) else item.change) * volume
+    return exogenous, affected
 
 
 def run_scenario(scenario: Scenario, context: ScenarioContext, sensitivity: bool = True) -> ScenarioResult:
