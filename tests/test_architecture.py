@@ -44,32 +44,47 @@ def _unit_of_file(path: Path) -> str:
 
 
 def _type_checking_lines(tree: ast.AST) -> set[int]:
+    """Lines under ``if TYPE_CHECKING:`` (or ``typing.TYPE_CHECKING``) — type hints, never executed."""
     lines: set[int] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+        if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
             for child in node.body:
                 lines.update(range(child.lineno, (child.end_lineno or child.lineno) + 1))
     return lines
 
 
-def imports(path: Path) -> list[tuple[int, str]]:
-    """(line, imported minsec module) for every runtime import in a file."""
+def _absolute(package: list[str], node: ast.ImportFrom) -> str:
+    """The absolute module of a (possibly relative) ``from … import`` in a module of ``package``."""
+    if node.level == 0:
+        return node.module or ""
+    base = package[:len(package) - (node.level - 1)] if node.level > 1 else package
+    return ".".join([*base, *([node.module] if node.module else [])])
+
+
+def imports(path: Path, package: list[str] | None = None) -> list[tuple[int, str]]:
+    """(line, imported minsec module) for every runtime import in a file: ``import``, ``from … import``
+    (relative ones resolved), and ``importlib.import_module("minsec…")`` / ``__import__`` with a literal name."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     hinted = _type_checking_lines(tree)
+    package = package or ["minsec", *path.relative_to(SRC).parent.parts]
     found = []
     for node in ast.walk(tree):
         if getattr(node, "lineno", None) in hinted:
             continue
         if isinstance(node, ast.Import):
-            found += [(node.lineno, alias.name) for alias in node.names if alias.name.split(".")[0] == "minsec"]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module \
-                and node.module.split(".")[0] == "minsec":
-            if node.module == "minsec":       # from minsec import cli → the submodule when there is one
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            module = _absolute(package, node)
+            if module == "minsec":       # from minsec import cli → the submodule when there is one
                 found += [(node.lineno, f"minsec.{a.name}" if (SRC / a.name).exists() or
                            (SRC / f"{a.name}.py").exists() else "minsec") for a in node.names]
             else:
-                found.append((node.lineno, node.module))
-    return found
+                found.append((node.lineno, module))
+        elif isinstance(node, ast.Call) and ast.unparse(node.func) in ("importlib.import_module", "import_module",
+                                                                       "__import__") \
+                and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+            found.append((node.lineno, node.args[0].value))
+    return [(line, module) for line, module in found if module.split(".")[0] == "minsec"]
 
 
 def test_every_package_is_in_a_layer():
@@ -88,6 +103,26 @@ def test_imports_point_towards_the_core():
             if LEVEL[target] >= LEVEL[unit]:
                 wrong.append(f"{path.relative_to(SRC)}:{line} ({unit}) imports {module} ({target})")
     assert not wrong, "\n".join(wrong)
+
+
+def test_web_never_reaches_the_api_it_is_composed_with():
+    """The pages depend on the service's shared dependencies (``service.deps``) and its lower modules, never on
+    its routers or on ``server``, which composes both."""
+    wrong = [f"{path.relative_to(SRC)}:{line} imports {module}" for path in (SRC / "web").rglob("*.py")
+             for line, module in imports(path)
+             if module.startswith(("minsec.service.routers", "minsec.server", "minsec.cli"))]
+    assert not wrong, wrong
+
+
+def test_the_checker_sees_every_form_of_import(tmp_path):
+    probe = tmp_path / "probe.py"           # as if it were a module of minsec.web
+    probe.write_text("import typing\nfrom typing import TYPE_CHECKING\nimport minsec.cli.core as c\n"
+                     "from ..server import create_app\nfrom . import views\nif not TYPE_CHECKING:\n"
+                     "    import minsec.service.routers\nif TYPE_CHECKING:\n    import minsec.cli\n"
+                     "def f():\n    import importlib\n    importlib.import_module('minsec.server')\n")
+    found = sorted(module for _, module in imports(probe, ["minsec", "web"]))
+    # every runtime form is seen; only the import under `if TYPE_CHECKING:` (minsec.cli) is not
+    assert found == ["minsec.cli.core", "minsec.server", "minsec.server", "minsec.service.routers", "minsec.web"]
 
 
 def test_no_module_is_over_600_lines():

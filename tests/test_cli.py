@@ -109,3 +109,46 @@ def test_import_reliance_for_usa_shows_usgs_published_nir_beside_minsec():
     assert rows[("aluminium", "mining")]["production_missing"] is True
     for row in rows.values():
         assert row["net_import_reliance"] <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("invest", "benchmarks", "--consumption", "{empty}"), "the consumption table is empty"),
+        (("invest", "pipeline", "--fill", "{binary}"), "not a text fill CSV"),
+        (("scenario", "run", "{binary}"), "not a text file"),
+        (("commitments", "check", "--measures", "{binary}"), "not a text measures CSV"),
+        (("stockpile", "frontier", "--budgets", "-1,5", "--ensemble", "20"), "budgets must be non-negative"),
+        (("stockpile", "optimize", "--budget", "1e9", "--method", "fast", "--cvar", "0.95", "--ensemble", "20"),
+         "the fast path does not apply"),
+        (("invest", "optimize", "--budget", "-1"), "budget must be a non-negative number"),
+        (("brief", "--material", "gallium", "--out", "{missing}/brief.html"), "does not exist"),
+        (("scenario", "ensemble", "--n", "10", "--scheduler", "none", "--out", "{binary}/x.parquet"),
+         "cannot create its folder"),
+        (("emergency", "allocate", "gallium_partnership_ban_12m", "--joint-days", "-3"), "--joint-days must not"),
+    ],
+)
+def test_every_input_error_is_one_line_and_exit_code_2(tmp_path, args, message):
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "binary.dat").write_bytes(b"\x00\xff\xfe\x00binary")
+    paths = {"empty": tmp_path / "empty.csv", "binary": tmp_path / "binary.dat", "missing": tmp_path / "nowhere"}
+    result = invoke(*[a.format(**paths) for a in args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert len([line for line in result.stderr.splitlines() if line.strip()]) == 1
+
+
+def test_a_bug_is_reported_as_one_not_as_bad_input(monkeypatch):
+    from minsec.risk.accessor import RiskAccessor
+
+    def broken(self, **options):
+        raise TypeError("something minsec got wrong")
+
+    monkeypatch.setattr(RiskAccessor, "concentration", broken)
+    result = invoke("risk", "concentration")
+    assert result.exit_code == 1
+    assert "internal error — this is a bug" in result.output
+    assert "TypeError: something minsec got wrong" in result.output
+    assert "--debug" in result.output
+    debug = invoke("--debug", "risk", "concentration")
+    assert isinstance(debug.exception, TypeError)          # --debug lets the traceback through

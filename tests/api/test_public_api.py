@@ -125,3 +125,16 @@ def test_accessor_methods_are_documented_with_units_or_references():
         for method_name, method in inspect.getmembers(accessor, inspect.isfunction):
             if not method_name.startswith("_"):
                 assert method.__doc__ and len(method.__doc__) > 40, f"sc.{name}.{method_name} has no docstring"
+
+
+def test_threads_loading_together_share_one_chain_and_one_accessor(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    for path in bundled_dir().iterdir():
+        shutil.copy(path, tmp_path / path.name)
+    with ThreadPoolExecutor(4) as pool:
+        chains = list(pool.map(lambda _: minsec.load(tmp_path), range(4)))
+    assert all(chain is chains[0] for chain in chains)
+    with ThreadPoolExecutor(4) as pool:
+        accessors = list(pool.map(lambda _: chains[0].scenarios, range(4)))
+    assert all(accessor is accessors[0] for accessor in accessors)

@@ -170,12 +170,32 @@ def _cell(value) -> str:
     return str(value)
 
 
-def progress_bar(fmt: Format, description: str, total: int, transient: bool = True):
-    """A Rich progress bar on stderr for table output (silent for JSON/CSV); ``bar.advance(task, k)``."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+class ProgressBar:
+    """A Rich progress bar on stderr for table output (silent for JSON/CSV) that appears only when work is first
+    reported, so input refused before any work leaves no bar behind; :meth:`advance` is the callback."""
 
-    bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), transient=transient or fmt is not Format.table,
-                   disable=fmt is not Format.table, console=Console(stderr=True))
-    return bar, bar.add_task(description, total=total)
+    def __init__(self, fmt: Format, description: str, total: int, transient: bool = True) -> None:
+        self.enabled, self.transient = fmt is Format.table, transient
+        self.description, self.total = description, total
+        self.bar = None
+        self.task = None
+
+    def advance(self, k: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+            self.bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), transient=self.transient, console=Console(stderr=True))
+            self.bar.start()
+            self.task = self.bar.add_task(self.description, total=self.total)
+        self.bar.advance(self.task, k)
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()

@@ -51,7 +51,7 @@ def _show(valuation, fmt: Format) -> None:
         emit(valuation, fmt)
         return
     inputs = valuation.attrs["inputs"]
-    figures = valuation.drop(columns=inputs).set_index("mechanism").T.reset_index(names="figure")
+    figures = valuation[valuation.attrs["figures"]].set_index("mechanism").T.reset_index(names="figure")
     emit(figures, fmt, valuation.attrs["title"])
     first = valuation.iloc[0]
     emit(pd.DataFrame({"input": inputs, "value": [str(first[k]) for k in inputs]}), fmt, "Inputs")

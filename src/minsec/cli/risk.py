@@ -100,9 +100,11 @@ def brief(
                                                       "partnership).")] = None,
 ) -> None:
     """A one-to-two-page briefing on a material: key figures, a map, a chart, export controls and sources."""
+    from minsec.data.files import writable
     from minsec.web.brief import briefing_html, write_brief
 
     if out.suffix.lower() not in (".html", ".htm", ".pdf"):
         fail(f"--out {out}: the briefing is written as .html or .pdf")
+    writable(out, "--out")
     written = write_brief(briefing_html(chain(), material, importer), out)
     typer.echo(f"briefing written to {written} ({written.stat().st_size / 1e6:.1f} MB)", err=True)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from minsec.cli.core import Format, FormatOption, chain, emit, emit_json, fail, note, progress_bar
+from minsec.cli.core import Format, FormatOption, ProgressBar, chain, emit, emit_json, fail, note
 
 scenario_app = typer.Typer(help="Disruption scenarios: run one, run a Monte Carlo ensemble, see the calibration.",
                            no_args_is_help=True)
@@ -86,10 +86,9 @@ def scenario_ensemble(
 ) -> None:
     """Monte Carlo ensemble of disruptions: expected shortfall, exceedance, CVaR, ranking by expected loss."""
     sc = chain()
-    bar, task = progress_bar(fmt, "scenarios", n, transient=False)
-    with bar:
+    with ProgressBar(fmt, "scenarios", n, transient=False) as bar:
         result = sc.scenarios.ensemble(n, seed, scheduler=scheduler, out=out, chunk_size=chunk_size, spec=spec,
-                                       progress=lambda k: bar.advance(task, k))
+                                       progress=bar.advance)
     summary = result.summary
     if fmt is Format.json:
         emit_json(result.to_dict())
@@ -129,7 +128,7 @@ def emergency_allocate(
     elif fmt is Format.csv:
         emit(allocation.partners, fmt)
     else:
-        emit(allocation.group, fmt, f"{scenario}: group outcome")
+        emit(allocation.group, fmt, f"{allocation.scenario}: group outcome")
         emit(allocation.releases, fmt, "Release orders")
         emit(allocation.transfers, fmt, "Transfers")
         emit(allocation.partners[["partner", "market", "demand_t", "shortfall_before_t", "restraint_t",

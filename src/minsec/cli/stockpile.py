@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from minsec.cli.core import Format, FormatOption, chain, emit, emit_json, fail, note, progress_bar
+from minsec.cli.core import Format, FormatOption, ProgressBar, chain, emit, emit_json, fail, note
 
 stockpile_app = typer.Typer(help="Stockpile planning: optimise purchases over disruption scenarios.",
                             no_args_is_help=True)
@@ -61,13 +61,17 @@ def stockpile_optimize(
     """Which materials, how many tonnes, held by whom, and how much expected loss that avoids."""
     import pandas as pd
 
-    bar, task = progress_bar(fmt, "ensemble", ensemble)
-    with bar:
+    from minsec.data.files import writable
+
+    if releases is not None:
+        writable(releases, "--releases")
+
+    with ProgressBar(fmt, "ensemble", ensemble) as bar:
         result = chain().stockpile.optimize(
             budget, method=method, split=split, scenarios=scenarios, ensemble=ensemble, seed=seed, holders=holders,
             members=members, cvar=cvar, prices=prices, loss_per_tonne=loss_per_tonne,
             holding_cost_rate=holding_cost_rate, max_market_share=max_market_share, horizon_years=horizon_years,
-            sharing=sharing, min_days=min_days, scheduler=scheduler, progress=lambda k: bar.advance(task, k))
+            sharing=sharing, min_days=min_days, scheduler=scheduler, progress=bar.advance)
     if releases is not None:
         if releases.suffix.lower() == ".parquet":
             result.releases.to_parquet(releases, index=False)
@@ -110,19 +114,22 @@ def stockpile_frontier(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Efficient frontier: budget → expected annual loss (the model is built once and re-solved)."""
+    from minsec.data.files import writable
     from minsec.stockpile.plan import frontier_figure
+
+    if plot is not None:
+        writable(plot, "--plot")
 
     try:
         values = [float(b) for b in budgets.split(",") if b.strip()]
     except ValueError:
         fail(f"--budgets {budgets!r}: expected comma-separated numbers")
-    bar, task = progress_bar(fmt, "ensemble", ensemble)
-    with bar:
+    with ProgressBar(fmt, "ensemble", ensemble) as bar:
         table = chain().stockpile.frontier(
             values, method=method, holders=holders, scenarios=scenarios, ensemble=ensemble, seed=seed,
             members=members, cvar=cvar, prices=prices, loss_per_tonne=loss_per_tonne,
             holding_cost_rate=holding_cost_rate, max_market_share=max_market_share, horizon_years=horizon_years,
-            sharing=sharing, min_days=min_days, scheduler=scheduler, progress=lambda k: bar.advance(task, k))
+            sharing=sharing, min_days=min_days, scheduler=scheduler, progress=bar.advance)
     if plot is not None:
         frontier_figure(table).write_html(plot, include_plotlyjs=True, full_html=True)
     emit(table, fmt, "Efficient frontier")

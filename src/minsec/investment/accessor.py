@@ -97,17 +97,18 @@ class InvestAccessor:
         from minsec.investment import benchmarks
         from minsec.investment.portfolio import needs_from_gaps, needs_from_shortfall, optimise
 
+        shares, span = parse_shares(split), year_span(years)       # checked before any long work
+        if objective not in ("benchmarks", "shortfall"):
+            raise InputError(f"--objective {objective!r}: benchmarks or shortfall")
         table, members, gaps = self._inputs(projects, fill, consumption, regions, default_start)
         if objective == "benchmarks":
             needs = needs_from_gaps(gaps, members, benchmarks.TARGET_YEAR)
             unit = f"benchmark points (1 = a gap closed by {benchmarks.TARGET_YEAR})"
-        elif objective == "shortfall":
+        else:
             needs = needs_from_shortfall(self.expected_shortfall(ensemble, seed), self._chain.members("partnership"))
             unit = "USD a year of expected loss avoided"
-        else:
-            raise InputError(f"--objective {objective!r}: benchmarks or shortfall")
-        result = optimise(table, needs, budget_usd, parse_shares(split), unit)
-        return _result(result, table, gaps, members, year_span(years))
+        result = optimise(table, needs, budget_usd, shares, unit)
+        return _result(result, table, gaps, members, span)
 
     def expected_shortfall(self, size: int = 2000, seed: int = 0) -> pd.DataFrame:
         """The partners' (USA, EU27) expected annual shortfall (t) and loss per tonne short (USD), per material,

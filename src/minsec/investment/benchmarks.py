@@ -53,9 +53,10 @@ def consumption(chain, region: str) -> pd.DataFrame:
 def read_consumption(path) -> pd.DataFrame:
     """The user's consumption: ``region, material, consumption_t`` (optional ``current_extraction_t,
     current_processing_t, current_recycling_t, year``)."""
+    from minsec.data.files import read_csv
     from minsec.investment.pipeline import PipelineError
 
-    table = pd.read_csv(path)
+    table = read_csv(path, "consumption table")
     missing = [c for c in ("region", "material", "consumption_t") if c not in table.columns]
     if missing:
         raise PipelineError(f"{path}: missing column(s) {', '.join(missing)}")

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from minsec.data import catalogue, countries
+from minsec.data import catalogue, countries, files
 from minsec.data import library as shipped
 from minsec.errors import InputError
 
@@ -67,10 +67,7 @@ def convert_capacity(material: str, value: float, unit: str) -> tuple[float | No
 def read_pipeline(path: str | Path | None = None) -> pd.DataFrame:
     """The pipeline in the publisher's format (the compiled CSV), validated: required columns, numbers."""
     path = Path(path) if path is not None else bundled_pipeline_path()
-    try:
-        table = pd.read_csv(path, dtype={"project_id": str})
-    except (OSError, pd.errors.ParserError) as exc:
-        raise PipelineError(f"{path}: cannot read: {exc}") from None
+    table = files.read_csv(path, "pipeline CSV", dtype={"project_id": str})
     missing = [c for c in PIPELINE_COLUMNS if c not in table.columns]
     if missing:
         raise PipelineError(f"{path}: missing column(s) {', '.join(missing)}")
@@ -185,9 +182,6 @@ def apply_fill(projects: pd.DataFrame, fill: pd.DataFrame, origin: str = "fill")
 def load_projects(path: str | Path | None = None, fill: str | Path | None = None) -> pd.DataFrame:
     projects = normalise(read_pipeline(path))
     if fill is not None:
-        try:
-            table = pd.read_csv(fill, dtype={"project_id": str})
-        except (OSError, pd.errors.ParserError) as exc:
-            raise PipelineError(f"{fill}: cannot read: {exc}") from None
+        table = files.read_csv(fill, "fill CSV", dtype={"project_id": str})
         projects = apply_fill(projects, table, str(fill))
     return projects

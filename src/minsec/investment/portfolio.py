@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from minsec.errors import InputError
+
 
 @dataclass
 class Portfolio:
@@ -123,17 +125,17 @@ def optimise(projects: pd.DataFrame, needs: pd.DataFrame, budget: float, split: 
     """The best portfolio of the evaluable ``projects`` for ``needs`` within ``budget``; ``split`` caps each
     partner's funding at its share of the budget (default: one funder)."""
     if not np.isfinite(budget) or budget < 0:
-        raise ValueError(f"budget must be a non-negative number (got {budget})")
+        raise InputError(f"budget must be a non-negative number (got {budget})")
     split = split or {"joint": 1.0}
     if (not all(np.isfinite(v) for v in split.values()) or abs(sum(split.values()) - 1) > 1e-6
             or any(v < 0 for v in split.values())):
-        raise ValueError(f"split: shares must be non-negative and sum to 1 (got {split})")
+        raise InputError(f"split: shares must be non-negative and sum to 1 (got {split})")
     pool = projects[projects["evaluable"]].reset_index(drop=True)
     if pool.empty or needs.empty:
         return Portfolio(pool.head(0), needs.assign(met_t=0.0), 0.0, budget, 0.0, {}, objective_unit,
                          "nothing to choose" if pool.empty else "no need left to meet")
     if not np.isfinite(pool[["capacity_t_per_yr", "capex_usd"]].to_numpy(float)).all():
-        raise ValueError("every evaluable project needs a finite capacity and capex")
+        raise InputError("every evaluable project needs a finite capacity and capex")
     best, *_ = _solve(pool, needs, budget, split)
     # the same value for the least money: which projects, what they cost and who pays are then not arbitrary
     best, chosen, met, funding, status = _solve(pool, needs, budget, split, at_least=best * (1 - 1e-9))

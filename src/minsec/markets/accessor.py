@@ -2,8 +2,9 @@
 surveillance over a SupplyChain.
 
 Valuations come back as DataFrames with one row per mechanism and the inputs as columns (the rows of
-``minsec markets floor -f json``); ``frame.attrs["inputs"]`` names the input columns and ``frame.attrs["title"]``
-the valuation.  Prices are US dollars per tonne of the market basis; rates are continuously compounded.
+``minsec markets floor -f json``); ``frame.attrs["figures"]`` and ``frame.attrs["inputs"]`` name the figure
+and the input columns, ``frame.attrs["title"]`` the valuation.  Prices are US dollars per tonne of the market
+basis; rates are continuously compounded.
 """
 
 from __future__ import annotations
@@ -187,6 +188,7 @@ class MarketsAccessor:
         from minsec.markets.surveillance import SurveillanceSettings, surveil
 
         hs = catalogue.hs_codes()
+        members = self._chain.members(importer)
         if kind is not None and kind not in KINDS:
             raise InputError(f"--kind must be {', '.join(KINDS[:-1])} or {KINDS[-1]} (got {kind!r})")
         if material is not None and material not in set(hs["material"]):
@@ -194,7 +196,7 @@ class MarketsAccessor:
         trade = self._chain.trade
         chosen_year = year if year is not None else int(trade["year"].max())
         stages = frozenset({"refining", "mining"}) if include_ores else frozenset({"refining"})
-        findings = surveil(trade, hs, importer, self._chain.members(importer), self._chain.members("partnership"),
+        findings = surveil(trade, hs, importer, members, self._chain.members("partnership"),
                            chosen_year, SurveillanceSettings(price_test_stages=stages))
         findings = [f for f in findings if (kind is None or f.kind == kind)
                     and (material is None or f.material == material)]
@@ -262,16 +264,16 @@ def dumping_regime(text: str | None):
 
 def tariff_record(summary: dict, reference: float) -> dict:
     """A variable tariff's valuation from the treasury's side: revenue is the mechanism's negative cost."""
-    analytic = summary["analytic_pv_cost_usd"]
     s = summary
+    analytic, gap_in_se = s["analytic_pv_cost_usd"], s["mc_minus_analytic_in_se"]
     return {"mechanism": s["mechanism"], "paths": s["paths"],
             # + 0.0 turns −0.0 into 0.0
             "expected_pv_revenue_usd": -s["expected_pv_cost_usd"] + 0.0, "std_error_usd": s["std_error_usd"],
             "p5_pv_revenue_usd": -s["p95_pv_cost_usd"] + 0.0, "p50_pv_revenue_usd": -s["p50_pv_cost_usd"] + 0.0,
             "p95_pv_revenue_usd": -s["p5_pv_cost_usd"] + 0.0, "prob_duty_collected": s["prob_payout"],
             "analytic_pv_revenue_usd": -analytic + 0.0 if analytic is not None else None,
-            "mc_minus_analytic_in_se": -summary["mc_minus_analytic_in_se"] if analytic is not None else None,
-            "expected_landed_price_usd_per_t": summary["expected_producer_price_usd_per_t"],
+            "mc_minus_analytic_in_se": -gap_in_se if gap_in_se is not None else None,
+            "expected_landed_price_usd_per_t": s["expected_producer_price_usd_per_t"],
             "reference_usd_per_t": reference}
 
 
@@ -313,5 +315,5 @@ def _valuation(records: list[dict], inputs: dict, title: str) -> pd.DataFrame:
     import pandas as pd
 
     table = pd.DataFrame([record | inputs for record in records])
-    table.attrs.update(inputs=list(inputs), title=title)
+    table.attrs.update(figures=list(records[0]), inputs=list(inputs), title=title)
     return table

@@ -38,9 +38,12 @@ class _CachedAccessor:
     def __get__(self, chain: SupplyChain | None, owner: type) -> Any:
         if chain is None:
             return self._accessor
-        made = self._accessor(chain)
-        # a plain instance attribute from now on: the descriptor is not consulted again for this chain
-        object.__setattr__(chain, self._name, made)
+        with _ACCESSOR_LOCK:         # the service's threads share one chain: one accessor (and its caches) each
+            made = chain.__dict__.get(self._name)
+            if made is None:
+                made = self._accessor(chain)
+                # a plain instance attribute from now on: the descriptor is not consulted again for this chain
+                object.__setattr__(chain, self._name, made)
         return made
 
 
@@ -276,13 +279,23 @@ def _bundled() -> Path:
 CACHE_SIZE = 4
 _CACHE: dict[tuple, SupplyChain] = {}
 _CACHE_LOCK = threading.Lock()
+_ACCESSOR_LOCK = threading.RLock()
 
 
 def _stamp(path: Path | None) -> tuple:
-    """What identifies a dataset directory's contents cheaply: each file's name, size and mtime."""
-    if path is None or not path.is_dir():
+    """What identifies a dataset directory's (or a groups file's) contents cheaply: name, size and mtime of each
+    file (a file that vanishes while it is read is left out: the load then reports what is missing)."""
+    if path is None:
         return ()
-    return tuple(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in path.iterdir() if p.is_file()))
+    stamps = []
+    for item in sorted(path.iterdir()) if path.is_dir() else [path]:
+        try:
+            info = item.stat()
+        except OSError:
+            continue
+        if item.is_file():
+            stamps.append((item.name, info.st_size, info.st_mtime_ns))
+    return tuple(stamps)
 
 
 def load_supply_chain(path: str | Path | None = None, groups: str | Path | None = None, *,
@@ -296,16 +309,14 @@ def load_supply_chain(path: str | Path | None = None, groups: str | Path | None 
     """
     directory = Path(path).resolve() if path is not None else _bundled()
     groups_path = Path(groups).resolve() if groups is not None else None
-    key = (str(directory), str(groups_path), _stamp(directory), _stamp(groups_path.parent) if groups_path else ())
-    if cache:
-        with _CACHE_LOCK:
-            found = _CACHE.get(key)
-        if found is not None:
-            return found
-    chain = SupplyChain.from_dataset(load_dataset(directory), catalogue.load_groups(groups_path))
-    if cache:
-        with _CACHE_LOCK:
-            _CACHE[key] = chain
+    if not cache:
+        return SupplyChain.from_dataset(load_dataset(directory), catalogue.load_groups(groups_path))
+    key = (str(directory), str(groups_path), _stamp(directory), _stamp(groups_path))
+    with _CACHE_LOCK:            # one load at a time: threads asking together get the same object
+        found = _CACHE.get(key)
+        if found is None:
+            found = SupplyChain.from_dataset(load_dataset(directory), catalogue.load_groups(groups_path))
+            _CACHE[key] = found
             while len(_CACHE) > CACHE_SIZE:      # oldest first: dict order is insertion order
                 _CACHE.pop(next(iter(_CACHE)))
-    return chain
+    return found

@@ -56,8 +56,9 @@ def concentration_table(chain, source: str, material: str | None, stage: str | N
     return result[columns].sort_values(["material", "stage", "year"]).reset_index(drop=True)
 
 
-def _chosen_years(year: Years, available: list[int], default: list[int], what: str) -> list[int]:
-    """``"all"`` → ``default``; a year (int or digits) or a list of years, each checked against ``available``."""
+def _chosen_years(year: Years, available: list[int], default: list[int], where: str) -> list[int]:
+    """``"all"`` → ``default``; a year (int or digits) or a list of years, each checked against ``available``
+    (``where`` completes the message: ``"year 1900 not available (…)"``)."""
     if isinstance(year, str) and year == "all":
         return default
     wanted = [year] if isinstance(year, int | str) else list(year)
@@ -65,8 +66,7 @@ def _chosen_years(year: Years, available: list[int], default: list[int], what: s
     for item in wanted:
         text = str(item).strip()
         if not text.isdigit() or int(text) not in available:
-            raise InputError(f"year {item!r} not available ({what}: {available})" if available else
-                             f"year {item!r} not available: the data hold no {what}")
+            raise InputError(f"year {item!r} {where}")
         out.append(int(text))
     return out
 
@@ -75,7 +75,7 @@ def overlap_years(chain, year: Years) -> list[int]:
     """Years of trade and production together (``"all"``: 2018–2022, the peer's window, where present)."""
     available = sorted(int(y) for y in set(chain.trade["year"].unique()) & set(chain.production.year.values))
     return _chosen_years(year, available, [y for y in available if 2018 <= y <= 2022] or available,
-                         "trade and WMD production overlap")
+                         f"not available (trade and WMD production overlap: {available})")
 
 
 def importers(chain, importer: str | Iterable[str]) -> list[str] | None:
@@ -119,7 +119,8 @@ def geopolrisk_table(chain, importer: str | Iterable[str], year: Years, material
 def trade_years(chain, year: Years) -> list[int]:
     """All trade years, or the ones asked for (validated)."""
     years = sorted(int(y) for y in set(chain.trade["year"].unique()))
-    return _chosen_years(year, years, years, "trade years")
+    span = f"{years[0]}–{years[-1]}" if years else "no years"
+    return _chosen_years(year, years, years, f"not in the trade data ({span})")
 
 
 def import_reliance_records(chain, importer: str, year: Years, material: str | None, source: str):

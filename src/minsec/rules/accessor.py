@@ -124,11 +124,9 @@ class RulesAccessor:
         chosen = load_register(register)
         recorded = recorded_measures(self._chain.export_controls)
         if measures is not None:
-            try:
-                text = Path(measures).read_text(encoding="utf-8")
-            except OSError as exc:
-                raise InputError(f"{measures}: cannot read: {exc.strerror}") from None
-            recorded += read_measures_csv(text, str(measures))
+            from minsec.data.files import read_text
+
+            recorded += read_measures_csv(read_text(measures, "measures CSV"), str(measures))
         return CommitmentsCheck(chosen, day, len(recorded),
                                 check_export_commitments(chosen, recorded, day, self._chain.groups))
 

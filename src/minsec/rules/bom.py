@@ -27,7 +27,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from minsec.data import countries
+from minsec.data import countries, files
 from minsec.errors import InputError
 from minsec.rules.policy import Stage
 
@@ -260,11 +260,8 @@ def entities_from_csv(text: str, origin: str) -> list[dict]:
 def load_bom(path: str | Path, entities: str | Path | None = None) -> BillOfMaterials:
     """A bill of materials from ``.json`` or ``.csv`` (with an optional ownership CSV)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        entity_text = Path(entities).read_text(encoding="utf-8") if entities is not None else None
-    except OSError as exc:
-        raise BomError(f"{exc.filename}: cannot read: {exc.strerror}") from None
+    text = files.read_text(path, "bill of materials")
+    entity_text = files.read_text(entities, "ownership CSV") if entities is not None else None
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(text)

@@ -21,7 +21,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from minsec.data import catalogue, countries
+from minsec.data import catalogue, countries, files
 from minsec.data import library as shipped
 from minsec.rules.policy import DateRange, Parties, PolicyError, _problems, members
 
@@ -77,11 +77,9 @@ class Register(_Strict):
 def load_register(path: str | Path | None = None) -> Register:
     """The shipped partnership register, or a register file of your own."""
     path = Path(path) if path is not None else shipped.folder("commitments") / "partnership.yaml"
+    text = files.read_text(path, "commitments register")
     try:
-        text = path.read_text(encoding="utf-8")
         node, data = yaml.compose(text), yaml.safe_load(text)
-    except OSError as exc:
-        raise PolicyError(f"{path}: cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:
         raise PolicyError(f"{path}: not valid YAML: {exc}") from None
     try:

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from minsec.data import countries
+from minsec.data import countries, files
 from minsec.data import library as shipped
 from minsec.errors import InputError
 
@@ -310,11 +310,7 @@ def load_policies(path: str | Path) -> list[Policy]:
         else:
             raise PolicyError(f"{path}: no such file and no shipped policy of that name; shipped: "
                               f"{', '.join(shipped)}")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PolicyError(f"{path}: cannot read: {exc.strerror}") from None
-    return parse_policies(text, str(path))
+    return parse_policies(files.read_text(path, "policy file"), str(path))
 
 
 def policy_on(policies: list[Policy], day: dt.date) -> Policy:

@@ -101,8 +101,13 @@ class ScenariosAccessor:
         :class:`~minsec.scenarios.ensemble.EnsembleSpec` fields)."""
         from minsec.scenarios.ensemble import run_ensemble
 
-        if out is not None and Path(out).suffix != ".parquet":
-            raise InputError(f"out {out}: the output must be a .parquet file")
+        if out is not None:
+            if Path(out).suffix != ".parquet":
+                raise InputError(f"--out {out}: the output must be a .parquet file")
+            try:                                   # the folder is made if need be; refused before the work
+                Path(out).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise InputError(f"--out {out}: cannot create its folder: {exc.strerror}") from None
         chosen = ensemble_spec(spec, n_scenarios=n, seed=seed, chunk_size=chunk_size)
         return run_ensemble(self.context(), chosen, out, None if scheduler == "none" else scheduler, progress)
 
@@ -138,7 +143,10 @@ class ScenariosAccessor:
         if stocks is not None:
             tables.insert(0, stocks if isinstance(stocks, pd.DataFrame) else read_stocks(stocks))
         held = pd.concat([t for t in tables if len(t)], ignore_index=True) if any(len(t) for t in tables) else None
-        return allocate(problem_from_outcome(result.by_region, partners, held, sharing=sharing, restraint=restraint))
+        allocation = allocate(problem_from_outcome(result.by_region, partners, held, sharing=sharing,
+                                                   restraint=restraint))
+        allocation.scenario = loaded.name
+        return allocation
 
 
 def as_scenario(scenario: ScenarioLike) -> Scenario:
@@ -164,10 +172,12 @@ def ensemble_spec(spec: str | Path | Mapping[str, Any] | None, **fields: Any):
     if isinstance(spec, Mapping):
         options = dict(spec)
     elif spec is not None:
+        from minsec.data.files import read_text
+
         try:
-            options = yaml.safe_load(Path(spec).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise InputError(f"{spec}: cannot read: {exc}") from None
+            options = yaml.safe_load(read_text(spec, "ensemble spec")) or {}
+        except yaml.YAMLError as exc:
+            raise InputError(f"{spec}: not valid YAML: {exc}") from None
         if not isinstance(options, dict):
             raise InputError(f"{spec}: expected a mapping of ensemble-spec fields")
     options.update(fields)

@@ -87,6 +87,7 @@ class AllocationResult:
     status: str
     objective: float
     solve_seconds: float
+    scenario: str = ""          # the scenario whose outcome was shared out (its name)
 
     def to_dict(self) -> dict:
         """JSON-ready: status, objective, solve time and the four tables as records (NaN → None)."""
@@ -295,11 +296,11 @@ def stocks_from_days(by_region: pd.DataFrame, partners: list[str], horizon_month
     rows = []
     for region, days in (stock_days or {}).items():
         if region not in partners or not np.isfinite(days) or days < 0:
-            raise AllocationError(f"stock_days {region}={days}: region must be one of {partners} and days ≥ 0")
+            raise AllocationError(f"--stock-days {region}={days:g}: region must be one of {partners} and days ≥ 0")
         for row in by_region[by_region["region"] == region].itertuples():
             rows.append({"holder": region, "market": row.market, "tonnes": row.demand_t / horizon_days * days})
     if not np.isfinite(joint_days) or joint_days < 0:
-        raise AllocationError(f"joint_days must be a non-negative number (got {joint_days})")
+        raise AllocationError("--joint-days must not be negative")
     if joint_days > 0:
         for market, group in by_region[by_region["region"].isin(partners)].groupby("market"):
             rows.append({"holder": JOINT, "market": market,

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from minsec.errors import InputError
 from minsec.model.supply_chain import SupplyChain
 from minsec.scenarios.baseline import MarketBaseline
 
@@ -178,10 +179,10 @@ def apply_overrides(parameters: pd.DataFrame, overrides: Mapping[str, Mapping[st
     for key, values in overrides.items():
         rows = [m for m in out.index if key in ("*", m, m.split(".")[0])]
         if not rows:
-            raise ValueError(f"parameters.{key}: unknown market or material")
+            raise InputError(f"parameters.{key}: unknown market or material")
         for name, value in values.items():
             if name not in DEFAULTS:
-                raise ValueError(f"parameters.{key}.{name}: unknown parameter; known: {PARAMETERS}")
+                raise InputError(f"parameters.{key}.{name}: unknown parameter; known: {PARAMETERS}")
             value = float(value)
             _check_range(f"parameters.{key}.{name}", name, value)
             out.loc[rows, name] = value
@@ -191,12 +192,12 @@ def apply_overrides(parameters: pd.DataFrame, overrides: Mapping[str, Mapping[st
 
 def _check_range(where: str, name: str, value: float) -> None:
     if not np.isfinite(value):
-        raise ValueError(f"{where}: must be a finite number")
+        raise InputError(f"{where}: must be a finite number")
     if name == "demand_elasticity" and value >= 0:
-        raise ValueError(f"{where}: demand elasticity must be negative, got {value}")
+        raise InputError(f"{where}: demand elasticity must be negative, got {value}")
     if name in ("leakage", "diversion", "spare_capacity_share") and not 0 <= value <= 1:
-        raise ValueError(f"{where}: must lie in [0, 1], got {value}")
+        raise InputError(f"{where}: must lie in [0, 1], got {value}")
     if name in ("supply_elasticity", "ramp_up_months", "value_multiplier") and value < 0:
-        raise ValueError(f"{where}: must not be negative, got {value}")
+        raise InputError(f"{where}: must not be negative, got {value}")
     if name == "price_floor" and not 0 < value <= 1:
-        raise ValueError(f"{where}: must lie in (0, 1], got {value}")
+        raise InputError(f"{where}: must lie in (0, 1], got {value}")

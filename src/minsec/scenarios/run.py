@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from minsec.data import countries
+from minsec.errors import InputError
 from minsec.model.supply_chain import SupplyChain, load_supply_chain
 from minsec.scenarios import parameters as params
 from minsec.scenarios.baseline import REST_OF_WORLD, MarketBaseline, build_baseline
@@ -274,7 +275,7 @@ def run_scenario(scenario: Scenario, context: ScenarioContext, sensitivity: bool
         context = context.with_regions(extra)
     try:
         parameters = params.apply_overrides(context.parameters, scenario.parameters)
-    except ValueError as exc:
+    except InputError as exc:
         raise ScenarioError(f"{scenario.name}: {exc}") from None
     events, exogenous, affected, warnings = compile_scenario(scenario, context, parameters)
     baseline = context.baseline

@@ -223,6 +223,7 @@ def run_frontier(params: StockpileFrontier, progress: Callable[[float], None], d
     table, split, warnings = _chain().stockpile.cooperation_frontier(
         params.budgets, params.split, ensemble=params.ensemble, seed=params.seed, method=params.method,
         progress=_scaled(progress, params.ensemble, 0.8))
+    progress(0.85)
     return {"frontier": _records(table), "split": split, "warnings": warnings}
 
 

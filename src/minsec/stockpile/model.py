@@ -442,7 +442,7 @@ def solve_fast(problem: StockpileProblem, prepared: ItemDistributions | None = N
     """Per-item newsvendor + budget multiplier (see :mod:`minsec.stockpile.newsvendor`)."""
     applies, reason = problem.fast_path()
     if not applies:
-        raise ValueError(f"the fast path does not apply: {reason}")
+        raise StockpileInputError(f"the fast path does not apply: {reason}")
     started = time.perf_counter()
     dist = prepared if prepared is not None else prepare_fast(problem)
     sample = problem.working_sample()
@@ -522,6 +522,6 @@ def solve(problem: StockpileProblem, method: Literal["auto", "lp", "fast"] = "au
             return solve_fast(problem)
         except NeedsLPError:
             if method == "fast":
-                raise ValueError("the fast path does not apply: market-absorption limits bind across holders"
+                raise StockpileInputError("the fast path does not apply: market-absorption limits bind across holders"
                                  ) from None
     return StockpileLP.build(problem).solve()

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from minsec.stockpile.inputs import JOINT, MaterialFacts
+from minsec.stockpile.inputs import JOINT, MaterialFacts, StockpileInputError
 from minsec.stockpile.model import (
     NeedsLPError,
     Solution,
@@ -117,7 +117,7 @@ def frontier(problem: StockpileProblem, budgets: list[float], method: str = "aut
     """Budget → expected loss (the efficient frontier).  The LP is built once and re-solved per budget."""
     budgets = sorted(float(b) for b in budgets)
     if any(not np.isfinite(b) or b < 0 for b in budgets):
-        raise ValueError(f"budgets must be non-negative numbers (got {budgets})")
+        raise StockpileInputError(f"budgets must be non-negative numbers (got {budgets})")
     use_fast = method == "fast" or (method == "auto" and problem.fast_path()[0])
     rows = []
     lp: StockpileLP | None = None
@@ -156,7 +156,7 @@ def arrangements(problem: StockpileProblem, split: dict[str, float]) -> dict[str
     """The same problem held as separate national stockpiles (budget split by ``split``) and as one joint pool
     of the same parties (shared by need)."""
     if abs(sum(split.values()) - 1) > 1e-6 or any(v < 0 for v in split.values()):
-        raise ValueError(f"budget split must be non-negative shares summing to 1 (got {split})")
+        raise StockpileInputError(f"budget split must be non-negative shares summing to 1 (got {split})")
     parties = tuple(split)
     separate = replace(problem, holders=parties, holder_budgets={p: problem.budget * s for p, s in split.items()},
                        joint_members=None, joint_shares=None, minimum=None, storage_limit=None)

@@ -45,7 +45,7 @@ def importer_summary(chain, material: str, importer: str) -> tuple[list[dict[str
     keys: list[dict[str, str]] = []
     try:
         gpr = geopolrisk_table(chain, importer, "all", material)
-    except (KeyError, ValueError):
+    except MinsecError:                 # e.g. an importer without trade in the overlap years
         gpr = pd.DataFrame()
     if len(gpr):
         last = gpr.sort_values("year").groupby("stage").tail(1)

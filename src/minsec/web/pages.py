@@ -82,32 +82,38 @@ def static_assets() -> StaticAssets:
 
 
 class WebData:
-    """The pages built from the bundled data, once per process (the data do not change while the server runs;
-    a new dataset means a restart)."""
+    """The pages built from the service's supply chain, once per process and chain: pages built from another
+    chain (a changed data directory, or a test's ``dependency_overrides``) are dropped, never served."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._cache: dict[tuple, Any] = {}
+        self._chain: Any = None
 
-    def memo(self, key: tuple, build):
+    def memo(self, chain, key: tuple, build):
         with self._lock:
+            if chain is not self._chain:
+                self._cache.clear()
+                self._chain = chain
             if key in self._cache:
                 return self._cache[key]
         value = build()
         with self._lock:
+            if chain is not self._chain:
+                return value                 # the chain changed while this page was built: serve, do not keep
             if len(self._cache) > 256:
                 self._cache.clear()
             self._cache[key] = value
         return value
 
     def overview(self, chain):
-        return self.memo(("overview",), lambda: _rendered(views.overview(chain)))
+        return self.memo(chain, ("overview",), lambda: _rendered(views.overview(chain)))
 
     def material(self, chain, material: str):
-        return self.memo(("material", material), lambda: _rendered(views.material(chain, material)))
+        return self.memo(chain, ("material", material), lambda: _rendered(views.material(chain, material)))
 
     def risk(self, chain, importer: str):
-        return self.memo(("risk", importer), lambda: _rendered(views.risk_matrix(chain, importer)))
+        return self.memo(chain, ("risk", importer), lambda: _rendered(views.risk_matrix(chain, importer)))
 
     def warm(self) -> None:
         """Build the pages most people open first (in a background thread at start-up)."""
@@ -200,9 +206,8 @@ def materials_page(request: Request, caller: SignedIn, chain: Chain) -> Response
 def material_page(material: str, request: Request, caller: SignedIn, chain: Chain) -> Response:
     try:
         view = _DATA.material(chain, material)
-    except (KeyError, ValueError) as exc:
-        return page(request, caller, "error.html", "materials", "Unknown material",
-                    message=str(exc.args[0]) if exc.args else str(exc), status=404)
+    except MinsecError as exc:
+        return page(request, caller, "error.html", "materials", "Unknown material", message=str(exc), status=404)
     return page(request, caller, "material.html", "materials", view["name"], view=view,
                 preload_geometry=any(name.startswith("map-") for name in view["figures"]))
 
@@ -215,7 +220,7 @@ def material_rows(material: str, table: str, request: Request, caller: Viewer, c
         return Response("authentication required", status_code=401, media_type="text/plain")
     try:
         material = chain.check_material(material)
-    except (KeyError, ValueError) as exc:
+    except MinsecError as exc:
         return Response(str(exc), status_code=404, media_type="text/plain")
     if table == "production":
         rows = chain.production_table[(chain.production_table["material"] == material)
@@ -255,8 +260,8 @@ def data_csv(table: str, request: Request, caller: Viewer, chain: Chain, stage: 
             rows = geopolrisk_table(chain, importer or "all", "all", material)
         else:
             return Response(f"unknown table {table!r}", status_code=404, media_type="text/plain")
-    except (KeyError, ValueError) as exc:
-        return Response(str(exc.args[0]) if exc.args else str(exc), status_code=422, media_type="text/plain")
+    except MinsecError as exc:
+        return Response(str(exc), status_code=422, media_type="text/plain")
     return _csv(rows, f"minsec-{table}.csv")
 
 

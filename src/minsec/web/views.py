@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from minsec.data import catalogue, countries
+from minsec.errors import MinsecError
 from minsec.web import figures
 
 PARTNER_ENTITIES = ("USA", "EU27", "JPN", "KOR", "CAN", "AUS", "GBR")
@@ -279,7 +280,7 @@ def _geopolrisk_section(page: _MaterialPage, chain) -> None:
 
     try:
         gpr = geopolrisk_table(chain, "all", "all", page.material)
-    except (KeyError, ValueError):
+    except MinsecError:
         gpr = pd.DataFrame()
     gpr = gpr[gpr["importer"].isin(("USA", "EU27"))] if len(gpr) else gpr
     page.tables.append(Table("geopolrisk", "GeoPolRisk for the US and the EU, with its inputs", [

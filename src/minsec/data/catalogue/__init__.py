@@ -193,7 +193,7 @@ def load_groups(path: str | Path | None = None) -> Groups:
     source = Path(path) if path is not None else _path("groups.yaml")
     try:
         raw = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise InputError(f"{source}: cannot read groups file: {exc}") from None
     if not isinstance(raw, dict):
         raise InputError(f"{source}: expected a mapping of group name → {{name, members}}")
