@@ -15,7 +15,7 @@ from minsec.cli import app
 from minsec.data import catalogue
 from minsec.investment import benchmarks
 from minsec.investment.pipeline import PipelineError, apply_fill, bundled_pipeline_path, load_projects
-from minsec.investment.portfolio import needs_from_gaps, needs_from_shortfall, optimise
+from minsec.investment.portfolio import needs_from_gaps, needs_from_shortfall, optimize
 
 ROOT = Path(__file__).resolve().parents[1]
 EU = catalogue.load_groups().members("EU27")
@@ -36,30 +36,30 @@ def gap_needs(gap_t=90.0, stage="extraction", material="lithium"):
 
 def test_known_best_portfolio_within_budget_and_split():
     # budget 40: a alone closes 60/90 of the gap (0.67 point); b + c close 90/90 (1 point) for 40; d is in the US
-    result = optimise(projects(), gap_needs(), 40.0, {"US": 0.25, "EU": 0.75})
+    result = optimize(projects(), gap_needs(), 40.0, {"US": 0.25, "EU": 0.75})
     assert sorted(result.chosen["project_id"]) == ["b", "c"] and result.objective == pytest.approx(1.0)
     funded = result.chosen[["funding_US_usd", "funding_EU_usd"]].sum()
     assert funded["funding_US_usd"] <= 10 + 1e-6 and funded["funding_EU_usd"] <= 30 + 1e-6
     assert (result.chosen[["funding_US_usd", "funding_EU_usd"]].sum(axis=1) == result.chosen["capex_usd"]).all()
     assert result.chosen["cost_per_t_per_yr_usd"].tolist() == pytest.approx([20 / 50, 20 / 40])
     # 30 buys only a (0.667) or b/c (0.556): a; the next 10 dollars buy nothing better than a alone…
-    small = optimise(projects(), gap_needs(), 30.0)
+    small = optimize(projects(), gap_needs(), 30.0)
     assert small.chosen["project_id"].tolist() == ["a"] and small.objective == pytest.approx(60 / 90)
     assert small.marginal["objective_gain"] == pytest.approx(1 - 60 / 90)      # … until 40 buys b + c
     with pytest.raises(ValueError, match="sum to 1"):
-        optimise(projects(), gap_needs(), 40.0, {"US": 0.5, "EU": 0.6})
+        optimize(projects(), gap_needs(), 40.0, {"US": 0.5, "EU": 0.6})
 
 
 def test_equally_good_portfolios_spend_least_and_late_projects_miss_2030():
     # the gap (90 t) is closed by a + b (50) or by b + c (40): the cheaper one, whatever the budget
-    assert sorted(optimise(projects(), gap_needs(), 100.0).chosen["project_id"]) == ["b", "c"]
+    assert sorted(optimize(projects(), gap_needs(), 100.0).chosen["project_id"]) == ["b", "c"]
     shortfall = pd.DataFrame({"material": ["lithium"], "expected_shortfall_t": [80.0], "loss_usd_per_t": [1e4]})
     needs = needs_from_shortfall(shortfall, catalogue.load_groups().members("partnership"))
-    assert optimise(projects(), needs, 40.0).chosen["project_id"].tolist() == ["d"]
+    assert optimize(projects(), needs, 40.0).chosen["project_id"].tolist() == ["d"]
     # counted in 2030: b starting in 2032 adds nothing then, c ramping over 4 years from 2029 half of its 40 t
     late = projects(expected_start_year=[2027.0, 2032.0, 2029.0, 2027.0], ramp_up_years=[1.0, 1.0, 4.0, 1.0])
     gaps = pd.DataFrame({"region": ["EU27"], "material": ["lithium"], "stage": ["extraction"], "gap_t": [90.0]})
-    result = optimise(late, needs_from_gaps(gaps, {"EU27": EU}, 2030), 50.0)
+    result = optimize(late, needs_from_gaps(gaps, {"EU27": EU}, 2030), 50.0)
     assert sorted(result.chosen["project_id"]) == ["a", "c"]
     assert result.objective == pytest.approx((60 + 20) / 90)
 
@@ -67,7 +67,7 @@ def test_equally_good_portfolios_spend_least_and_late_projects_miss_2030():
 def test_integrated_project_serves_extraction_and_processing():
     table = projects(stages=["extraction;processing", "extraction", "processing", "extraction"])
     needs = pd.concat([gap_needs(50.0, "extraction"), gap_needs(50.0, "processing")], ignore_index=True)
-    result = optimise(table, needs, 30.0)
+    result = optimize(table, needs, 30.0)
     assert result.chosen["project_id"].tolist() == ["a"] and result.objective == pytest.approx(2.0)
 
 
@@ -75,9 +75,9 @@ def test_shortfall_objective_is_expected_loss_avoided():
     shortfall = pd.DataFrame({"material": ["lithium"], "expected_shortfall_t": [80.0], "loss_usd_per_t": [1e4]})
     needs = needs_from_shortfall(shortfall, catalogue.load_groups().members("partnership"))
     # d (US, 100 t for 10) covers the whole 80 t: 800,000 a year; more capacity adds nothing
-    result = optimise(projects(), needs, 10.0)
+    result = optimize(projects(), needs, 10.0)
     assert result.chosen["project_id"].tolist() == ["d"] and result.objective == pytest.approx(8e5)
-    assert optimise(projects(), needs, 0.0).objective == 0.0
+    assert optimize(projects(), needs, 0.0).objective == 0.0
 
 
 def test_pipeline_conversions_gaps_and_fill():

@@ -95,7 +95,7 @@ class InvestAccessor:
         ``benchmarks`` (CRMA gap points, 1 = a gap closed by 2030) or ``shortfall`` (expected annual loss avoided
         in USD, from an ensemble of ``ensemble`` scenarios).  ``split``: each partner's share of the budget."""
         from minsec.investment import benchmarks
-        from minsec.investment.portfolio import needs_from_gaps, needs_from_shortfall, optimise
+        from minsec.investment.portfolio import needs_from_gaps, needs_from_shortfall, optimize
 
         shares, span = parse_shares(split), year_span(years)       # checked before any long work
         if objective not in ("benchmarks", "shortfall"):
@@ -107,7 +107,7 @@ class InvestAccessor:
         else:
             needs = needs_from_shortfall(self.expected_shortfall(ensemble, seed), self._chain.members("partnership"))
             unit = "USD a year of expected loss avoided"
-        result = optimise(table, needs, budget_usd, shares, unit)
+        result = optimize(table, needs, budget_usd, shares, unit)
         return _result(result, table, gaps, members, span)
 
     def expected_shortfall(self, size: int = 2000, seed: int = 0) -> pd.DataFrame:

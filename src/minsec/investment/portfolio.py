@@ -120,7 +120,7 @@ def _solve(projects: pd.DataFrame, needs: pd.DataFrame, budget: float, split: di
     return (achieved, chosen, y.solution.to_series(), f.solution.to_pandas(), f"{status} ({condition})")
 
 
-def optimise(projects: pd.DataFrame, needs: pd.DataFrame, budget: float, split: dict[str, float] | None = None,
+def optimize(projects: pd.DataFrame, needs: pd.DataFrame, budget: float, split: dict[str, float] | None = None,
              objective_unit: str = "points") -> Portfolio:
     """The best portfolio of the evaluable ``projects`` for ``needs`` within ``budget``; ``split`` caps each
     partner's funding at its share of the budget (default: one funder)."""
