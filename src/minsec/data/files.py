@@ -4,6 +4,7 @@ unreadable — missing, a directory, not text, empty, not CSV — becomes a one-
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pandas as pd
@@ -11,38 +12,35 @@ import pandas as pd
 from minsec.errors import InputError, MissingFileError
 
 
-def read_text(path: str | Path, what: str = "file") -> str:
-    """The UTF-8 text of a user's file."""
-    path = Path(path)
+@contextlib.contextmanager
+def _reading(path: Path, what: str, kind: str):
+    """Translate every way reading ``path`` can fail into a one-line MinsecError naming the file."""
     try:
-        return path.read_text(encoding="utf-8")
+        yield
     except FileNotFoundError:
         raise MissingFileError(f"{path}: no such {what}") from None
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory, not a {what}") from None
     except UnicodeDecodeError:
-        raise InputError(f"{path}: not a text {what} (expected UTF-8)") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-
-
-def read_csv(path: str | Path, what: str = "CSV file", **options) -> pd.DataFrame:
-    """A user's CSV table (``options`` go to :func:`pandas.read_csv`)."""
-    path = Path(path)
-    try:
-        return pd.read_csv(path, **options)
-    except FileNotFoundError:
-        raise MissingFileError(f"{path}: no such {what}") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, not a {what}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not a text {what} (expected UTF-8 CSV)") from None
+        raise InputError(f"{path}: not a text {what} (expected {kind})") from None
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: the {what} is empty") from None
     except pd.errors.ParserError as exc:
         raise InputError(f"{path}: not a readable {what}: {exc}") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def read_text(path: str | Path, what: str = "file") -> str:
+    """The UTF-8 text of a user's file."""
+    with _reading(Path(path), what, "UTF-8"):
+        return Path(path).read_text(encoding="utf-8")
+
+
+def read_csv(path: str | Path, what: str = "CSV file", **options) -> pd.DataFrame:
+    """A user's CSV table (``options`` go to :func:`pandas.read_csv`)."""
+    with _reading(Path(path), what, "UTF-8 CSV"):
+        return pd.read_csv(path, **options)
 
 
 def writable(path: str | Path, option: str) -> Path:

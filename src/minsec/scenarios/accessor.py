@@ -26,8 +26,10 @@ if TYPE_CHECKING:
     from minsec.scenarios.run import ScenarioContext, ScenarioResult
     from minsec.scenarios.schema import Scenario
 
-ScenarioLike = "str | Path | Scenario | Mapping[str, Any]"
-Demand = "str | Path | pd.DataFrame | None"
+    #: a shipped scenario's name, a YAML/JSON file, a Scenario or its dict
+    ScenarioLike = str | Path | Scenario | Mapping[str, Any]
+    #: a demand table: CSV path or DataFrame ``market, region, consumption_t``
+    Demand = str | Path | pd.DataFrame | None
 
 
 @register_accessor("scenarios")
