@@ -16,5 +16,3 @@ import minsec.risk.accessor
 import minsec.rules.accessor
 import minsec.scenarios.accessor
 import minsec.stockpile.accessor  # noqa: F401 - imported for their registrations
-
-NAMES = ("risk", "markets", "scenarios", "stockpile", "rules", "invest")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from minsec.errors import InputError
+from minsec.model.records import records
 from minsec.model.supply_chain import register_accessor
 from minsec.scenarios.accessor import ScenariosAccessor  # noqa: F401 - sc.scenarios, used by the shortfall objective
 
@@ -47,11 +48,11 @@ class InvestmentResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The CLI's JSON (``minsec invest optimize -f json``)."""
-        return {"summary": self.summary, "chosen": self.chosen.to_dict(orient="records"),
-                "needs": self.needs.drop(columns=["countries"]).to_dict(orient="records"),
-                "benchmark_trajectory": self.trajectory.to_dict(orient="records"),
-                "benchmark_trajectory_by_year": self.trajectory_by_year.to_dict(orient="records"),
-                "not_evaluated": self.not_evaluated.to_dict(orient="records")}
+        return {"summary": self.summary, "chosen": records(self.chosen),
+                "needs": records(self.needs.drop(columns=["countries"])),
+                "benchmark_trajectory": records(self.trajectory),
+                "benchmark_trajectory_by_year": records(self.trajectory_by_year),
+                "not_evaluated": records(self.not_evaluated)}
 
 
 @register_accessor("invest")

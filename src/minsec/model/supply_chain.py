@@ -21,9 +21,9 @@ import pandas as pd
 import xarray as xr
 
 from minsec.data import catalogue, countries
-from minsec.data.dataset import Dataset
+from minsec.data.dataset import Dataset, bundled_dir
 from minsec.data.dataset import load as load_dataset
-from minsec.errors import UnknownNameError
+from minsec.errors import InputError, UnknownNameError
 
 PRODUCTION_KEY = ["source", "material", "stage", "country", "year"]
 
@@ -112,10 +112,10 @@ class SupplyChain:
                    dataset.manifest, dataset.path)
 
     def __repr__(self) -> str:
-        where = "bundled dataset" if self.path is None or self.path == _bundled() else str(self.path)
+        where = "bundled dataset" if self.path is None or self.path == bundled_dir() else str(self.path)
         built = self.manifest.get("built", "?")
         return (f"<minsec.SupplyChain: {where} (built {built}); {len(self.production_table):,} production rows, "
-                f"{len(self.trade):,} trade flows, {self.production.sizes['material']} materials; accessors "
+                f"{len(self.trade):,} trade flows, {self.production_table['material'].nunique()} materials; accessors "
                 f"{', '.join(sorted(self.accessors)) or 'none (use minsec.load())'}>")
 
     # ------------------------------------------------------------------ derived tables
@@ -240,8 +240,6 @@ class SupplyChain:
 
     def sources(self) -> pd.DataFrame:
         """Every source of the dataset (manifest.json): title, years, licence, rows and its known gaps."""
-        from minsec.errors import InputError
-
         if not self.manifest:
             raise InputError(f"the data directory {self.path} has no manifest.json")
         rows = []
@@ -267,12 +265,6 @@ class SupplyChain:
     def members(self, name: str) -> frozenset[str]:
         """ISO3 members of a group name, or the single economy of an ISO3 code (:meth:`Groups.resolve`)."""
         return self.groups.resolve(name)
-
-
-def _bundled() -> Path:
-    from minsec.data.dataset import bundled_dir
-
-    return bundled_dir()
 
 
 # ---------------------------------------------------------------------------------------------- loading
@@ -307,15 +299,19 @@ def load_supply_chain(path: str | Path | None = None, groups: str | Path | None 
     CLI, the service, the dashboard and the jobs of one process share one load; its tables are shared too —
     copy before changing them.  Raises :class:`~minsec.data.dataset.DatasetError` naming table, row and column.
     """
-    directory = Path(path).resolve() if path is not None else _bundled()
+    directory = Path(path).resolve() if path is not None else bundled_dir()
     groups_path = Path(groups).resolve() if groups is not None else None
-    if not cache:
+
+    def fresh() -> SupplyChain:
         return SupplyChain.from_dataset(load_dataset(directory), catalogue.load_groups(groups_path))
+
+    if not cache:
+        return fresh()
     key = (str(directory), str(groups_path), _stamp(directory), _stamp(groups_path))
     with _CACHE_LOCK:            # one load at a time: threads asking together get the same object
         found = _CACHE.get(key)
         if found is None:
-            found = SupplyChain.from_dataset(load_dataset(directory), catalogue.load_groups(groups_path))
+            found = fresh()
             _CACHE[key] = found
             while len(_CACHE) > CACHE_SIZE:      # oldest first: dict order is insertion order
                 _CACHE.pop(next(iter(_CACHE)))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from minsec.errors import InputError
+from minsec.model.records import records
 from minsec.model.supply_chain import register_accessor
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ class CommitmentsCheck:
     def to_dict(self, published: dict | None = None) -> dict[str, Any]:
         """The CLI's JSON (``minsec commitments check -f json``)."""
         return {"register": self.register.name, "date": str(self.date), "measures_checked": self.measures_checked,
-                "findings": self.table.to_dict(orient="records"), "published": published}
+                "findings": records(self.table), "published": published}
 
 
 @register_accessor("rules")

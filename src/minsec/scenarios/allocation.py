@@ -33,6 +33,7 @@ import pandas as pd
 import xarray as xr
 
 from minsec.errors import InputError
+from minsec.model.records import records
 from minsec.optimization import solver_output_to_stderr
 
 TIERS = ("defence", "critical_infrastructure", "other")
@@ -91,9 +92,6 @@ class AllocationResult:
 
     def to_dict(self) -> dict:
         """JSON-ready: status, objective, solve time and the four tables as records (NaN → None)."""
-        def records(frame: pd.DataFrame) -> list[dict]:
-            return frame.replace({float("nan"): None}).to_dict(orient="records")
-
         return {"status": self.status, "objective": self.objective, "solve_seconds": self.solve_seconds,
                 **{name: records(getattr(self, name)) for name in ("group", "releases", "transfers", "partners")}}
 

@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from minsec.data import catalogue, countries
 from minsec.errors import InputError
+from minsec.model.records import records
 from minsec.scenarios.baseline import REST_OF_WORLD, UNNAMED_PRODUCERS
 from minsec.scenarios.engine import EventTable, MarketArrays, simulate
 from minsec.scenarios.run import ScenarioContext
@@ -300,7 +301,7 @@ class EnsembleResult:
         """JSON-ready (``minsec scenario ensemble -f json``): the spec, where the rows went, the summary tables."""
         return {"spec": self.spec.model_dump(), "executor": self.executor, "rows_written": self.rows_written,
                 "out": str(self.path) if self.path else None,
-                **{k: v.replace({float("nan"): None}).to_dict(orient="records") for k, v in self.summary.items()}}
+                **{k: records(v) for k, v in self.summary.items()}}
 
 
 def run_ensemble(context: ScenarioContext, spec: EnsembleSpec, out: str | Path | None = None,

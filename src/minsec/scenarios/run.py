@@ -15,6 +15,7 @@ import pandas as pd
 
 from minsec.data import countries
 from minsec.errors import InputError
+from minsec.model.records import records
 from minsec.model.supply_chain import SupplyChain, load_supply_chain
 from minsec.scenarios import parameters as params
 from minsec.scenarios.baseline import REST_OF_WORLD, MarketBaseline, build_baseline
@@ -156,10 +157,6 @@ class ScenarioResult:
     simulation: SimulationResult | None = None
 
     def to_dict(self) -> dict:
-        def records(frame: pd.DataFrame) -> list[dict]:
-            return [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
-                    for row in frame.to_dict(orient="records")]
-
         return {"scenario": self.scenario.model_dump(mode="json"), "summary": records(self.summary),
                 "by_region": records(self.by_region), "price_path": records(self.price_path),
                 "by_sector": records(self.by_sector), "sensitivity": records(self.sensitivity),

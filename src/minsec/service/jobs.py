@@ -177,9 +177,6 @@ def analytics_chain():
     return minsec.load(os.environ.get(DATA_ENV) or None, groups=os.environ.get(GROUPS_ENV) or None)
 
 
-_chain = analytics_chain
-
-
 def _scaled(progress: Callable[[float], None], total: int, share: float = 1.0) -> Callable[[int], None]:
     """A per-item progress callback reporting ``share`` of the job as the items finish."""
     done = [0]
@@ -199,28 +196,28 @@ def run_scenario(params: ScenarioRun, progress: Callable[[float], None], databas
                                f"{', '.join(sorted(library()))}")
     progress(0.1)
     chosen = params.definition if params.definition is not None else params.scenario
-    return _chain().scenarios.run(chosen, sensitivity=params.sensitivity).to_dict()
+    return analytics_chain().scenarios.run(chosen, sensitivity=params.sensitivity).to_dict()
 
 
 def run_outlook(params: EnsembleOutlook, progress: Callable[[float], None], database: Database) -> dict:
-    tables = _chain().scenarios.outlook(params.material, params.n_scenarios, params.seed, params.horizon_months,
-                                        _scaled(progress, params.n_scenarios))
+    tables = analytics_chain().scenarios.outlook(params.material, params.n_scenarios, params.seed,
+                                                 params.horizon_months, _scaled(progress, params.n_scenarios))
     return {"material": params.material, "n_scenarios": params.n_scenarios, "seed": params.seed,
             "horizon_months": params.horizon_months} | {k: _records(v) for k, v in tables.items()}
 
 
 def run_stockpile(params: StockpileOptimisation, progress: Callable[[float], None], database: Database) -> dict:
     # a joint pool alone serves the US and the EU (members); national holders are sampled themselves
-    result = _chain().stockpile.optimize(params.budget, method=params.method, ensemble=params.ensemble,
-                                         seed=params.seed, holders=params.holders, members="US,EU", cvar=params.cvar,
-                                         progress=_scaled(progress, params.ensemble, 0.8))
+    result = analytics_chain().stockpile.optimize(
+        params.budget, method=params.method, ensemble=params.ensemble, seed=params.seed, holders=params.holders,
+        members="US,EU", cvar=params.cvar, progress=_scaled(progress, params.ensemble, 0.8))
     progress(0.85)
     return {"summary": result.summary, "plan": _records(result.plan), "by_party": _records(result.by_party),
             "warnings": result.warnings}
 
 
 def run_frontier(params: StockpileFrontier, progress: Callable[[float], None], database: Database) -> dict:
-    table, split, warnings = _chain().stockpile.cooperation_frontier(
+    table, split, warnings = analytics_chain().stockpile.cooperation_frontier(
         params.budgets, params.split, ensemble=params.ensemble, seed=params.seed, method=params.method,
         progress=_scaled(progress, params.ensemble, 0.8))
     progress(0.85)
@@ -257,14 +254,14 @@ def run_floor(params: FloorValuation, progress: Callable[[float], None], databas
 
 
 def run_surveillance(params: Surveillance, progress: Callable[[float], None], database: Database) -> dict:
-    findings = _chain().markets.surveillance(importer=params.importer, year=params.year)
+    findings = analytics_chain().markets.surveillance(importer=params.importer, year=params.year)
     return {"importer": params.importer, "year": findings.attrs["year"], "findings": _records(findings)}
 
 
 def run_warnings(params: EarlyWarnings, progress: Callable[[float], None], database: Database) -> dict:
     from minsec.service import warnings
 
-    found = warnings.collect(chain=_chain())
+    found = warnings.collect(chain=analytics_chain())
     progress(0.7)
     return warnings.publish(database, found) | {"warnings": len(found)}
 

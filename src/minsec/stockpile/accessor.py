@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from minsec.errors import InputError
+from minsec.model.records import records
 from minsec.model.supply_chain import register_accessor
 from minsec.scenarios.accessor import ScenariosAccessor  # noqa: F401 - sc.scenarios, used below
 
@@ -25,10 +26,6 @@ if TYPE_CHECKING:
     from minsec.stockpile.setup import PreparedProblem
 
 Progress = Callable[[int], None]
-
-
-def _records(frame: pd.DataFrame) -> list[dict]:
-    return frame.replace({float("nan"): None}).to_dict(orient="records")
 
 
 @dataclass
@@ -51,10 +48,10 @@ class StockpileResult:
         """The CLI's JSON (``minsec stockpile optimize -f json``)."""
         payload: dict[str, Any] = {
             "objective_usd": self.summary["objective_usd"], "budget_multiplier": self.summary["budget_multiplier"],
-            "summary": self.summary, "plan": _records(self.plan), "by_party": _records(self.by_party),
-            "reference_points": _records(self.reference_points), "warnings": self.warnings}
+            "summary": self.summary, "plan": records(self.plan), "by_party": records(self.by_party),
+            "reference_points": records(self.reference_points), "warnings": self.warnings}
         if self.cooperation is not None:
-            payload["cooperation"] = _records(self.cooperation)
+            payload["cooperation"] = records(self.cooperation)
         return payload
 
 

@@ -116,14 +116,6 @@ def units() -> pd.DataFrame:
                        na_values={"to_t": [""]}).set_index("unit")
 
 
-def mass_factor(unit: str) -> float:
-    """Metric tonnes per ``unit`` (``kt`` → 1000); :class:`~minsec.errors.UnknownNameError` for non-mass units."""
-    table = units()
-    if unit not in table.index or table.loc[unit, "kind"] != "mass":
-        raise UnknownNameError(f"{unit!r} is not a mass unit of the catalogue (units.csv)")
-    return float(table.loc[unit, "to_t"])
-
-
 def to_minsec_unit(unit: str) -> tuple[str, float]:
     """(the unit minsec stores, the factor to it) for a publisher's unit code: ``"kt"`` → ``("t", 1000.0)``,
     ``"mcm"`` → ``("Mm3", 1.0)``; :class:`~minsec.errors.UnknownNameError` for a code not in units.csv."""
