@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from minsec.data import build, dataset
+from minsec.data import build, catalogue, dataset
 from minsec.risk.concentration import concentration
+
+RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 
 # Li2O → Li: 2 × 6.941 / (2 × 6.941 + 15.999) = 0.46452
 LI_PER_LI2O = 0.46452
@@ -31,8 +34,9 @@ def test_usgs_2023_rare_earths_mining(chain):
     assert world.sel(material="rare_earths", stage="mining", year=2023).item() == 350_000.0
     result = concentration(production, world).sel(material="rare_earths", stage="mining", year=2023)
     assert result["top_country"].item() == "CHN"
-    assert result["top_share"].item() == pytest.approx(240_000 / 350_000)  # 0.6857
-    assert result["top_share"].item() == pytest.approx(0.686, abs=5e-4)
+    # the named producers add up to 353,320 t, above the rounded world total: their sum is the denominator
+    assert float(production.sel(material="rare_earths", stage="mining", year=2023).sum()) == 353_320.0
+    assert result["top_share"].item() == pytest.approx(240_000 / 353_320)  # 0.679
     assert bool(result["exceeds_65pct"])
 
 
@@ -79,7 +83,10 @@ def test_wmd_empty_values_are_missing_not_zero(bundled):
     assert np.isnan(angola["value"].iloc[0])
     assert angola["flag"].iloc[0] == "not_listed"
     not_listed = wmd[wmd["flag"] == "not_listed"]
-    assert len(not_listed) == 131
+    raw = pd.read_csv(RAW / "world_mining_data" / "wmd_production_by_country_2018_2024_long.csv",
+                      keep_default_na=False)
+    mapped = raw["commodity"].isin(catalogue.wmd_series()["wmd_commodity"])
+    assert len(not_listed) == int((mapped & raw["value"].eq("")).sum()) > 100
     assert not_listed["value"].isna().all()
     zero = wmd[(wmd["material"] == "manganese") & (wmd["country"] == "AGO") & (wmd["year"] == 2020)]
     assert zero["value"].tolist() == [0.0]
@@ -116,8 +123,9 @@ def test_manifest_row_counts_match_tables(bundled):
     assert sources["world_mining_data"]["rows"] == int((production["source"] == "wmd").sum())
     assert sources["usgs_mcs2024"]["rows"] == int((production["release"] == "MCS2024").sum())
     assert sources["usgs_mcs2023"]["rows"] == int((production["release"] == "MCS2023").sum())
-    assert sources["usgs_mcs2024"]["rows"] + sources["usgs_mcs2023"]["rows"] + sources["world_mining_data"][
-        "rows"] == len(production)
+    assert sources["usgs_mcs2026"]["rows"] == int((production["release"] == "MCS2026").sum())
+    assert (sources["usgs_mcs2026"]["rows"] + sources["usgs_mcs2024"]["rows"] + sources["usgs_mcs2023"]["rows"]
+            + sources["world_mining_data"]["rows"]) == len(production)
     assert sources["cepii_baci"]["years"] == [2010, 2024]
 
 
@@ -236,3 +244,14 @@ def test_negative_value_in_a_saved_dataset_is_refused(tmp_path, bundled):
     production.to_parquet(directory / "production.parquet", index=False)
     with pytest.raises(dataset.DatasetError, match=r"production, row 0, column 'value_reported'"):
         dataset.load(directory)
+
+
+def test_baci_outliers_are_flagged_in_the_data_report(bundled):
+    """US bauxite imports (HS 260600) 11.9 Mt in 2013, 1.3 Mt in 2014, 11.4 Mt in 2015: listed, not corrected."""
+    outliers = build.trade_outliers(bundled["trade"])
+    bauxite = outliers[(outliers["importer"] == "USA") & (outliers["hs92"] == "260600")]
+    assert bauxite[["year", "kind"]].values.tolist() == [[2014, "dip"]]
+    assert bauxite["quantity_t"].iloc[0] == pytest.approx(1_322_410, rel=1e-6)
+    assert (outliers[["previous_t", "next_t"]].notna()).all().all()
+    gaps = bundled.manifest["sources"]["cepii_baci"]["known_gaps"]
+    assert any(f"{len(outliers)} importer × HS code × year totals break" in gap for gap in gaps)

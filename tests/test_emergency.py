@@ -50,7 +50,8 @@ def test_the_prior_counts_every_recorded_export_control(context):
     in_force = measures[~measures["control_type"].str.contains("suspension")]
     from minsec.data.catalogue import control_materials
 
-    listed = {("CHN", m) for elements in in_force["elements"] for m in control_materials(elements)}
+    listed = {(country, m) for country, elements in zip(in_force["imposing_country"], in_force["elements"], strict=True)
+              for m in control_materials(elements)}
     assert listed <= set(recorded.index)                 # every recorded control, not only those in the history
     table = candidates(context, EnsembleSpec()).table.set_index(["market", "producer"])
     china_w = table.loc[("tungsten.mining", "CHN")]

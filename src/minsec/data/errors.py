@@ -23,3 +23,18 @@ class DataFormatError(InputError):
         if column is not None:
             where += f", column {column!r}"
         super().__init__(f"{where}: {message}")
+
+
+def read_text_table(path: str | Path, columns: list[str], encoding: str = "utf-8"):
+    """A publisher's CSV as text cells (nothing parsed, blanks kept as ""), with ``columns`` required: any way
+    the file is unreadable, or a missing column, is a :class:`DataFormatError` naming the file."""
+    import pandas as pd
+
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise DataFormatError(path, f"cannot read as CSV: {exc}") from None
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise DataFormatError(path, f"missing columns {missing}", row=1)
+    return table

@@ -123,7 +123,7 @@ class RulesAccessor:
 
         day = as_date(date)
         chosen = load_register(register)
-        recorded = recorded_measures(self._chain.export_controls)
+        recorded = recorded_measures(self._chain.export_controls, day)
         if measures is not None:
             from minsec.data.files import read_text
 

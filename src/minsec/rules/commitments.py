@@ -4,7 +4,8 @@ between partners; stock-reporting duties), recorded measures checked against the
 A restriction breaches ``no_export_restrictions`` only when a party imposes it *and* another party is among its
 destinations: a partner's own restriction toward non-partners is not a breach, and neither is an outsider's
 restriction toward partners (that is what the early warnings report).  Measures come from the bundled record
-(China's MOFCOM/GAC announcements) and from the user's own CSV (``measure_id, country, materials,
+(China's MOFCOM/GAC announcements, USGS MCS 2026 Table 4; status on the check's date from
+:func:`minsec.data.control_status.status_on`) and from the user's own CSV (``measure_id, country, materials,
 measure_type, destinations, start, end, source``).
 """
 
@@ -100,6 +101,7 @@ class Measure:
     end: dt.date | None
     source: str
     suspended_until: dt.date | None = None     # suspended (not applied) until and including this date
+    status: str = ""                           # recorded measures: the computed status text on the check's date
 
     def in_force(self, day: dt.date) -> bool:
         return (self.start <= day and (self.end is None or day <= self.end)
@@ -154,21 +156,32 @@ def read_measures_csv(text: str, origin: str = "measures") -> list[Measure]:
     return out
 
 
-def recorded_measures(controls: pd.DataFrame) -> list[Measure]:
-    """The bundled MOFCOM/GAC record as measures by China (suspensions are not measures of their own)."""
+def recorded_measures(controls: pd.DataFrame, as_of: dt.date | None = None) -> list[Measure]:
+    """The bundled record (MOFCOM/GAC, USGS MCS 2026 Table 4) as measures, with their status on ``as_of``
+    (default today) from :func:`minsec.data.control_status.status_on`, the rule every consumer shares: a
+    measure suspended as a whole is not in force up to the suspension's last day; after it, or when only a
+    part is suspended, it is (so ``in_force(as_of)`` is the rule's ``applies``; other days are read against
+    the record as of ``as_of``).  Suspension instruments are not measures of their own."""
+    from minsec.data.control_status import status_on
+
+    day = as_of or dt.date.today()
     out = []
-    for row in controls.itertuples():
-        if "suspension" in str(row.control_type) or pd.isna(row.effective_date):
+    for row, now in zip(controls.itertuples(), status_on(controls, day).itertuples(), strict=True):
+        if now.is_suspension or pd.isna(row.effective_date):
             continue
         scope = str(row.destination_scope).lower()
         us_only = any(marker in scope for marker in ("us-specific", "(us)", "united states", "u.s."))
         destinations = ("USA",) if us_only else ("all",)
-        kind = "export_ban" if "ban" in str(row.control_type).lower() or "prohibit" in str(row.control_type).lower() \
+        control = str(row.control_type).lower()
+        kind = "export_quota" if "quota" in control else "export_ban" if "ban" in control or "prohibit" in control \
             else "export_licence"
-        suspended = row.suspended_until.date() if pd.notna(row.suspended_until) and "suspended" in \
-            str(row.status_as_recorded) else None
-        out.append(Measure(row.measure_id, "CHN", tuple(catalogue.control_materials(row.elements)), kind,
-                           destinations, row.effective_date.date(), None, str(row.primary_source_url), suspended))
+        # a whole-measure suspension (running or run out) is not in force up to its last day; a partial one is
+        whole = now.computed_status in ("suspended", "suspension_ended") and not now.suspension_part
+        suspended = now.suspension_end.date() if whole else None
+        ended = row.ended_date.date() if pd.notna(row.ended_date) else None
+        out.append(Measure(row.measure_id, now.imposing_country, tuple(catalogue.control_materials(row.elements)),
+                           kind, destinations, row.effective_date.date(), ended, str(row.primary_source_url),
+                           suspended, now.status_text))
     return out
 
 

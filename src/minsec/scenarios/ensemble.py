@@ -8,7 +8,7 @@ override):
   ``restriction_rate × instability × (history_multiplier if recorded)`` where *instability* is the
   producer's GeoPolRisk-normalised WGI political-stability score (0 = most stable, 1 = least; 0.5 where
   missing) and *recorded* means an export control or disruption of that country on that material is in the
-  bundled record (China's MOFCOM/GAC measures, the disruption history); it suffers a production outage
+  bundled record (MOFCOM/GAC measures, USGS MCS 2026 Table 4, the disruption history); it suffers a production outage
   with probability ``outage_rate``;
 * restriction depth ~ Beta(4, 1) (mean 0.8; recorded export drops were 61–97 %: DH029/30, DH035, DH041,
   DH048), outage depth ~ Beta(1, 3) (mean 0.25), durations ~ lognormal with median ``duration_median``
@@ -22,6 +22,7 @@ depend on the executor, so a run is reproducible from its seed and the Dask and 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Callable
@@ -85,14 +86,23 @@ class EnsembleSpec(BaseModel):
         return start, min(start + self.chunk_size, self.n_scenarios)
 
 
-def recorded_restrictions(context: ScenarioContext) -> pd.DataFrame:
-    """Country × material pairs with a recorded export control or supply disruption, and the record."""
+def recorded_restrictions(context: ScenarioContext, as_of: dt.date | None = None) -> pd.DataFrame:
+    """Country × material pairs with a recorded export control or supply disruption, and the record.
+
+    An export control counts once it has been announced and has applied or been suspended by ``as_of``
+    (default today): its status from :func:`minsec.data.control_status.status_on` (shared with the warnings,
+    briefs and rules) is anything but ``not_yet_in_force``; a lifted or suspended measure still shows that its
+    country restricts.  Suspension instruments are not restrictions."""
+    from minsec.data.control_status import status_on
+
+    controls = context.chain.export_controls
+    status = status_on(controls, as_of or dt.date.today())
     rows = []
-    for measure in context.chain.export_controls.itertuples():
-        if "suspension" in str(measure.control_type):
+    for measure, now in zip(controls.itertuples(), status.itertuples(), strict=True):
+        if now.is_suspension or now.computed_status == "not_yet_in_force":
             continue
         for material in catalogue.control_materials(measure.elements):
-            rows.append(("CHN", material, measure.measure_id))
+            rows.append((now.imposing_country, material, measure.measure_id))
     facts = context.chain.parameter_facts
     history = facts[(facts["file"] == "disruption_history") & (facts["event_id"] != "")]
     names = {m: row["name"].lower() for m, row in catalogue.materials().iterrows()}

@@ -3,7 +3,9 @@
 Schema as data: the CSV files beside this module are the single source of truth; this module only reads
 and validates them.
 
-* ``materials.csv`` — id, name, family, EU CRMA 2023 status, US 2022 critical-minerals list membership.
+* ``materials.csv`` — id, name, family, parent (rare-earth elements → ``rare_earths``, for the element ids to
+  come), EU CRMA 2023 status (strategic / critical / no), membership of the US 2022 and final 2025 lists of
+  critical minerals (sources in ``materials.PROVENANCE.md``).
 * ``usgs_series.csv`` — USGS world-table code + series-type pattern → material, stage, basis.
 * ``wmd_series.csv`` — World Mining Data commodity → material, stage, reported basis, minsec basis and the
   stoichiometric ``content_factor`` between them (Li2O → Li 0.46452 = 2·6.941/29.881, etc.).
@@ -42,8 +44,12 @@ ELEMENT_MATERIALS = {
     "Ga": "gallium", "Ge": "germanium", "Sb": "antimony", "C (graphite)": "graphite", "W": "tungsten",
     "Te": "tellurium", "Bi": "bismuth", "Mo": "molybdenum", "In": "indium", "Li": "lithium", "Ni": "nickel",
     "Co": "cobalt", "Mn": "manganese", "REE": "rare_earths", "Sm": "rare_earths", "Gd": "rare_earths",
-    "Tb": "rare_earths", "Dy": "rare_earths", "Lu": "rare_earths", "Sc": "rare_earths", "Y": "rare_earths",
+    "Tb": "rare_earths", "Dy": "rare_earths", "Lu": "rare_earths", "Sc": "scandium", "Y": "yttrium",
     "Ho": "rare_earths", "Er": "rare_earths", "Tm": "rare_earths", "Eu": "rare_earths", "Yb": "rare_earths",
+    "Ag": "silver", "Cu": "copper", "Au": "gold", "Fe": "iron_ore", "Zn": "zinc", "Pb": "lead", "K": "potash",
+    "Al (bauxite)": "bauxite", "Al": "aluminium", "Cr": "chromium", "Ti": "titanium", "Sn": "tin", "Nb": "niobium",
+    "Ta": "tantalum", "Rh": "rhodium", "Mg": "magnesium", "P (apatite)": "phosphate_rock", "gypsum": "gypsum",
+    "U (enriched)": "uranium",
 }
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from minsec.data import catalogue, countries
-from minsec.data.errors import DataFormatError
+from minsec.data.errors import DataFormatError, read_text_table
 
 COLUMNS = ["commodity", "country", "country_code_m49", "country_iso3", "year", "value", "unit",
            "data_source_flag"]
@@ -30,13 +30,7 @@ FLAGS = {"r": "reported", "e": "estimated", "p": "preliminary"}
 def read_production(path: str | Path) -> pd.DataFrame:
     """Read the WMD long production table. Returns ``commodity, country, year, value, unit, flag, row``."""
     path = Path(path)
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise DataFormatError(path, f"cannot read as CSV: {exc}") from None
-    missing = [c for c in COLUMNS if c not in raw.columns]
-    if missing:
-        raise DataFormatError(path, f"missing columns {missing}", row=1)
+    raw = read_text_table(path, COLUMNS)
     raw["row"] = np.arange(2, len(raw) + 2)
 
     bad_units = raw.loc[~raw["unit"].isin(catalogue.units().index), ["row", "unit"]]
@@ -59,10 +53,12 @@ def read_production(path: str | Path) -> pd.DataFrame:
 
     is_total = raw["country"].str.strip().eq("Total")
     codes = []
-    for code, total, row in zip(raw["country_iso3"], is_total, raw["row"], strict=True):
+    for code, name, total, row in zip(raw["country_iso3"], raw["country"].str.strip(), is_total, raw["row"],
+                                      strict=True):
         if total:
             codes.append(countries.WORLD)
             continue
+        code = countries.WMD_NAME_OVERRIDES.get(name, code)
         try:
             codes.append(countries.normalise_iso3(countries.WMD_CODE_OVERRIDES.get(code.strip(), code)))
         except countries.UnknownCountryError as exc:
