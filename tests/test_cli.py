@@ -27,10 +27,11 @@ def test_concentration_json_has_the_documented_fields_and_usgs_figures():
     for field in ("material", "stage", "year", "source", "world_total", "unit", "top_country", "top_share", "hhi",
                   "n_producers", "exceeds_65pct"):
         assert field in record
-    # USGS MCS 2024: China 240,000 t of a 350,000 t world total
+    # USGS MCS 2024: China 240,000 t of a 350,000 t (rounded) world total, while the named producers add up to
+    # 353,320 t — their sum is the denominator, so no share set exceeds 100 %
     assert record["top_country"] == "CHN"
     assert record["world_total"] == 350_000
-    assert record["top_share"] == pytest.approx(240_000 / 350_000)
+    assert record["top_share"] == pytest.approx(240_000 / 353_320)
     assert record["exceeds_65pct"] is True
 
 
@@ -100,15 +101,21 @@ def test_import_reliance_for_usa_shows_usgs_published_nir_beside_minsec():
                     "--format", "json")
     assert result.exit_code == 0, result.output
     rows = {(r["material"], r["stage"]): r for r in json.loads(result.output)}
-    # USGS MCS 2024 salient tables: US NIR 2022 aluminum 52 %, chromium 84 %, barite ">75"
-    assert rows[("aluminium", "refining")]["usgs_nir"] == pytest.approx(0.52)
-    assert rows[("chromium", "mining")]["usgs_nir"] == pytest.approx(0.84)
+    # the latest release that reports 2022 wins: MCS 2026 revised US aluminum NIR 2022 to 66 % (its new
+    # apparent-consumption definition; MCS 2024 said 52 %) — raw: "ALUMINUM,…,Net import reliance,…,2022,66,…";
+    # chromium 77 % (MCS 2024: 84 %) and barite ">75"
+    assert rows[("aluminium", "refining")]["usgs_nir"] == pytest.approx(0.66)
+    assert rows[("chromium", "mining")]["usgs_nir"] == pytest.approx(0.77)
     assert rows[("barite", "mining")]["usgs_nir_published"] == ">75"
     assert rows[("barite", "mining")]["usgs_nir"] is None
-    # US bauxite production is withheld (W): minsec says so instead of treating it as zero
-    assert rows[("aluminium", "mining")]["production_missing"] is True
+    # US bauxite production is withheld (W): minsec says so instead of treating it as zero — NIR is null, not 1.0
+    # (MCS2024 mcs2024-bauxi_world.csv: "United States,\"Mine production, bauxite, dry tons\",W,W")
+    bauxite = rows.get(("bauxite", "mining"), rows.get(("aluminium", "mining")))
+    assert bauxite["production_missing"] is True
+    assert bauxite["net_import_reliance"] is None and "withheld" in bauxite["nir_note"]
     for row in rows.values():
-        assert row["net_import_reliance"] <= 1.0
+        assert row["net_import_reliance"] is None or row["net_import_reliance"] <= 1.0
+        assert (row["net_import_reliance"] is None) == bool(row["nir_note"])
 
 
 @pytest.mark.parametrize(

@@ -130,12 +130,30 @@ def test_invalid_intra_group():
         _run(importers=["A"], intra_group="ignore")
 
 
-def test_no_trade_at_all_is_domestic_only():
-    row = _run(trade=_trade([]), importers=["A"]).iloc[0]
+def test_importer_without_imports_is_domestic_only():
+    # B and C trade with each other; A imports nothing: its import risk is 0 / (0 + 10) = 0, a measured zero
+    row = _run(trade=_trade([("B", "C", 5.0, 10.0)]), importers=["A"]).iloc[0]
     assert row["imports_t"] == 0.0
     assert row["domestic_production_t"] == 10.0
     assert row["import_risk"] == 0.0
     assert row["imputed_exporters"] == ""
+    assert pd.isna(row["reason"])
+
+
+def test_no_flow_anywhere_is_missing_with_a_reason():
+    # a trade code without a single flow that year (HS 811230 germanium after 2007) cannot measure imports:
+    # null with the reason, not an import risk of 0 from domestic production alone; the HHI is still known
+    row = _run(trade=_trade([]), importers=["A"]).iloc[0]
+    assert np.isnan(row["import_risk"]) and np.isnan(row["geopolrisk_score"])
+    assert row["hhi"] == pytest.approx(0.46)
+    assert "HS 999999 recorded no flow anywhere in" in row["reason"]
+
+
+def test_series_without_a_trade_code_is_missing_with_a_reason():
+    series = pd.DataFrame({"material": ["other"], "stage": ["mining"], "hs92": [HS]})
+    row = _run(series_hs=series, importers=["A"]).iloc[0]
+    assert row["material"] == "m" and np.isnan(row["import_risk"])
+    assert row["reason"].startswith("no bilateral trade code for m in HS 1992")
 
 
 def test_import_risk_function():
@@ -162,8 +180,8 @@ def test_import_risk_in_unit_interval(flows, scores, domestic):
     trade = _trade([(e, "A", q, q) for e, q in flows])
     result = geopolrisk(trade, production, stability, SERIES_HS, [YEAR], importers=["A"])
     imports = sum(q for _, q in flows)
-    if imports + domestic == 0:
-        assert result.empty
+    if imports + domestic == 0:   # 0/0: missing with the reason (no flow at all, or A neither imports nor produces)
+        assert len(result) == 1 and np.isnan(result.iloc[0]["import_risk"]) and result.iloc[0]["reason"]
         return
     row = result.iloc[0]
     assert 0.0 <= row["import_risk"] <= 1.0
@@ -182,12 +200,19 @@ def bundled_result(chain) -> pd.DataFrame:
     return chain.risk.geopolrisk(importer=["USA", "EU27"], year=[2022])
 
 
-def test_bundled_geopolrisk_rows_are_finite(bundled_result):
+def test_bundled_geopolrisk_rows_are_finite_or_say_why(bundled_result):
     assert set(bundled_result["importer"]) == {"USA", "EU27"}
     assert len(bundled_result) > 20
     numeric = bundled_result[["hhi", "import_risk", "geopolrisk_score", "characterisation_factor", "imports_t",
                               "domestic_production_t"]]
-    assert np.isfinite(numeric.to_numpy()).all()
+    computed = bundled_result["reason"].isna()
+    assert np.isfinite(numeric[computed].to_numpy()).all()
+    # every row without a score says why; gallium (no HS 1992 code) is one of them, never a 0.0
+    assert numeric.loc[~computed, "import_risk"].isna().all()
+    gallium = bundled_result[bundled_result["material"] == "gallium"]
+    assert len(gallium) == 2 and gallium["import_risk"].isna().all()
+    assert gallium["reason"].str.contains("no bilateral trade code for gallium").all()
+    bundled_result = bundled_result[computed]
     assert bundled_result["import_risk"].between(0.0, 1.0).all()
     assert bundled_result["hhi"].between(0.0, 1.0).all()
     assert (bundled_result["year"] == 2022).all()

@@ -8,6 +8,8 @@ The tree (each capability keeps its own class beside the code that raises it)::
 
     MinsecError
     ├── InputError (also a ValueError)           bad value of an option, field or file
+    │   ├── NoDataError                          a valid selection the data hold no figure for (why, and where
+    │   │                                        one is: another source, stage or year)
     │   ├── data.errors.DataFormatError          a publisher's file that does not parse (file, row, column)
     │   ├── data.dataset.DatasetError            a tidy table that violates the format (table, row, column)
     │   ├── data.countries.UnknownCountryError   not an ISO 3166 code or country name
@@ -48,3 +50,9 @@ class UnknownNameError(MinsecError, KeyError):
 
 class MissingFileError(MinsecError, FileNotFoundError):
     """A file or directory the user named does not exist."""
+
+
+class NoDataError(InputError):
+    """A selection the data hold no figure for: the message says why (the source withholds the figure, has no
+    series at that stage, or does not cover that year — as the data show) and how to get an answer (the sources,
+    stages or years that do have one).  An :class:`InputError`, so it exits 2 like every correctable input."""

@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from minsec.errors import MinsecError
+from minsec.errors import MinsecError, NoDataError
 from minsec.service import sharing
 from minsec.service.db import Database
 from minsec.service.deps import Db
@@ -32,7 +32,7 @@ ROUTERS = (auth, admin, alerts, public, subscriptions, submissions, audit, jobs,
 #: what each error a caller can cause answers (the most specific class wins; any other MinsecError — an unknown
 #: material, a year not in the data — is input that cannot be used: 422 with its message)
 ERROR_STATUS = ((sharing.ForbiddenError, 403), (sharing.NotFoundError, 404), (sharing.InvalidError, 422),
-                (MinsecError, 422))
+                (NoDataError, 404), (MinsecError, 422))
 
 
 @asynccontextmanager

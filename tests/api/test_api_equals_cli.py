@@ -43,11 +43,11 @@ def test_risk_tables(sc, args, call):
 
 
 def test_risk_values_are_the_published_ones(sc):
-    # USGS MCS 2024: China 98 % of world low-purity gallium (2023); rare earths China 240 of 350 kt
-    gallium = sc.risk.concentration(material="gallium", stage="refining", year=2023).iloc[0]
-    assert gallium["top_country"] == "CHN" and gallium["top_share"] > 0.95
-    ree = sc.risk.concentration(material="rare_earths", stage="mining", year=2023).iloc[0]
-    assert ree["top_share"] == pytest.approx(240_000 / 350_000)
+    # USGS MCS 2026: China ~99 % of world low-purity gallium (2025); rare earths China 270 of 390 kt
+    gallium = sc.risk.concentration(material="gallium", stage="refining", year=2025).iloc[0]
+    assert gallium["top_country"] == "CHN" and 0.98 < gallium["top_share"] < 1.0
+    ree = sc.risk.concentration(material="rare_earths", stage="mining", year=2025).iloc[0]
+    assert ree["top_share"] == pytest.approx(270_000 / 390_000)
 
 
 def test_scenario_run(sc):

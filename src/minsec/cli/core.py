@@ -5,8 +5,10 @@ the accessor, print the DataFrame it returns.  Heavy libraries (pandas, xarray) 
 that ``minsec --help`` stays fast.  Every command that prints data takes ``--format table|json|csv``.
 
 Errors: a :class:`~minsec.errors.MinsecError` (bad input the user can correct) is printed as one line on stderr
-with exit code 2.  Anything else is a bug and is reported as one (exit code 1); ``--debug`` (or
-``MINSEC_DEBUG=1``) shows its traceback, and that of a MinsecError too.
+with exit code 2 — a selection the data hold no figure for too (:class:`~minsec.errors.NoDataError`: the line
+says why and which source, stage or year has one; nothing is printed on stdout, whatever the format).
+Anything else is a bug and is reported as one (exit code 1); ``--debug`` (or ``MINSEC_DEBUG=1``) shows its
+traceback, and that of a MinsecError too.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ class GuardedGroup(TyperGroup):
 
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        # typer >= 0.2x raises its own Exit (a RuntimeError, not click's) for --help and typer.Exit(n)
+        except (click.exceptions.Exit, typer.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except MinsecError as exc:
             if State.debug:
@@ -128,10 +131,32 @@ def records(frame) -> list[dict]:
     return jsonable(frame.to_dict(orient="records"))
 
 
+def _plain_columns(frame) -> bool:
+    """Whether every column is numeric, boolean or text (with missing values) — what pandas' own JSON
+    writer renders exactly as :func:`jsonable` would (NaN and ±inf → null)."""
+    import pandas as pd
+
+    for column in frame.columns:
+        series = frame[column]
+        if (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
+                or (series.dtype != object and pd.api.types.is_string_dtype(series))):
+            continue
+        if series.dtype == object and series.map(lambda v: v is None or isinstance(v, str) or v != v).all():
+            continue
+        return False
+    return True
+
+
 def emit(frame, fmt: Format, title: str = "") -> None:
-    """Print a DataFrame as a Rich table, JSON records or CSV."""
+    """Print a DataFrame as a Rich table, JSON records or CSV.
+
+    JSON of plain tables goes through pandas' C writer (15 significant digits): GeoPolRisk for every
+    importer × material × year is ~13 MB, which the pure-Python encoder takes seconds to write."""
     if fmt is Format.json:
-        emit_json(frame.to_dict(orient="records"))
+        if len(frame) > 1000 and _plain_columns(frame):
+            sys.stdout.write(frame.to_json(orient="records", indent=1, double_precision=15, force_ascii=False) + "\n")
+        else:
+            emit_json(frame.to_dict(orient="records"))
     elif fmt is Format.csv:
         frame.to_csv(sys.stdout, index=False)
     else:
@@ -163,10 +188,18 @@ def note(message: str) -> None:
 
 
 def _cell(value) -> str:
+    """A table cell: missing (NaN, None, pandas NA, NaT) is "—", never "0", "nan", "None" or "<NA>"."""
+    if value is None:
+        return "—"
     if isinstance(value, float):
         if value != value:
             return "—"
         return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    try:
+        if value != value:                 # NaT
+            return "—"
+    except TypeError:                      # pandas.NA refuses to be a bool
+        return "—"
     return str(value)
 
 

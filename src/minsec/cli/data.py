@@ -20,7 +20,7 @@ def materials(fmt: FormatOption = Format.table) -> None:
 
 @data_app.command("info")
 def data_info(fmt: FormatOption = Format.table) -> None:
-    """Every source of the dataset: years, licence, row counts and known gaps."""
+    """Every source of the dataset: edition, years, licence, row counts and known gaps."""
     sc = chain()
     table = sc.sources()
     if fmt is not Format.json:

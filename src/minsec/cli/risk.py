@@ -13,19 +13,26 @@ from minsec.cli.core import Format, FormatOption, chain, emit, emit_json, fail, 
 risk_app = typer.Typer(help="Supply-risk indices: concentration, GeoPolRisk, import reliance, routes.",
                        no_args_is_help=True)
 
+MATERIAL_HELP = "Material id or name, any case (see `minsec materials`)."
+
 
 @risk_app.command("concentration")
 def risk_concentration(
-    material: Annotated[str | None, typer.Option(help="Material id (see `minsec materials`).")] = None,
+    material: Annotated[str | None, typer.Option(help=MATERIAL_HELP)] = None,
     stage: Annotated[str | None, typer.Option(help="mining or refining.")] = None,
-    year: Annotated[int | None, typer.Option(help="Year.")] = None,
+    year: Annotated[int | None, typer.Option(help="Year (one the source covers: USGS MCS 2021–2025, WMD "
+                                                  "2018–2024 in the bundled data).")] = None,
     source: Annotated[str, typer.Option(help="usgs or wmd.")] = "usgs",
     fmt: FormatOption = Format.table,
 ) -> None:
     """Production shares, leading producer, HHI and producer count per material × stage × year.
 
     Shares are relative to the published world total; HHI counts named producers only (the unallocated
-    remainder is treated as atomised; hhi_upper treats it as one producer)."""
+    remainder is treated as atomised; hhi_upper treats it as one producer).
+
+    A selection with no figure prints nothing on stdout (table, CSV and JSON alike) and exits 2 with one line on
+    stderr saying why and which source, stage or year has one (e.g. USGS withholds germanium: try --source wmd);
+    a missing value inside a result stays missing: '—' in the table, empty in CSV, null in JSON, never 0."""
     emit(chain().risk.concentration(material=material, stage=stage, year=year, source=source), fmt,
          "Production concentration")
 
@@ -33,7 +40,7 @@ def risk_concentration(
 @risk_app.command("geopolrisk")
 def risk_geopolrisk(
     importer: Annotated[str, typer.Option(help="ISO3 code, a group (EU27, partnership) or 'all'.")] = "all",
-    year: Annotated[str, typer.Option(help="Year or 'all' (2018–2022).")] = "all",
+    year: Annotated[str, typer.Option(help="Year or 'all' (every year with trade and WMD production).")] = "all",
     material: Annotated[str | None, typer.Option(help="Material id.")] = None,
     fmt: FormatOption = Format.table,
 ) -> None:
@@ -44,27 +51,39 @@ def risk_geopolrisk(
 @risk_app.command("import-reliance")
 def risk_import_reliance(
     importer: Annotated[str, typer.Option(help="ISO3 code, a group (EU27, partnership) or 'all' groups.")] = "EU27",
-    year: Annotated[str, typer.Option(help="Year or 'all'.")] = "all",
-    material: Annotated[str | None, typer.Option(help="Material id.")] = None,
+    year: Annotated[str, typer.Option(help="Year or 'all' (years with both trade and the source's "
+                                           "production).")] = "all",
+    material: Annotated[str | None, typer.Option(help=MATERIAL_HELP)] = None,
     source: Annotated[str, typer.Option(help="Production source: usgs or wmd.")] = "wmd",
     fmt: FormatOption = Format.table,
 ) -> None:
-    """Net import reliance (M − X)/(P + M − X) from trade and production, basis-checked per HS code."""
-    emit(chain().risk.import_reliance(importer=importer, year=year, material=material, source=source), fmt,
-         "Net import reliance")
+    """Net import reliance (M − X)/(P + M − X) from trade and production, basis-checked per HS code.
+
+    NIR is null where production is not given (withheld, not listed: never counted as zero) or no HS code is on
+    the production basis; nir_note says which.  For the USA, USGS's published NIR is beside it and
+    differs_from_published flags a gap of more than 10 percentage points (difference_note gives both).
+
+    When no row has a NIR, nothing is printed on stdout (table, CSV and JSON alike) and the command exits 2 with
+    one line on stderr saying why and what would give one; missing values stay '—' / empty / null, never 0."""
+    emit(chain().risk.import_reliance(importer=importer, year=year, material=material, source=source),
+         fmt, "Net import reliance")
 
 
 @risk_app.command("routes")
 def risk_routes(
     importer: Annotated[str, typer.Option(help="ISO3, a group (EU27, partnership) or 'all' partners.")] = "all",
-    year: Annotated[str, typer.Option(help="Year or 'all'.")] = "2022",
-    material: Annotated[str | None, typer.Option(help="Material id.")] = None,
+    year: Annotated[str, typer.Option(help="Year, 'all' or 'latest' (the newest trade year).")] = "latest",
+    material: Annotated[str | None, typer.Option(help=MATERIAL_HELP)] = None,
     suppliers: Annotated[bool, typer.Option(help="One row per outside supplier instead of the summary.")] = False,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Partner routes: share of imports from partners vs outside suppliers, and from each outside supplier.
 
-    For EU27 this is the CRMA import-dependence check per stage (exceeds_65pct: one third country > 65 %)."""
+    For EU27 this is the CRMA import-dependence check per stage (exceeds_65pct: one third country > 65 %).  The
+    stage is the HS code's (hs92 column): rare-earth compounds (HS 2846) are refining.
+
+    An empty selection prints nothing on stdout (table, CSV and JSON alike) and exits 2 with one line on stderr
+    saying why (no HS code for the material, no import that year …); missing values stay '—' / empty / null."""
     emit(chain().risk.routes(importer=importer, year=year, material=material, suppliers=suppliers), fmt,
          "Import routes")
 

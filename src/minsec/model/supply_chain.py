@@ -10,20 +10,23 @@ them all.  Missing stays missing (NaN) — never zero.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
-import xarray as xr
 
 from minsec.data import catalogue, countries
 from minsec.data.dataset import Dataset, bundled_dir
 from minsec.data.dataset import load as load_dataset
 from minsec.errors import InputError, UnknownNameError
+
+if TYPE_CHECKING:   # xarray is imported where an array is built: table-only work stays light
+    import xarray as xr
 
 PRODUCTION_KEY = ["source", "material", "stage", "country", "year"]
 
@@ -69,7 +72,8 @@ class SupplyChain:
       overlap and revise each other: :attr:`production_table` keeps the latest);
     * :attr:`trade` — BACI flows with the ``material`` and ``stage`` of each HS code attached;
     * :attr:`governance_table`, :attr:`us_salient`, :attr:`prices` (Pink Sheet, monthly),
-      :attr:`export_controls` (recorded measures), :attr:`parameter_facts` (sourced facts);
+      :attr:`export_controls` (recorded measures), :attr:`parameter_facts` (sourced facts),
+      :attr:`us_trade` (USITC DataWeb US imports and exports by HS-4 heading, to January–April 2026);
     * :attr:`groups` — country groups (EU27, the partnership …); :attr:`manifest` — sources, editions, years.
 
     Arrays (``xarray.DataArray``; NaN = missing):
@@ -93,6 +97,7 @@ class SupplyChain:
     groups: catalogue.Groups
     manifest: dict = field(default_factory=dict)
     path: Path | None = None
+    us_trade: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     #: name → accessor class, filled by :func:`register_accessor`
     accessors: ClassVar[dict[str, type]] = {}
@@ -109,7 +114,7 @@ class SupplyChain:
             trade["stage"] = trade["hs92"].map(hs["stage"])
         return cls(dataset["production"], trade, dataset["governance"], dataset["us_salient"], dataset["prices"],
                    dataset["export_controls"], dataset["parameter_facts"], groups or catalogue.load_groups(),
-                   dataset.manifest, dataset.path)
+                   dataset.manifest, dataset.path, dataset.tables.get("us_trade", pd.DataFrame()))
 
     def __repr__(self) -> str:
         where = "bundled dataset" if self.path is None or self.path == bundled_dir() else str(self.path)
@@ -135,6 +140,11 @@ class SupplyChain:
         """Published capacity rows (USGS), each figure from the latest release."""
         return self._latest_release("capacity")
 
+    @cached_property
+    def reserves_table(self) -> pd.DataFrame:
+        """Published reserves (USGS MCS), each figure from the latest release."""
+        return self._latest_release("reserves")
+
     def salient(self, material: str, field_name: str) -> pd.DataFrame:
         """One US salient-statistics field of ``material`` by year, each year from the latest USGS release that
         reports a value (MCS 2024 revises MCS 2023): columns ``year, value, release, value_raw, flag``.
@@ -150,6 +160,8 @@ class SupplyChain:
     @staticmethod
     def _array(table: pd.DataFrame, dims: list[str], column: str = "value") -> xr.DataArray:
         series = table.set_index(dims)[column].astype(float)
+        import xarray as xr
+
         return xr.DataArray.from_series(series).sortby(dims)
 
     @cached_property
@@ -186,6 +198,8 @@ class SupplyChain:
 
     def _series_attribute(self, column: str) -> xr.DataArray:
         table = self.production_table.drop_duplicates(["source", "material", "stage"], keep="last")
+        import xarray as xr
+
         return xr.DataArray.from_series(table.set_index(["source", "material", "stage"])[column])
 
     @cached_property
@@ -210,18 +224,25 @@ class SupplyChain:
         """
         table = self.trade if years is None else self.trade[self.trade["year"].isin(years)]
         summed = table.groupby(["material", "stage", "exporter", "importer", "year"])[measure].sum(min_count=1)
+        import xarray as xr
+
         return xr.DataArray.from_series(summed)
 
     # ------------------------------------------------------------------ inputs of published methods
     def geopolrisk_inputs(self) -> dict:
-        """The arrays the GeoPolRisk method takes: WMD production on its reported basis (tonnes), the
-        normalised PV scores, and the HS codes the method pairs with each WMD series."""
+        """What the GeoPolRisk method takes, as tidy Series (no labelled arrays: the full-world run stays fast):
+        ``production`` — WMD production of economies on its reported basis (tonnes), index ``material, stage,
+        country, year``; ``political_stability`` — the normalised PV scores, index ``country, year``;
+        ``series_hs`` — the HS codes the method pairs with each WMD series."""
         series = catalogue.wmd_series()
         series_hs = (series.assign(hs92=series["geopolrisk_hs92"].str.split(";"))
                      .explode("hs92").query("hs92 != '' and hs92 == hs92")[["material", "stage", "hs92"]])
+        rows = self._economy_rows[self._economy_rows["source"] == "wmd"]
+        governance = self.governance_table[self.governance_table["indicator"] == "pv_gpr"]
         return {
-            "production": self.production_reported.sel(source="wmd", drop=True),
-            "political_stability": self.governance.sel(indicator="pv_gpr", drop=True),
+            "production": rows.set_index(["material", "stage", "country", "year"])["value_reported"]
+                              .astype(float).dropna().sort_index(),
+            "political_stability": governance.set_index(["country", "year"])["estimate"].astype(float).dropna(),
             "series_hs": series_hs.reset_index(drop=True),
         }
 
@@ -239,32 +260,58 @@ class SupplyChain:
         return table
 
     def sources(self) -> pd.DataFrame:
-        """Every source of the dataset (manifest.json): title, years, licence, rows and its known gaps."""
+        """Every source of the dataset (manifest.json): title, edition, years, licence, rows and its known gaps."""
         if not self.manifest:
             raise InputError(f"the data directory {self.path} has no manifest.json")
         rows = []
         for name, source in self.manifest["sources"].items():
             years = source.get("years") or []
-            rows.append({"source": name, "title": source["title"], "years": "–".join(map(str, years)),
+            rows.append({"source": name, "title": source["title"], "edition": source.get("edition"),
+                         "years": "–".join(map(str, years)),
                          "licence": source["licence"], "rows": source["rows"],
                          "known_gaps": list(source.get("known_gaps", []))})
         return pd.DataFrame(rows)
 
     # ------------------------------------------------------------------ names
-    def years(self, source: str) -> list[int]:
-        """Years with any production figure from ``source``."""
-        known = self.production.sel(source=source).notnull().any(["material", "stage", "country"])
-        return [int(y) for y in self.production.year.values[known.values]]
+    def years(self, source: str, material: str | None = None, stage: str | None = None) -> list[int]:
+        """Years with any production figure from ``source`` (of ``material`` and ``stage`` when given): the years
+        a query on that source can answer.  An unknown source is an :class:`~minsec.errors.UnknownNameError`."""
+        rows = self._economy_rows    # the table, not the labelled array: no xarray (and dask) import needed
+        sources = sorted(set(rows["source"]))
+        if source not in sources:
+            raise UnknownNameError(f"unknown source {source!r}: use {' or '.join(sources)}")
+        wanted = (rows["source"] == source) & rows["value"].notna()
+        for column, value in (("material", material), ("stage", stage)):
+            if value is not None:
+                wanted &= rows[column] == value
+        return sorted(int(y) for y in rows.loc[wanted, "year"].unique())
 
     def check_material(self, material: str) -> str:
-        """``material`` if the catalogue knows it; :class:`~minsec.errors.UnknownNameError` otherwise."""
-        if material not in catalogue.materials().index:
-            raise UnknownNameError(f"unknown material {material!r}; see `minsec materials`")
-        return material
+        """The catalogue id of ``material``, whatever its case and separators (``"Cobalt"``, ``"RARE_EARTHS"``,
+        ``"rare earths"``, ``"rare-earths"`` → ``rare_earths``) or given as the catalogue's name; an
+        :class:`~minsec.errors.UnknownNameError` with the closest ids (difflib) otherwise.  Every accessor that
+        takes a material passes it through here and uses the id it returns."""
+        import difflib
+
+        table = catalogue.materials()
+        by_key = {_name_key(name): material_id for material_id, name in table["name"].items()}
+        by_key.update({_name_key(material_id): material_id for material_id in table.index})
+        found = by_key.get(_name_key(str(material)))
+        if found is not None:
+            return found
+        close = difflib.get_close_matches(_name_key(str(material)), list(by_key), n=6, cutoff=0.6)
+        suggestions = list(dict.fromkeys(by_key[key] for key in close))[:3]
+        hint = f" — did you mean {', '.join(suggestions)}?" if suggestions else ""
+        raise UnknownNameError(f"unknown material {material!r}; see `minsec materials`{hint}")
 
     def members(self, name: str) -> frozenset[str]:
         """ISO3 members of a group name, or the single economy of an ISO3 code (:meth:`Groups.resolve`)."""
         return self.groups.resolve(name)
+
+
+def _name_key(name: str) -> str:
+    """A material id or name as compared: lower case, every run of spaces, hyphens or punctuation one ``_``."""
+    return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
 
 
 # ---------------------------------------------------------------------------------------------- loading

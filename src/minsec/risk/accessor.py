@@ -2,7 +2,8 @@
 
 Every method validates its selection at the door (an unknown material, year, stage or country raises a
 :class:`~minsec.errors.MinsecError` naming it) and returns one row per result; missing figures stay NaN and are
-never zero.  Methods and their equations: docs/methods.md.
+never zero.  A selection the data hold no figure for raises :class:`~minsec.errors.NoDataError` saying why and
+which source, stage or year has one — never an empty table.  Methods and their equations: docs/methods.md.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class RiskAccessor:
         ``hhi_upper`` counts the remainder as one producer; ``exceeds_65pct`` flags one country above the EU CRMA
         benchmark.  ``source``: ``usgs`` (MCS world tables) or ``wmd`` (World Mining Data); tonnes on the
         ``basis`` column."""
-        return tables.concentration_table(self._chain, source, material, stage, year)
+        return tables.require_rows(tables.concentration_table(self._chain, source, material, stage, year))
 
     def geopolrisk(self, importer: str | Iterable[str] = "all", year: tables.Years = "all",
                    material: str | None = None, intra_group: str = "exclude") -> pd.DataFrame:
@@ -43,9 +44,10 @@ class RiskAccessor:
         × year (Gemechu et al. 2016; geopolrisk-py 2.0.1).
 
         ``importer``: ISO3, a group (``EU27``, ``partnership``), a list of them, or ``"all"``; ``year``: a year,
-        a list or ``"all"`` (2018–2022); groups are one economic entity (``intra_group="exclude"``, or
-        ``"zero_risk"`` as geopolrisk-py's EU).  Exporters with an imputed political stability (0.5) are listed
-        in ``imputed_exporters``."""
+        a list or ``"all"`` (every year with BACI trade and WMD production: 2018–2024); groups are one economic
+        entity (``intra_group="exclude"``, or ``"zero_risk"`` as geopolrisk-py's EU).  Exporters with an imputed
+        political stability (0.5) are listed in ``imputed_exporters``; a figure that cannot be computed is
+        missing and ``reason`` says why (no HS 1992 code, no flow that year, no production figures)."""
         return tables.geopolrisk_table(self._chain, importer, year, material, intra_group)
 
     def import_reliance(self, importer: str = "EU27", year: tables.Years = "all", material: str | None = None,
@@ -53,13 +55,14 @@ class RiskAccessor:
         """Net import reliance (M − X) / (P + M − X), trade put on the production basis per HS code (codes of
         another basis are not mixed in); for the USA beside USGS's published NIR.  ``importer="all"``: every
         group."""
-        return tables.import_reliance_records(self._chain, importer, year, material, source)
+        return tables.require_rows(tables.import_reliance_records(self._chain, importer, year, material, source))
 
-    def routes(self, importer: str = "all", year: tables.Years = "2022", material: str | None = None,
+    def routes(self, importer: str = "all", year: tables.Years = "latest", material: str | None = None,
                suppliers: bool = False) -> pd.DataFrame:
         """Share of imports from partners vs outside suppliers per importer × material × stage × year
-        (``suppliers=True``: one row per outside supplier); for EU27 the CRMA 65 % import-dependence check."""
-        return tables.routes_table(self._chain, importer, year, material, suppliers)
+        (``suppliers=True``: one row per outside supplier); for EU27 the CRMA 65 % import-dependence check.
+        ``year``: a year, a list, ``"all"`` or ``"latest"`` (default: the newest trade year, 2024 in BACI)."""
+        return tables.require_rows(tables.routes_table(self._chain, importer, year, material, suppliers))
 
     def overview(self, year: int | None = None, top: int = 10) -> dict[str, pd.DataFrame]:
         """The risk overview, titled tables: most concentrated materials per stage, CRMA 65 % breaches by third

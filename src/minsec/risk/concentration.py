@@ -3,7 +3,8 @@
 All functions are pure and vectorised over any extra dimensions (source, material, stage, year).
 
 Shares are relative to the **published world total** ``W`` (which includes the publisher's
-"Other countries" remainder and rounding):  ``s_c = q_c / W``.  The part of ``W`` not attributed to a named
+"Other countries" remainder and rounding):  ``s_c = q_c / W`` — or ``q_c / Σ q`` where the named economies add
+up to more than a rounded ``W``, so shares never sum above 1.  The part of ``W`` not attributed to a named
 economy, ``r = 1 − Σ_c s_c``, is reported as ``unallocated_share``.
 
 HHI treatment of the remainder: ``hhi = Σ_c s_c²`` over named economies only, i.e. the remainder is
@@ -22,18 +23,24 @@ CRMA_SINGLE_COUNTRY_BENCHMARK = 0.65
 
 
 def production_shares(production: xr.DataArray, world_total: xr.DataArray, dim: str = "country") -> xr.DataArray:
-    """Share of each economy in the published world total, ``s_c = q_c / W`` (NaN where either is missing).
+    """Share of each economy in the published world total, ``s_c = q_c / max(W, Σ_c q_c)`` (NaN where either
+    is missing).
 
-    Where the world total is missing, the shares are missing too: minsec never divides by a partial sum.
+    Where the world total is missing, the shares are missing too: minsec never divides by a partial sum.  Where
+    the named economies add up to *more* than the published total — USGS rounds world totals (MCS 2026 gallium
+    2025: China 900 t + Russia 6 t + Japan 3 t against a world total of 900 t) — their sum is the denominator,
+    so shares add up to at most 1 and the HHI stays in [0, 1] (China 99.0 %, not 100 %).
     """
-    total = world_total.where(world_total > 0)
+    named = production.sum(dim, skipna=True)
+    total = np.fmax(world_total, named).where(world_total > 0)
     return production / total
 
 
 def unallocated_share(shares: xr.DataArray, dim: str = "country") -> xr.DataArray:
     """``1 − Σ_c s_c``: the published remainder ("Other countries", rounding, withheld figures)."""
     known = shares.notnull().any(dim)
-    return (1.0 - shares.sum(dim, skipna=True)).where(known)
+    remainder = 1.0 - shares.sum(dim, skipna=True)
+    return remainder.where(np.abs(remainder) > 1e-12, 0.0).where(known)   # float noise of Σ q / Σ q is 0
 
 
 def herfindahl_hirschman_index(shares: xr.DataArray, dim: str = "country") -> xr.DataArray:
@@ -43,8 +50,9 @@ def herfindahl_hirschman_index(shares: xr.DataArray, dim: str = "country") -> xr
 
 
 def number_of_producers(production: xr.DataArray, dim: str = "country") -> xr.DataArray:
-    """Number of economies with positive reported production."""
-    return (production > 0).sum(dim)
+    """Number of economies with positive reported production; NaN where no economy has a figure (a series whose
+    every figure is withheld has an unknown number of producers, not none)."""
+    return (production > 0).sum(dim).where(production.notnull().any(dim))
 
 
 def leading_producer(shares: xr.DataArray, dim: str = "country") -> tuple[xr.DataArray, xr.DataArray]:
@@ -62,7 +70,7 @@ def concentration(production: xr.DataArray, world_total: xr.DataArray, dim: str 
 
     Variables: ``world_total``, ``top_country``, ``top_share``, ``hhi``, ``hhi_upper``, ``n_producers``,
     ``unallocated_share`` (includes withheld figures such as USGS "W"), ``exceeds_65pct`` (top share > 65 %,
-    the CRMA benchmark applied to world supply).
+    the CRMA benchmark applied to world supply: 1.0/0.0, NaN where no share is known — unknown is not "no").
     """
     shares = production_shares(production, world_total, dim)
     hhi = herfindahl_hirschman_index(shares, dim)
@@ -76,5 +84,5 @@ def concentration(production: xr.DataArray, world_total: xr.DataArray, dim: str 
         "hhi_upper": hhi + np.maximum(remainder, 0.0) ** 2,
         "n_producers": number_of_producers(production, dim),
         "unallocated_share": remainder,
-        "exceeds_65pct": (top_share > CRMA_SINGLE_COUNTRY_BENCHMARK),
+        "exceeds_65pct": (top_share > CRMA_SINGLE_COUNTRY_BENCHMARK).where(top_share.notnull()),
     })

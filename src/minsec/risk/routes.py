@@ -26,25 +26,41 @@ def import_sources(trade: pd.DataFrame, entities: Mapping[str, Iterable[str]], p
                    years: Iterable[int], measure: str = "quantity_t") -> tuple[pd.DataFrame, pd.DataFrame]:
     """(summary per entity × material × stage × year, shares per outside supplier).
 
-    ``trade`` must carry ``material`` and ``stage`` columns (see :class:`minsec.model.SupplyChain`).
+    ``trade`` must carry ``material`` and ``stage`` columns (see :class:`minsec.model.SupplyChain`); the stage is
+    the HS code's own (catalogue ``hs_codes.csv``: HS 2846 rare-earth compounds are ``refining``), listed in
+    ``hs92``.  A flow BACI gives a value but no quantity for cannot be shared out by tonnes: it is left out of
+    the shares, and ``unquantified_value_share`` says how much of the import value that is (where ``trade`` has
+    ``value_kusd``).  Where no flow has a quantity the shares are null, never 0.
     """
     partners = set(partners)
-    flows = entity_imports(trade[trade["year"].isin(list(years))], membership_table(entities))
-    flows = flows.loc[~flows["internal"] & flows[measure].notna()]
-    flows = flows.assign(from_partner=flows["exporter"].isin(partners))
     keys = ["entity", "material", "stage", "year"]
-    total = flows.groupby(keys)[measure].sum()
-    from_partners = flows[flows["from_partner"]].groupby(keys)[measure].sum().reindex(total.index, fill_value=0.0)
+    attributed = entity_imports(trade[trade["year"].isin(list(years))], membership_table(entities))
+    attributed = attributed.loc[~attributed["internal"]]
+    attributed = attributed.assign(from_partner=attributed["exporter"].isin(partners))
+    flows = attributed.loc[attributed[measure].notna()]
+    cells = attributed.groupby(keys).size().index
+    total = flows.groupby(keys)[measure].sum().reindex(cells)
+    from_partners = flows[flows["from_partner"]].groupby(keys)[measure].sum().reindex(cells, fill_value=0.0)
     outside = flows[~flows["from_partner"]].groupby([*keys, "exporter"])[measure].sum().rename("imports")
     outside = outside.reset_index()
     outside["supplier_share"] = outside["imports"] / outside.set_index(keys).index.map(total)
     outside = outside[outside["supplier_share"] > 0].sort_values([*keys, "supplier_share"],
                                                                   ascending=[True] * 4 + [False])
     top = outside.groupby(keys).first()
-    summary = pd.DataFrame({"imports": total, "partner_share": (from_partners / total).where(total > 0)})
+    known = total > 0
+    summary = pd.DataFrame({"imports": total, "partner_share": (from_partners / total).where(known)})
     summary["outside_share"] = 1.0 - summary["partner_share"]
     summary["top_outside_supplier"] = top["exporter"].reindex(summary.index).fillna("")
-    summary["max_outside_share"] = top["supplier_share"].reindex(summary.index).fillna(0.0)
-    summary["exceeds_65pct"] = summary["max_outside_share"] > CRMA_SINGLE_COUNTRY_BENCHMARK
+    # 0 only where it is one: every tonne came from partners; unknown where no flow has a quantity
+    summary["max_outside_share"] = top["supplier_share"].reindex(summary.index).fillna(0.0).where(known)
+    exceeds = summary["max_outside_share"] > CRMA_SINGLE_COUNTRY_BENCHMARK
+    summary["exceeds_65pct"] = pd.array(exceeds.where(known), dtype="boolean")
+    if "hs92" in attributed:
+        summary["hs92"] = attributed.groupby(keys)["hs92"].agg(lambda c: ";".join(sorted(set(c)))).reindex(cells)
+    if "value_kusd" in attributed and measure != "value_kusd":
+        value = attributed.groupby(keys)["value_kusd"].sum(min_count=1).reindex(cells)
+        missing = attributed[attributed[measure].isna()].groupby(keys)["value_kusd"].sum().reindex(cells,
+                                                                                                   fill_value=0.0)
+        summary["unquantified_value_share"] = (missing / value).where(value > 0)
     return summary.reset_index().rename(columns={"entity": "importer"}), outside.rename(
         columns={"entity": "importer", "exporter": "supplier"}).reset_index(drop=True)

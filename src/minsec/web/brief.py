@@ -28,8 +28,8 @@ SOURCES = [
     ("CEPII BACI (HS92)", "bilateral trade in the material's HS codes", "http://www.cepii.fr/CEPII/en/bdd_modele/bdd_modele_item.asp?id=37"),
     ("World Bank Worldwide Governance Indicators", "political stability of suppliers", "https://www.worldbank.org/en/publication/worldwide-governance-indicators"),
     ("World Bank Commodity Price Data (Pink Sheet)", "monthly prices", "https://www.worldbank.org/en/research/commodity-markets"),
-    ("MOFCOM/GAC export-control announcements 2023–2025", "recorded measures, with evidence grades",
-     "http://exportcontrol.mofcom.gov.cn/"),
+    ("MOFCOM/GAC export-control announcements 2023–2026; USGS MCS 2026 Table 4", "recorded measures with their "
+     "sources; status computed on the briefing's date", "http://exportcontrol.mofcom.gov.cn/"),
 ]
 
 
@@ -50,9 +50,9 @@ def importer_summary(chain, material: str, importer: str) -> tuple[list[dict[str
     if len(gpr):
         last = gpr.sort_values("year").groupby("stage").tail(1)
         for row in last.itertuples():
-            keys.append({"label": f"GeoPolRisk {importer} ({row.stage}, {row.year})",
-                         "value": f"{row.geopolrisk_score:.3f} = HHI {row.hhi:.2f} × import risk "
-                                  f"{row.import_risk:.2f}"})
+            value = (f"{row.geopolrisk_score:.3f} = HHI {row.hhi:.2f} × import risk {row.import_risk:.2f}"
+                     if pd.notna(row.geopolrisk_score) else f"no data — {row.reason}")
+            keys.append({"label": f"GeoPolRisk {importer} ({row.stage}, {row.year})", "value": value})
     years = sorted(int(y) for y in chain.trade.loc[chain.trade["material"] == material, "year"].unique())
     routes = pd.DataFrame()
     if years:
@@ -67,13 +67,15 @@ def importer_summary(chain, material: str, importer: str) -> tuple[list[dict[str
 
 
 def briefing_html(chain, material: str, importer: str | None = None, today: dt.date | None = None) -> str:
-    """The briefing as one self-contained HTML document."""
+    """The briefing as one self-contained HTML document; export controls show their status on ``today``
+    (default: today), computed as the web page and the early warnings compute it."""
     from minsec.web.templating import STATIC, plotly_js_path
 
     if importer is not None and importer not in chain.groups and len(importer) != 3:
         raise BriefError(f"--importer {importer!r}: give an ISO3 code or a group ({', '.join(chain.groups.names)})")
+    today = today or dt.date.today()
     try:
-        view = views.material(chain, material)
+        view = views.material(chain, material, as_of=today)
     except MinsecError as exc:
         raise BriefError(str(exc)) from None
     keys = [{k: v for k, v in key.items() if k != "source"} for key in view["key_figures"]]  # no page to link
@@ -92,7 +94,6 @@ def briefing_html(chain, material: str, importer: str | None = None, today: dt.d
     controls = next((t for t in view["tables"] if t.id == "export-controls"), None)
     concentration = next((t for t in view["tables"] if t.id == "concentration"), None)
     geometry = (STATIC / "geo" / "world_110m.json").read_text()
-    today = today or dt.date.today()
     return _document(view, keys, charts, controls, concentration, importer, today, plotly_js_path().read_text(),
                      geometry)
 

@@ -12,6 +12,7 @@ page's script, so the TLP rules, CSRF checks and the audit of restricted reads a
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import hashlib
 import io
@@ -110,7 +111,10 @@ class WebData:
         return self.memo(chain, ("overview",), lambda: _rendered(views.overview(chain)))
 
     def material(self, chain, material: str):
-        return self.memo(chain, ("material", material), lambda: _rendered(views.material(chain, material)))
+        # the export-control statuses on the page are computed for today: a new day is a new page
+        today = dt.date.today()
+        return self.memo(chain, ("material", material, today),
+                         lambda: _rendered(views.material(chain, material, as_of=today)))
 
     def risk(self, chain, importer: str):
         return self.memo(chain, ("risk", importer), lambda: _rendered(views.risk_matrix(chain, importer)))

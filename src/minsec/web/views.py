@@ -7,6 +7,7 @@ them, so every figure on a page can be traced: page → table → formula → CS
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,9 +49,9 @@ class Table:
 
 
 def cell(value: Any, column: Column) -> str:
-    """A value as text for a table cell (``—`` for missing)."""
+    """A value as text for a table cell (``no data`` for missing: never a 0, never a blank)."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "—"
+        return "no data"
     if column.kind in ("share", "int", "usd", "float") and not isinstance(value, int | float | np.number):
         return str(value)
     if column.kind == "share":
@@ -198,9 +199,9 @@ def export_controls_of(controls: pd.DataFrame, material: str) -> pd.DataFrame:
     return controls[covered.to_numpy(bool)]
 
 
-def material(chain, material_id: str) -> dict[str, Any]:
+def material(chain, material_id: str, as_of: dt.date | None = None) -> dict[str, Any]:
     """Everything the material page shows, from the SupplyChain's tables (production, trade, governance, prices,
-    US salient statistics, export controls)."""
+    US salient statistics, export controls with their status on ``as_of``, default today)."""
     material_id = chain.check_material(material_id)
     info = catalogue.materials().loc[material_id]
     page = _MaterialPage(material_id, f"/materials/{material_id}")
@@ -209,9 +210,9 @@ def material(chain, material_id: str) -> dict[str, Any]:
     _geopolrisk_section(page, chain)
     _trade_section(page, chain)
     _price_section(page, chain)
-    _export_controls_section(page, chain)
+    _export_controls_section(page, chain, as_of or dt.date.today())
     return {"material": material_id, "name": str(info["name"]), "family": str(info["family"]),
-            "eu_crma": str(info["eu_crma_2023"]), "us_critical": str(info["us_critical_2022"]),
+            "eu_crma": str(info["eu_crma_2023"]), "us_critical": str(info["us_critical_2025"]),
             "note": str(info["note"]) if isinstance(info["note"], str) else "",
             "key_figures": page.key_figures, "tables": page.tables, "figures": page.charts}
 
@@ -289,9 +290,10 @@ def _geopolrisk_section(page: _MaterialPage, chain) -> None:
         Column("geopolrisk_score", "GeoPolRisk", "float"), Column("imports_t", "Imports t", "int"),
         Column("domestic_production_t", "Domestic production t", "int"),
         Column("price_usd_per_kg", "Price US$/kg", "float"),
-        Column("characterisation_factor", "CF US$/kg", "float")],
+        Column("characterisation_factor", "CF US$/kg", "float"), Column("reason", "Why no figure")],
         _rows(gpr.sort_values(["importer", "year"])) if len(gpr) else [],
-        source="World Mining Data 2024 (production), CEPII BACI (imports), World Bank WGI (political stability)",
+        source="World Mining Data 2025 (production 2018–2024), CEPII BACI HS92 (imports), World Bank WGI "
+               "(political stability)",
         formula=GEOPOLRISK_FORMULA, download=f"/data/geopolrisk.csv?material={page.material}",
         empty="No GeoPolRisk score: World Mining Data has no production series for this material."))
     if len(gpr):
@@ -346,19 +348,23 @@ def _price_section(page: _MaterialPage, chain) -> None:
                              download=f"{page.base}/rows/prices.csv"))
 
 
-def _export_controls_section(page: _MaterialPage, chain) -> None:
+def _export_controls_section(page: _MaterialPage, chain, as_of: dt.date) -> None:
+    from minsec.data.control_status import status_on
+
+    # status on the whole record (an instrument's row declares a suspension), then this material's rows
+    status = status_on(chain.export_controls, as_of)[["computed_status", "status_text"]]
     measures = export_controls_of(chain.export_controls, page.material)
     if len(measures):   # a record may cite several documents ("url; url"): link the primary one
         measures = measures.assign(primary_source_url=measures["primary_source_url"].astype(str)
-                                   .str.split(";").str[0].str.strip())
-    control_columns = [Column("measure_id", "Measure"), Column("announcement_en", "Announcement"),
-                       Column("announced_date_text", "Announced"), Column("effective_date_text", "Effective"),
-                       Column("control_type", "Control"), Column("status_as_recorded", "Status"),
-                       Column("suspended_until_text", "Suspended until"),
-                       Column("primary_source_url", "Source", "url")]
-    page.tables.append(Table("export-controls", "Recorded export controls (China, MOFCOM/GAC)", control_columns,
-                             _rows(measures) if len(measures) else [],
-                             source="MOFCOM/GAC announcements 2023–2025 (bundled record with evidence grades)",
+                                   .str.split(";").str[0].str.strip()).join(status)
+    control_columns = [Column("measure_id", "Measure"), Column("imposing_country", "Country"),
+                       Column("announcement_en", "Announcement"), Column("announced_date_text", "Announced"),
+                       Column("effective_date_text", "Effective"), Column("control_type", "Control"),
+                       Column("status_text", f"Status on {as_of}"), Column("primary_source_url", "Source", "url")]
+    page.tables.append(Table("export-controls", "Recorded export controls (MOFCOM/GAC; USGS MCS 2026 Table 4)",
+                             control_columns, _rows(measures) if len(measures) else [],
+                             source="MOFCOM/GAC announcements 2023–2026 and USGS MCS 2026 Table 4 (bundled record; "
+                                    "status computed on the page's date)",
                              empty="No recorded export control covers this material."))
 
 
@@ -387,7 +393,8 @@ def risk_matrix(chain, importer: str, year: str = "all") -> dict[str, Any]:
         Column("import_risk", "Import risk", "float"), Column("import_share", "Import share", "share"),
         Column("supply_value_usd", "Value of supply", "usd"), Column("imports_t", "Imports t", "int"),
         Column("domestic_production_t", "Production t", "int"), Column("price_usd_per_kg", "US$/kg", "float")],
-        _rows(frame), source="World Mining Data 2024, CEPII BACI, World Bank WGI, prices of the GeoPolRisk method",
+        _rows(frame), source="World Mining Data 2025, CEPII BACI HS92, World Bank WGI, prices of the GeoPolRisk "
+                             "method",
         formula=GEOPOLRISK_FORMULA + " Value of supply = (imports + domestic production) × price.",
         download=f"/data/geopolrisk.csv?importer={importer}")
     return {"importer": importer, "year": max(years), "tables": [table], "figures": {"matrix": chart},

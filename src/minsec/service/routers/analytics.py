@@ -23,13 +23,16 @@ def materials(caller: Caller) -> list[dict[str, Any]]:
     return json.loads(frame.to_json(orient="records"))
 
 
-@router.get("/risk/concentration", responses={401: ERRORS[401], 422: ERRORS[422]})
+@router.get("/risk/concentration", responses={401: ERRORS[401], 404: {**ERRORS[404], "description": (
+    "No figure for this selection; the detail says why and which source, stage or year has one")},
+    422: ERRORS[422]})
 def concentration(caller: Caller, chain: Chain, material: str | None = None,
                   stage: Literal["mining", "refining"] | None = None,
                   year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
                   source: Literal["usgs", "wmd"] = "usgs") -> list[dict[str, Any]]:
     """Shares, HHI and the CRMA 65 % test per material × stage × year (published world totals); an unknown
-    material or a year not in the data is a 422 naming it (``sc.risk.concentration``)."""
+    material or a year not in the data is a 422 naming it; a selection the data hold no figure for is a 404
+    saying why (``sc.risk.concentration``)."""
     frame = chain.risk.concentration(material=material, stage=stage, year=year, source=source)
     return json.loads(frame.to_json(orient="records"))
 
