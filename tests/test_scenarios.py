@@ -170,10 +170,13 @@ def test_baseline_mass_balance(context):
     production = baseline.production.sum("producer")
     np.testing.assert_allclose(baseline.demand.sum("region"), production, rtol=1e-9)
     assert (baseline.supply >= -1e-9).all()
-    # gallium: 98 % Chinese; the US buys what the USGS salient table says it consumed (19,000 kg in 2023)
+    # the baseline year is the primary source's newest: 2025 (MCS 2026)
+    assert baseline.year == 2025
+    # gallium: 99 % Chinese (MCS 2026 2025: China 900 t, Russia 6 t, Japan 3 t); the US buys what the USGS
+    # salient table says it consumed (19,000 kg)
     assert float(baseline.demand.sel(market="gallium.refining", region="USA")) == pytest.approx(19.0)
     share = baseline.production.sel(market="gallium.refining") / production.sel(market="gallium.refining")
-    assert float(share.sel(producer="CHN")) == pytest.approx(600 / 610)
+    assert float(share.sel(producer="CHN")) == pytest.approx(900 / 909)
 
 
 def test_calibration_follows_the_recorded_figures(context):
@@ -183,9 +186,13 @@ def test_calibration_follows_the_recorded_figures(context):
     exports = 12 * facts["DH030"] / 1000
     cut = (1 - facts["DH029"] / facts["DH030"]) * exports / (exports + 10.0)
     assert table.loc["CN-GA-GE-2023", "total_elasticity"] == pytest.approx(cut / 1.14)
-    # DRC cobalt: g = DRC share of 2023 mine output (170/230 kt, USGS); ΔP/P = 16/10 − 1
-    assert table.loc["CD-CO-2025", "supply_cut"] == pytest.approx(170_000 / 230_000)
-    assert table.loc["CD-CO-2025", "total_elasticity"] == pytest.approx((170 / 230) / 0.6)
+    # DRC cobalt: g = DRC share of 2024 mine output, the last full year before the suspension (MCS 2026: 226 of
+    # 302 kt — named producers sum above the rounded world total); ΔP/P = 16/10 − 1
+    cobalt = context.chain.production.sel(source="usgs", material="cobalt", stage="mining", year=2024)
+    drc_share = float(cobalt.sel(country="COD")) / max(float(context.chain.world_total.sel(
+        source="usgs", material="cobalt", stage="mining", year=2024)), float(cobalt.sum()))
+    assert table.loc["CD-CO-2025", "supply_cut"] == pytest.approx(drc_share)
+    assert table.loc["CD-CO-2025", "total_elasticity"] == pytest.approx(table.loc["CD-CO-2025", "supply_cut"] / 0.6)
     # antimony: 97 % × 48 % / 228 %
     assert table.loc["CN-SB-2024", "total_elasticity"] == pytest.approx(0.97 * 0.48 / 2.28)
     defaults = context.parameters
@@ -197,8 +204,8 @@ def test_calibration_follows_the_recorded_figures(context):
 def test_gallium_ban_on_the_partnership(context):
     result = run_scenario(load_scenario("gallium_partnership_ban_12m"), context)
     usa = result.by_region.set_index("region").loc["USA"]
-    # 19 t/yr × 98.4 % Chinese × (1 − 10 % leakage) withheld for 12 months
-    assert result.summary.loc[0, "lost_t"] == pytest.approx(19 * 600 / 610 * 0.9)
+    # 19 t/yr × 99.0 % Chinese (2025) × (1 − 10 % leakage) withheld for 12 months
+    assert result.summary.loc[0, "lost_t"] == pytest.approx(19 * 900 / 909 * 0.9)
     assert 0 < usa["shortfall_t"] < result.summary.loc[0, "lost_t"]
     assert usa["targeted"]
     peak = result.summary.loc[0, "peak_price_index_restricted"]

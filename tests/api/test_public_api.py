@@ -22,7 +22,7 @@ from minsec.errors import InputError, MinsecError, UnknownNameError
 COMMANDS = {
     ("risk", "concentration"): ("risk", "concentration"), ("risk", "geopolrisk"): ("risk", "geopolrisk"),
     ("risk", "import_reliance"): ("risk", "import-reliance"), ("risk", "routes"): ("risk", "routes"),
-    ("risk", "overview"): ("overview",),
+    ("risk", "overview"): ("overview",), ("risk", "us_exposure"): ("risk", "us-exposure"),
     ("scenarios", "run"): ("scenario", "run"), ("scenarios", "ensemble"): ("scenario", "ensemble"),
     ("scenarios", "parameters"): ("scenario", "parameters"), ("scenarios", "allocate"): ("emergency", "allocate"),
     ("stockpile", "optimize"): ("stockpile", "optimize"), ("stockpile", "frontier"): ("stockpile", "frontier"),

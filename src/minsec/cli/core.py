@@ -141,7 +141,7 @@ def _plain_columns(frame) -> bool:
         if (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
                 or (series.dtype != object and pd.api.types.is_string_dtype(series))):
             continue
-        if series.dtype == object and series.map(lambda v: v is None or isinstance(v, str) or v != v).all():
+        if series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
             continue
         return False
     return True

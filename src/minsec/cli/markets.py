@@ -159,22 +159,36 @@ def markets_surveillance(
     material: Annotated[str | None, typer.Option("--material", help="Only this material.")] = None,
     include_ores: Annotated[bool, typer.Option("--include-ores", help="Run price tests on ores and concentrates "
                                                                       "too (traded by grade).")] = False,
+    source: Annotated[str, typer.Option("--source", help="baci (CEPII BACI, any importer, to 2024) or usitc (US "
+                                                         "imports from USITC DataWeb, to January–April 2026).")]
+    = "baci",
+    period: Annotated[str | None, typer.Option("--period", help="usitc: one period, e.g. 2025 or 2026-01..2026-04 "
+                                                                "(default: the latest year and the latest "
+                                                                "January–April).")] = None,
+    include_mixed: Annotated[bool, typer.Option("--include-mixed", help="usitc: run price tests on mixed HS-4 "
+                                                                        "headings too (8112, 2846, 8505 …).")]
+    = False,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Dumping margins, import surges, price undercutting and outside-supplier shares from bilateral trade; each
-    finding carries the flows behind it (JSON)."""
+    finding carries the flows behind it (JSON).  --source usitc: US imports to 2026 (no dumping test; what was
+    not tested is said on stderr)."""
     findings = chain().markets.surveillance(importer=importer, year=year, kind=kind, material=material,
-                                            include_ores=include_ores)
-    if fmt is Format.json:
-        emit_json(records(findings))
-        return
-    columns = ["kind", "hs92", "material", "importer", "exporter", "year", "metric", "value", "threshold",
+                                            include_ores=include_ores, source=source, period=period,
+                                            include_mixed=include_mixed)
+    code, when = ("hs4", "period") if source == "usitc" else ("hs92", "year")
+    columns = ["kind", code, "material", "importer", "exporter", when, "metric", "value", "threshold",
                "severity", "confidence", "evidence_flows", "summary"]
     frame = findings.assign(evidence_flows=findings["evidence"].map(len))[columns]
-    if fmt is Format.csv:
+    if fmt is Format.json:
+        emit_json(records(findings))
+    elif fmt is Format.csv:
         emit(frame, fmt)
-        return
-    frame.insert(0, "#", range(1, len(frame) + 1))
-    emit(frame.drop(columns=["summary", "importer", "year", "metric"]), fmt, findings.attrs["title"])
-    for number, summary in enumerate(findings["summary"], 1):
-        typer.echo(f"{number}. {summary}")
+    else:
+        frame.insert(0, "#", range(1, len(frame) + 1))
+        shown = frame.drop(columns=["summary", "importer", "metric"] + ([] if source == "usitc" else ["year"]))
+        emit(shown, fmt, findings.attrs["title"])
+        for number, summary in enumerate(findings["summary"], 1):
+            typer.echo(f"{number}. {summary}")
+    for message in findings.attrs.get("notes", []):       # what was not tested (usitc), on stderr
+        note(message)

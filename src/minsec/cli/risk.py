@@ -88,6 +88,44 @@ def risk_routes(
          "Import routes")
 
 
+@risk_app.command("us-exposure")
+def risk_us_exposure(
+    material: Annotated[str | None, typer.Option(help=MATERIAL_HELP + " The headings of the material or holding "
+                                                 "it (gallium → 8112, a mixed heading).")] = None,
+    period: Annotated[str, typer.Option(help="2025, 2026-01..2026-04, 'latest' (the newest: January–April 2026) "
+                                             "or 'all'.")] = "latest",
+    by_partner: Annotated[bool, typer.Option(help="One row per partner instead of the heading summary.")] = False,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """US imports per HS-4 heading to 2026 (USITC DataWeb): value, tonnes, partnership vs other shares, the
+    largest supplier (65 % flag), China's share and the change against the same months a year earlier.
+
+    Shares are of imports from the 18 recorded partners of the DataWeb query, by value — not of all US imports
+    (coverage_note).  Mixed headings (8112, 2846, 8505 …) are HS-4 totals of several products (content_note,
+    in JSON).  A suppressed quantity stays '—' / empty / null with its flag (quantity_note); an empty selection
+    prints nothing on stdout and exits 2 saying why (e.g. a material with no heading: the headings are listed)."""
+    table = chain().risk.us_exposure(material=material, period=period, by_partner=by_partner)
+    if fmt is not Format.table:
+        emit(table.assign(partner_shares=table["partner_shares"].map(_shares_text)) if fmt is Format.csv
+             and "partner_shares" in table else table, fmt)
+        return
+    columns = (["hs4", "period", "partner", "in_partnership", "value_usd", "share", "imports_t",
+                "unit_value_usd_per_t", "value_change", "share_change", "quantity_flag"] if by_partner else
+               ["hs4", "material", "period", "imports_usd", "imports_t", "partnership_share", "top_supplier",
+                "top_supplier_share", "china_share", "imports_usd_change"])
+    emit(table[columns], fmt, "US imports (USITC DataWeb)")
+    typer.echo(f"Note: {table['coverage_note'].iloc[0]}. Changes are against the same months a year earlier "
+               "(share changes: differences of shares).")
+    mixed = sorted(set(table.loc[table["mixed"], "hs4"]))
+    if mixed:
+        typer.echo(f"Mixed headings {', '.join(mixed)}: HS-4 totals of several products (content_note in -f json).")
+
+
+def _shares_text(shares: dict | None) -> str:
+    """``CHN 0.721; KOR 0.088 …`` for CSV (JSON keeps the mapping)."""
+    return "; ".join(f"{partner} {share:.4f}" for partner, share in shares.items()) if shares else ""
+
+
 def overview(
     year: Annotated[int | None, typer.Option(help="Concentration year (default: latest USGS year).")] = None,
     fmt: FormatOption = Format.table,

@@ -179,14 +179,28 @@ class MarketsAccessor:
         return pd.DataFrame([result.record()])
 
     def surveillance(self, importer: str = "partnership", year: int | None = None, kind: str | None = None,
-                     material: str | None = None, include_ores: bool = False) -> pd.DataFrame:
+                     material: str | None = None, include_ores: bool = False, source: str = "baci",
+                     period: str | None = None, include_mixed: bool = False) -> pd.DataFrame:
         """Dumping margins, import surges, price undercutting and outside-supplier shares in the importer's
-        trade of ``year`` (default: the latest); one row per finding, ``evidence`` holding the flows behind it."""
+        trade of ``year`` (default: the latest); one row per finding, ``evidence`` holding the flows behind it.
+
+        ``source="baci"`` (default): CEPII BACI, any importer, to 2024.  ``source="usitc"``: US imports from
+        USITC DataWeb to January–April 2026 (:mod:`minsec.markets.us_surveillance`: undercutting, surges and
+        shares, no dumping test) — by default the latest calendar year and the latest January–April (2025 and
+        2026-01..2026-04), or one ``period`` (``year`` = that calendar year); price tests skip mixed HS-4
+        headings unless ``include_mixed``.  Rows then carry ``hs4`` and ``period``; ``attrs["notes"]`` says
+        what was not tested."""
         import pandas as pd
 
         from minsec.data import catalogue
         from minsec.markets.surveillance import SurveillanceSettings, surveil
 
+        if source == "usitc":
+            return self._us_surveillance(importer, year, kind, material, include_ores, period, include_mixed)
+        if source != "baci":
+            raise InputError(f"--source must be baci or usitc (got {source!r})")
+        if period is not None or include_mixed:
+            raise InputError("--period and --include-mixed are for --source usitc (BACI is annual: use --year)")
         hs = catalogue.hs_codes()
         members = self._chain.members(importer)
         if kind is not None and kind not in KINDS:
@@ -205,6 +219,40 @@ class MarketsAccessor:
                            year=chosen_year)
         return table
 
+    def _us_surveillance(self, importer: str, year: int | None, kind: str | None, material: str | None,
+                         include_ores: bool, period: str | None, include_mixed: bool) -> pd.DataFrame:
+        """:meth:`surveillance` on USITC DataWeb's US imports (``source="usitc"``)."""
+        import pandas as pd
+
+        from minsec.data.loaders.usitc import hts4_materials
+        from minsec.errors import NoDataError
+        from minsec.markets import us_surveillance as us
+        from minsec.markets.surveillance import SurveillanceSettings
+
+        if importer not in ("partnership", "USA"):
+            raise InputError(f"--source usitc has US imports only: --importer USA (got {importer!r})")
+        if kind is not None and kind not in us.KINDS:
+            raise InputError(f"--kind with --source usitc must be {', '.join(us.KINDS)} (got {kind!r}; dumping "
+                             "needs the exporters' sales elsewhere: --source baci)")
+        table, headings = self._chain.us_trade, hts4_materials()
+        periods = _us_periods(table, period if period is not None else (str(year) if year is not None else None))
+        wanted = set(headings.index)
+        if material is not None:
+            chosen = self._chain.check_material(material)
+            wanted = set(headings.index[(headings["material"] == chosen)
+                                        | headings["contains"].map(lambda cell: chosen in cell.split(";"))])
+            if not wanted:
+                listed = ", ".join(f"{hs} {m or '(mixed)'}" for hs, m in headings["material"].items())
+                raise NoDataError(f"no USITC DataWeb heading for {chosen}; the headings are {listed}")
+        stages = frozenset({"refining", "mining"}) if include_ores else frozenset({"refining"})
+        findings, notes = us.surveil_us(table, headings, self._chain.members("partnership"), periods,
+                                        SurveillanceSettings(price_test_stages=stages), include_mixed)
+        findings = [f for f in findings if (kind is None or f.kind == kind) and f.hs92 in wanted]
+        frame = pd.DataFrame([f.record() for f in findings], columns=us.FINDING_COLUMNS)
+        frame.attrs.update(title=f"Surveillance: USA imports (USITC DataWeb), {' and '.join(periods)} "
+                                 f"({len(findings)} findings)", periods=periods, notes=notes)
+        return frame
+
     def _volatility(self, material: str) -> tuple[float, str]:
         from minsec.markets.price_models import fit_gbm
 
@@ -217,6 +265,22 @@ class MarketsAccessor:
 #: the fields of :meth:`minsec.markets.surveillance.Finding.record`, in order
 FINDING_COLUMNS = ["kind", "hs92", "material", "importer", "exporter", "year", "metric", "value", "threshold",
                    "severity", "summary", "confidence", "evidence"]
+
+
+def _us_periods(table: pd.DataFrame, period: str | None) -> list[str]:
+    """The DataWeb periods to scan: one that is in ``table``, or the latest calendar year and the latest
+    year-to-date period (2025 and 2026-01..2026-04 in the bundled data)."""
+    from minsec.errors import NoDataError
+
+    periods = sorted(set(table["period"]))
+    annual = [p for p in periods if ".." not in p]
+    ytd = sorted((p for p in periods if ".." in p), key=lambda p: p[:4])
+    if period is None:
+        return annual[-1:] + ytd[-1:]
+    if str(period) not in periods:
+        raise NoDataError(f"period {period!r} not in us_trade: calendar years {annual[0]}–{annual[-1]}, "
+                          f"year-to-date {ytd[0]} … {ytd[-1]}")
+    return [str(period)]
 
 
 def price_model(model: str, series: PriceSeries | None, spot: float | None = None, drift: float | None = None,

@@ -15,8 +15,9 @@ For an importer (a country or a group such as EU27 or the partnership) and a yea
   (Anti-Dumping Agreement Art. 5.8: negligible volume).
 * **Import surge**: the volume from an origin (and from all outside suppliers together) in the year against
   the trailing trend — a log-linear fit over the previous ``trend_years`` years extrapolated one year
-  (the trailing mean where a year had no imports); a surge is a ratio of at least ``surge_ratio`` on imports
-  worth at least ``min_surge_value_usd`` (US$1 million) that year.
+  (the trailing mean where a year had no imports; always the trailing mean with ``surge_trend="mean"``, as
+  the USITC January–April periods use it); a surge is a ratio of at least ``surge_ratio`` on imports worth at
+  least ``min_surge_value_usd`` (US$1 million) that year.
 * **Price undercutting**: an outside supplier's unit value below that of partner-origin supply into the same
   importer: ``(UV_partners − UV_e) / UV_partners`` above ``undercut_threshold``.
 * Price tests run on processed products (catalogue stage ``refining``) by default: ores and concentrates
@@ -31,7 +32,9 @@ benchmark rests on fewer than six exporters, ``high`` otherwise.
 
 Each finding carries its evidence: the flows behind it (exporter, importer, year, value, tonnes, unit value).
 BACI values are FOB in thousands of US dollars and quantities in tonnes; unit values here are USD per tonne of
-the HS product (gross weight unless the catalogue says otherwise).
+the HS product (gross weight unless the catalogue says otherwise).  :func:`build_scan` and :func:`scan_findings`
+run the same tests on any flow table in BACI's columns: :mod:`minsec.markets.us_surveillance` feeds them US
+imports from USITC DataWeb to 2026.
 """
 
 from __future__ import annotations
@@ -43,6 +46,10 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from minsec.markets.series import MarketInputError
+
+SURGE_TRENDS = ("loglinear", "mean")
+#: columns a flow table may carry beyond BACI's that the evidence keeps (USITC: period, unit group, flag)
+EVIDENCE_EXTRA = ("period", "quantity_unit", "flag")
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,9 @@ class SurveillanceSettings:
     # ores and concentrates trade by grade: a gross tonne from one mine is not the like product of another's,
     # so price tests (dumping, undercutting) run on processed products unless asked otherwise
     price_test_stages: frozenset[str] = frozenset({"refining"})
+    # the trend a surge is measured against: "loglinear" (BACI years) or "mean" — the trailing mean, for short
+    # periods such as January–April, whose extrapolated log-linear trend would amplify noise
+    surge_trend: str = "loglinear"
 
     def __post_init__(self) -> None:
         for name in ("de_minimis", "negligible_share", "undercut_threshold", "single_supplier_share"):
@@ -71,6 +81,8 @@ class SurveillanceSettings:
             raise MarketInputError(f"surge ratio must be > 1 (got {self.surge_ratio})")
         if self.trend_years < 2:
             raise MarketInputError(f"the surge trend needs at least 2 years (got {self.trend_years})")
+        if self.surge_trend not in SURGE_TRENDS:
+            raise MarketInputError(f"surge trend must be {' or '.join(SURGE_TRENDS)} (got {self.surge_trend!r})")
 
 
 @dataclass
@@ -123,12 +135,15 @@ def dumping_margin(normal_value: np.ndarray, export_price: np.ndarray) -> np.nda
     return (np.asarray(normal_value, float) - export_price) / export_price
 
 
-def surge_ratios(quantities: np.ndarray, trend_years: int = 3) -> np.ndarray:
+def surge_ratios(quantities: np.ndarray, trend_years: int = 3, trend: str = "loglinear") -> np.ndarray:
     """Volume over trailing trend, per series (rows) and year (columns); NaN for the first ``trend_years``.
 
     The trend of year ``y`` is the log-linear least-squares fit over years ``y − k … y − 1`` evaluated at
-    ``y``; where one of those years is zero, the trailing mean instead.
+    ``y``; where one of those years is zero, the trailing mean instead.  ``trend="mean"``: the trailing mean
+    always (a period against the average of the same period in the ``k`` previous years).
     """
+    if trend not in SURGE_TRENDS:
+        raise MarketInputError(f"surge trend must be {' or '.join(SURGE_TRENDS)} (got {trend!r})")
     q = np.asarray(quantities, float)
     n_series, n_years = q.shape
     out = np.full((n_series, n_years), np.nan)
@@ -141,9 +156,9 @@ def surge_ratios(quantities: np.ndarray, trend_years: int = 3) -> np.ndarray:
     slope = (logs * x).sum(axis=2) / (x * x).sum()
     level = logs.mean(axis=2)
     loglinear = np.exp(level + slope * (trend_years - (trend_years - 1) / 2))
-    trend = np.where(positive, loglinear, windows.mean(axis=2))
+    baseline = np.where(positive & (trend == "loglinear"), loglinear, windows.mean(axis=2))
     with np.errstate(divide="ignore", invalid="ignore"):
-        out[:, trend_years:] = np.where(trend > 0, q[:, trend_years:] / trend, np.inf)
+        out[:, trend_years:] = np.where(baseline > 0, q[:, trend_years:] / baseline, np.inf)
     return out
 
 
@@ -165,6 +180,7 @@ def _evidence(flows: pd.DataFrame) -> list[dict]:
     frame = flows.assign(value_usd=flows["value_kusd"] * 1000,
                          unit_value_usd_per_t=flows["value_kusd"] * 1000 / flows["quantity_t"])
     columns = ["exporter", "importer", "year", "hs92", "value_usd", "quantity_t", "unit_value_usd_per_t"]
+    columns += [c for c in EVIDENCE_EXTRA if c in frame]
     return frame[columns].sort_values("value_usd", ascending=False).replace({np.nan: None}).to_dict("records")
 
 
@@ -199,8 +215,23 @@ def surveil(trade: pd.DataFrame, hs_materials: pd.DataFrame, importer: str, memb
     years = sorted(int(y) for y in trade["year"].unique())
     if year not in years:
         raise MarketInputError(f"no trade data for {year}; the trade table covers {years[0]}–{years[-1]}")
+    scan = build_scan(trade, hs_materials, importer, members, partners, year, settings)
+    return scan_findings(scan, trade, members, partners, years, KINDS)
+
+
+#: the tests, in the order findings are listed
+KINDS = ("dumping", "surge", "undercutting", "outside_share")
+
+
+def build_scan(trade: pd.DataFrame, hs_materials: pd.DataFrame, importer: str, members: frozenset[str],
+               partners: frozenset[str], year: int, settings: SurveillanceSettings,
+               priced: set[str] | None = None) -> _Scan:
+    """What the tests of ``importer`` × ``year`` read (``trade`` in BACI's columns: ``exporter, importer, hs92,
+    year, value_kusd, quantity_t``); ``priced``: the codes price tests run on (default: those of the
+    catalogue's ``settings.price_test_stages``)."""
     catalogue_rows = hs_materials.drop_duplicates("hs92").set_index("hs92")
-    priced = set(catalogue_rows.index[catalogue_rows["stage"].isin(settings.price_test_stages)])
+    if priced is None:
+        priced = set(catalogue_rows.index[catalogue_rows["stage"].isin(settings.price_test_stages)])
     into = trade[trade["importer"].isin(members) & ~trade["exporter"].isin(members)]
     into = into[into["quantity_t"].fillna(0) >= settings.min_quantity_t]
     this_year = into[into["year"] == year]
@@ -210,11 +241,18 @@ def surveil(trade: pd.DataFrame, hs_materials: pd.DataFrame, importer: str, memb
     by_origin["outside"] = ~by_origin["exporter"].isin(partners)
     candidates = by_origin[by_origin["outside"] & (by_origin["share"] >= settings.negligible_share)
                            & by_origin["hs92"].isin(priced)]
-    scan = _Scan(importer, year, settings, catalogue_rows["material"], into, this_year, by_origin, candidates)
-    findings = (_dumping(scan, trade) + _undercutting(scan, trade, members, partners)
-                + _surges(scan, years, partners) + _outside_shares(scan))
-    order = {"dumping": 0, "surge": 1, "undercutting": 2, "outside_share": 3}
-    findings.sort(key=lambda f: (order[f.kind], f.hs92, -f.value))
+    return _Scan(importer, year, settings, catalogue_rows["material"], into, this_year, by_origin, candidates)
+
+
+def scan_findings(scan: _Scan, trade: pd.DataFrame, members: frozenset[str], partners: frozenset[str],
+                  years: list[int], kinds: tuple[str, ...] = KINDS) -> list[Finding]:
+    """The findings of the tests named in ``kinds`` (``dumping`` reads every exporter's sales in ``trade``),
+    sorted by kind, code and size."""
+    tests = {"dumping": lambda: _dumping(scan, trade),
+             "undercutting": lambda: _undercutting(scan, trade, members, partners),
+             "surge": lambda: _surges(scan, years, partners), "outside_share": lambda: _outside_shares(scan)}
+    findings = [finding for kind in KINDS if kind in kinds for finding in tests[kind]()]
+    findings.sort(key=lambda f: (KINDS.index(f.kind), f.hs92, -f.value))
     return findings
 
 
@@ -291,7 +329,7 @@ def _surges(scan: _Scan, years: list[int], partners: frozenset[str]) -> list[Fin
     all_outside.index = pd.MultiIndex.from_arrays([all_outside.index, ["outside"] * len(all_outside)],
                                                   names=["hs92", "exporter"])
     table = pd.concat([per_origin, all_outside])
-    ratio = surge_ratios(table.to_numpy(), settings.trend_years)[:, -1]
+    ratio = surge_ratios(table.to_numpy(), settings.trend_years, settings.surge_trend)[:, -1]
     share = by_origin.set_index(["hs92", "exporter"])["share"]
     outside_share = by_origin[by_origin["outside"]].groupby("hs92")["share"].sum()
     value_now = recent[recent["year"] == year]

@@ -64,6 +64,26 @@ class RiskAccessor:
         ``year``: a year, a list, ``"all"`` or ``"latest"`` (default: the newest trade year, 2024 in BACI)."""
         return tables.require_rows(tables.routes_table(self._chain, importer, year, material, suppliers))
 
+    def us_exposure(self, material: str | None = None, period: str | int = "latest",
+                    by_partner: bool = False) -> pd.DataFrame:
+        """US imports per HS-4 heading × period to January–April 2026 (USITC DataWeb, the ``us_trade`` table):
+        value, gross tonnes, each partner's share, partnership members' vs others' share, the largest supplier
+        (``exceeds_65pct``), China's share, and the change against the same months a year earlier (Jan–Apr 2026
+        vs Jan–Apr 2025, 2025 vs 2024).  ``by_partner=True``: one row per heading × period × partner.
+
+        Shares are of imports **from the 18 recorded partners**, by value — not of all US imports (the download
+        has no world total; ``coverage_note``).  ``material``: the headings of a catalogue material or holding it
+        (gallium → 8112, a mixed heading with its ``content_note``); ``period``: ``"latest"`` (January–April
+        2026), ``"all"``, ``2025`` or ``"2026-01..2026-04"``.  A suppressed quantity stays null with its flag
+        (``quantity_note``); a material without a heading raises :class:`~minsec.errors.NoDataError` listing the
+        headings (:mod:`minsec.risk.us_exposure`)."""
+        from minsec.data.loaders.usitc import hts4_materials
+        from minsec.risk.us_exposure import us_exposure
+
+        chosen = None if material is None else self._chain.check_material(material)
+        partnership = self._chain.members("partnership") - {"USA"}
+        return us_exposure(self._chain.us_trade, hts4_materials(), partnership, chosen, period, by_partner)
+
     def overview(self, year: int | None = None, top: int = 10) -> dict[str, pd.DataFrame]:
         """The risk overview, titled tables: most concentrated materials per stage, CRMA 65 % breaches by third
         countries, top GeoPolRisk of the USA and the EU (``minsec overview``)."""

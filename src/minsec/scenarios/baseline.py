@@ -6,7 +6,8 @@ For each *market* (a material at a stage with production data) and baseline year
   where USGS has no figure).  The publisher's "Other countries" remainder is the producer ``OTH`` so that
   producers add up to the published world total.
 * ``supply[market, producer, region]`` — the supply matrix (t/yr).  A producer *c* exports to region *R*
-  what BACI records from *c* to *R*'s members (mean of *Y*−2…*Y*, gross tonnes × the HS code's content
+  what BACI records from *c* to *R*'s members (mean of the last three trade years up to *Y* — 2022–2024 for
+  *Y* = 2025, BACI ending in 2024 — gross tonnes × the HS code's content
   factor, or its catalogued typical grade), scaled down so that exports never exceed *c*'s output; the rest
   of *c*'s output stays in *c*'s own region.  Flows between members of one region are internal.  Where the
   market's own stage has no trade codes, the other stage's codes give the destinations (flagged).
@@ -36,8 +37,15 @@ from minsec.data import catalogue, countries
 from minsec.errors import InputError
 from minsec.model.supply_chain import SupplyChain
 
-DEFAULT_YEAR = 2023
 TRADE_YEARS = 3
+
+
+def latest_year(chain: SupplyChain) -> int:
+    """The default baseline year: the newest year of the primary production source (USGS MCS; 2025 with MCS
+    2026, its estimates)."""
+    table = chain.production_table
+    rows = table[(table["source"] == "usgs") & (table["measure"] == "production") & table["value"].notna()]
+    return int(rows["year"].max())
 UNNAMED_PRODUCERS = "OTH"
 REST_OF_WORLD = "ROW"
 
@@ -134,14 +142,23 @@ def _production(chain: SupplyChain, year: int) -> tuple[pd.DataFrame, dict[str, 
     return pd.concat(rows, ignore_index=True), years
 
 
+def trade_window(chain: SupplyChain, year: int) -> list[int]:
+    """The last :data:`TRADE_YEARS` years of trade up to ``year`` that the data hold (trade can end before
+    production: BACI's last year is 2024 where MCS 2026 gives 2025)."""
+    years = sorted(int(y) for y in chain.trade["year"].unique() if int(y) <= year)
+    return years[-TRADE_YEARS:]
+
+
 def _trade(chain: SupplyChain, year: int) -> pd.DataFrame:
-    """Mean yearly flows of ``year``−2…``year`` in tonnes of the market basis, by material and stage."""
+    """Mean yearly flows over :func:`trade_window` in tonnes of the market basis, by material and stage (the
+    mean over the years present, not a sum divided by years the data do not have)."""
     hs = catalogue.hs_codes().set_index("hs92")
     factor = hs["content_factor"].fillna(hs["typical_content_factor"])
-    trade = chain.trade[chain.trade["year"].between(year - TRADE_YEARS + 1, year)]
+    window = trade_window(chain, year)
+    trade = chain.trade[chain.trade["year"].isin(window)]
     trade = trade[trade["hs92"].map(factor).notna() & trade["quantity_t"].notna()]
     trade = trade.assign(quantity=trade["quantity_t"] * trade["hs92"].map(factor))
-    flows = trade.groupby(["material", "stage", "exporter", "importer"])["quantity"].sum() / TRADE_YEARS
+    flows = trade.groupby(["material", "stage", "exporter", "importer"])["quantity"].sum() / max(len(window), 1)
     return flows.reset_index()
 
 
@@ -155,12 +172,14 @@ def _us_consumption(chain: SupplyChain) -> pd.Series:
     return pd.Series(out, dtype=float)
 
 
-def reference_prices(chain: SupplyChain, year: int = DEFAULT_YEAR) -> pd.DataFrame:
+def reference_prices(chain: SupplyChain, year: int | None = None) -> pd.DataFrame:
     """Baseline price of each market in USD per tonne of the market basis, with its source.
 
     USGS salient prices: the latest year with a value (from the latest release reporting it, the same lookup as
-    the price series of :mod:`minsec.markets.series`); Pink Sheet: the mean of ``year``'s monthly prices.
+    the price series of :mod:`minsec.markets.series`); Pink Sheet: the mean of ``year``'s monthly prices
+    (default: :func:`latest_year`).
     """
+    year = latest_year(chain) if year is None else int(year)
     pink = chain.prices
     rows = []
     for row in catalogue.reference_prices().itertuples():
@@ -180,13 +199,14 @@ def reference_prices(chain: SupplyChain, year: int = DEFAULT_YEAR) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
-def build_baseline(chain: SupplyChain, regions: Iterable[str] | None = None, year: int = DEFAULT_YEAR,
+def build_baseline(chain: SupplyChain, regions: Iterable[str] | None = None, year: int | None = None,
                    demand_overrides: pd.DataFrame | None = None) -> MarketBaseline:
-    """Build the baseline market (see the module docstring).
+    """Build the baseline market (see the module docstring) for ``year`` (default: :func:`latest_year`).
 
     ``demand_overrides``: optional table ``market, region, consumption_t`` replacing computed consumption of
     those regions (the producers' mix of the market is kept, the remainder stays with ``ROW``).
     """
+    year = latest_year(chain) if year is None else int(year)
     regions = tuple(regions or default_regions(chain))
     if REST_OF_WORLD not in regions:
         regions = (*regions, REST_OF_WORLD)
@@ -271,7 +291,9 @@ def _supply_from_trade(supply: np.ndarray, produced: np.ndarray, own: pd.DataFra
             scale = min(1.0, produced[p] / to_regions.sum()) if to_regions.sum() > 0 else 0.0
             for target, quantity in to_regions.items():
                 supply[p, region_index[target]] += scale * quantity
-        supply[p, producer_region[p]] += produced[p] - supply[p].sum()
+        # what is not exported stays home; when exports take all of the output (scale 1), the remainder is 0
+        # up to floating-point rounding, which must not show as a negative delivery (coal: 1e8 t ± 1e-8)
+        supply[p, producer_region[p]] += max(produced[p] - supply[p].sum(), 0.0)
 
 
 def _mix_shares(us_consumption: float | None, world: float, regions: tuple[str, ...], demand_basis: np.ndarray

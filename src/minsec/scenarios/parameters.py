@@ -59,24 +59,27 @@ class CalibrationEvent:
     market: str
     description: str
     records: tuple[str, ...]
+    #: the year whose market shares define the cut: the event's own or the last full year before it — fixed,
+    #: so that a newer baseline year does not rewrite history (2023's gallium licensing is 2023's market)
+    market_year: int | None = None
 
 
 CALIBRATION_EVENTS = (
     CalibrationEvent("CD-CO-2025", "cobalt.mining",
-                     "DRC export suspension 2025: g = DRC share of world mine output (bundled, baseline year); "
-                     "ΔP/P = DH018/DH017 − 1", ("DH017", "DH018")),
+                     "DRC export suspension 2025: g = DRC share of world mine output 2024 (bundled, the last full "
+                     "year before it); ΔP/P = DH018/DH017 − 1", ("DH017", "DH018"), 2024),
     CalibrationEvent("ID-NI-ORE-2020", "nickel.mining",
                      "Indonesia ore ban announced 2019: g = DH008 / world mine output 2019 (bundled WMD); "
                      "ΔP/P = DH007 (one-day LME move)", ("DH007", "DH008")),
     CalibrationEvent("CN-GA-GE-2023", "gallium.refining",
-                     "China Ga licensing 2023: g = (1 − DH029/DH030) × X/(X + non-China output), X = 12 × DH030; "
-                     "ΔP/P = DH033", ("DH029", "DH030", "DH033")),
+                     "China Ga licensing 2023: g = (1 − DH029/DH030) × X/(X + non-China output 2023), "
+                     "X = 12 × DH030; ΔP/P = DH033", ("DH029", "DH030", "DH033"), 2023),
     CalibrationEvent("CN-SB-2024", "antimony.mining",
                      "China Sb controls Sep 2024: g = DH041 × DH043; ΔP/P = DH042 (year-to-date, includes the "
                      "pre-control rise, so E is a lower bound)", ("DH041", "DH042", "DH043")),
     CalibrationEvent("CN-REE-2025-04", "rare_earths.mining",
-                     "China REE licensing Apr 2025: g = DH048 × China share of world REE output (bundled); "
-                     "ΔP/P = mid(DH054)/mid(DH053) − 1 (Dy oxide, Europe)", ("DH048", "DH053", "DH054")),
+                     "China REE licensing Apr 2025: g = DH048 × China share of world REE output 2024 (bundled); "
+                     "ΔP/P = mid(DH054)/mid(DH053) − 1 (Dy oxide, Europe)", ("DH048", "DH053", "DH054"), 2024),
     CalibrationEvent("CN-REE-QUOTA-2010", "rare_earths.mining",
                      "China REE quota cut 2010: g = DH003 × DH004; ΔP/P = DH064 − 1 (peak element, upper tail)",
                      ("DH003", "DH004", "DH064")),
@@ -98,7 +101,8 @@ def _value(facts: pd.DataFrame, record: str) -> float:
 
 
 def _world_output(chain: SupplyChain, material: str, stage: str, year: int) -> tuple[float, pd.Series]:
-    """Named producers' output in ``year`` (USGS if it has the year, else WMD) and the published world total."""
+    """Named producers' output in ``year`` (USGS if it has the year, else WMD) and the world total (the published
+    one, or the named producers' sum where that is larger)."""
     production = chain.production
     for source in ("usgs", "wmd"):
         try:
@@ -107,7 +111,8 @@ def _world_output(chain: SupplyChain, material: str, stage: str, year: int) -> t
             continue
         if values.sum() > 0:
             world = float(chain.world_total.sel(source=source, material=material, stage=stage, year=year))
-            return (world if np.isfinite(world) else float(values.sum())), values
+            # as concentration does: the named producers' sum where a rounded world total is smaller
+            return (max(world, float(values.sum())) if np.isfinite(world) else float(values.sum())), values
     raise KeyError(f"no production of {material} {stage} in {year}")
 
 
@@ -116,7 +121,7 @@ def calibrate(chain: SupplyChain, baseline: MarketBaseline) -> pd.DataFrame:
     facts = chain.parameter_facts
     rows = []
     for event in CALIBRATION_EVENTS:
-        year = baseline.year
+        year = event.market_year or baseline.year
         if event.event_id == "CD-CO-2025":
             world, by_country = _world_output(chain, "cobalt", "mining", year)
             cut = float(by_country.get("COD", 0.0)) / world
@@ -128,7 +133,10 @@ def calibrate(chain: SupplyChain, baseline: MarketBaseline) -> pd.DataFrame:
         elif event.event_id == "CN-GA-GE-2023":
             world, by_country = _world_output(chain, "gallium", "refining", year)
             exports = 12 * _value(facts, "DH030") / 1000
-            outside = world - float(by_country.get("CHN", 0.0))
+            # outside China = the other named producers (a rounded world total can hide them: 2025's is 900 t
+            # with China at 900 t)
+            others = float(by_country.drop("CHN", errors="ignore").sum())
+            outside = max(world - float(by_country.get("CHN", 0.0)), others)
             cut = (1 - _value(facts, "DH029") / _value(facts, "DH030")) * exports / (exports + outside)
             price_change = _value(facts, "DH033") / 100
         elif event.event_id == "CN-SB-2024":

@@ -57,7 +57,7 @@ class LoginOut(Me):
 
 class TokenIn(Strict):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    expires_in_days: int = Field(90, ge=1, le=730)
+    expires_in_days: int = Field(90, ge=1, le=730, strict=True)   # JSON true is not 1 day
 
 
 class TokenOut(BaseModel):
@@ -182,7 +182,7 @@ class SubscriptionOut(SubscriptionIn):
 class SubmissionIn(Strict):
     kind: Literal["stockpile_holding", "emergency_need"]
     material: Code
-    quantity_t: float = Field(ge=0, le=1e12)
+    quantity_t: float = Field(ge=0, le=1e12, strict=True)   # a number, not true or "5"
     as_of: dt.date
     note: Annotated[str, StringConstraints(max_length=2_000)] | None = None
 

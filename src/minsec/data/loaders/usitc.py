@@ -42,7 +42,7 @@ import pandas as pd
 from minsec.data import catalogue, countries, dataset
 from minsec.data.errors import DataFormatError
 from minsec.data.loaders.usgs import LoadReport
-from minsec.errors import MissingFileError
+from minsec.errors import InputError, MissingFileError
 
 SOURCE = "usitc_dataweb"
 #: flow → (file name in data/raw/usitc_dataweb, DataWeb's trade flow, the value sheet's data type)
@@ -406,3 +406,35 @@ def unit_values(table: pd.DataFrame, by: tuple[str, ...] = ("flow", "partner", "
     out = known.groupby(list(by), observed=True)[["value_usd", "quantity_t"]].sum().reset_index()
     out["unit_value_usd_per_t"] = out["value_usd"] / out["quantity_t"]
     return out
+
+
+# --------------------------------------------------------------------------------------------- periods
+#: the text of a us_trade period: "2025" (calendar year) or "2026-01..2026-04" (year to date)
+PERIOD_TEXT = re.compile(r"^(?P<year>\d{4})(?:-(?P<first>\d{2})\.\.(?P=year)-(?P<last>\d{2}))?$")
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")
+
+
+def parse_period(period: str) -> tuple[int, int, int]:
+    """``'2025'`` → (2025, 1, 12); ``'2026-01..2026-04'`` → (2026, 1, 4): year, first and last month."""
+    match = PERIOD_TEXT.match(str(period).strip())
+    if match is None:
+        raise InputError(f"period {period!r}: give a year such as 2025, a year-to-date period such as "
+                         "2026-01..2026-04, 'latest' or 'all'")
+    first, last = (int(match["first"]), int(match["last"])) if match["first"] else (1, 12)
+    if not 1 <= first <= last <= 12:
+        raise InputError(f"period {period!r}: months must run from 01 to 12")
+    return int(match["year"]), first, last
+
+
+def period_label(period: str) -> str:
+    """``'2026-01..2026-04'`` → ``'January–April 2026'``; ``'2025'`` → ``'2025'``."""
+    year, first, last = parse_period(period)
+    return str(year) if (first, last) == (1, 12) and ".." not in period else \
+        f"{MONTHS[first - 1]}–{MONTHS[last - 1]} {year}"
+
+
+def prior_period(period: str) -> str:
+    """The same months a year earlier: ``'2026-01..2026-04'`` → ``'2025-01..2025-04'``, ``'2025'`` → ``'2024'``."""
+    year, first, last = parse_period(period)
+    return str(year - 1) if ".." not in period else f"{year - 1}-{first:02d}..{year - 1}-{last:02d}"
