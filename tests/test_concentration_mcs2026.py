@@ -96,3 +96,25 @@ def test_every_material_leading_share_matches_the_publishers_rows(chain, latest)
         checked += 1
     assert checked >= 45
     assert (latest["hhi"].dropna() <= 1.0 + 1e-12).all()
+
+
+def test_leading_shares_beside_the_published_ones(chain, latest):
+    """MCS 2026 Table 7 publishes each critical mineral's leading producer and its world share (2025): minsec's
+    own figure agrees within 2 points or is flagged with why."""
+    leaders = chain.published_leaders.set_index("material")
+    # "Boron,…,Turkey,1500000,W,W,": withheld, so missing — never a 0 % share
+    assert np.isnan(leaders.loc["boron", "leading_share"]) and "share published as 'W'" in leaders.loc["boron", "note"]
+    # "Cobalt,…,Congo (Kinshasa),230000,74,310000,"
+    assert (leaders.loc["cobalt", "leading_country"], leaders.loc["cobalt", "leading_share"]) == ("COD", 0.74)
+    compared = latest[latest["published_top_share"].notna() & latest["top_share"].notna()]
+    assert len(compared) >= 35
+    agree = compared["differs_from_published"] == False  # noqa: E712 - a nullable boolean column
+    assert agree.sum() >= 32
+    flagged = compared[compared["differs_from_published"] == True]  # noqa: E712
+    assert (flagged["difference_note"].str.contains("vs USGS")).all()
+    # bismuth: China 14,000 t of a rounded 16,000 t world total = 88 % for USGS; the named producers add up to
+    # more than 16,000 t, so minsec's share is lower — flagged, with the reason
+    bismuth = latest.loc[("bismuth", "refining")]
+    assert bismuth["differs_from_published"] and "rounded world total" in bismuth["difference_note"]
+    assert not latest.loc[("gallium", "refining"), "differs_from_published"]     # 99.0 % vs 100 %
+    assert latest.loc[("rare_earths", "mining"), "published_top_share"] == pytest.approx(0.69)

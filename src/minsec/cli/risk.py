@@ -42,10 +42,18 @@ def risk_geopolrisk(
     importer: Annotated[str, typer.Option(help="ISO3 code, a group (EU27, partnership) or 'all'.")] = "all",
     year: Annotated[str, typer.Option(help="Year or 'all' (every year with trade and WMD production).")] = "all",
     material: Annotated[str | None, typer.Option(help="Material id.")] = None,
+    intra_group: Annotated[str, typer.Option(help="A group's internal trade: 'exclude' (one economic entity) or "
+                                                  "'zero_risk' (kept with PS 0, as geopolrisk-py's EU).")] = "exclude",
+    political_stability: Annotated[str, typer.Option(
+        help="'minsec' (scores joined by ISO3) or 'geopolrisk-py' (as the peer joins them: reproduces its "
+             "numbers).")] = "minsec",
     fmt: FormatOption = Format.table,
 ) -> None:
-    """GeoPolRisk score and characterisation factor (Gemechu et al. 2016; geopolrisk-py 2.0.1 method)."""
-    emit(chain().risk.geopolrisk(importer=importer, year=year, material=material), fmt, "GeoPolRisk")
+    """GeoPolRisk score and characterisation factor (Gemechu et al. 2016; geopolrisk-py 2.0.1 method).
+
+    A figure that cannot be computed is empty (CSV) / null (JSON) / '—' (table) with `reason` saying why."""
+    emit(chain().risk.geopolrisk(importer=importer, year=year, material=material, intra_group=intra_group,
+                                 political_stability=political_stability), fmt, "GeoPolRisk")
 
 
 @risk_app.command("import-reliance")

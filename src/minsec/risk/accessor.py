@@ -39,7 +39,8 @@ class RiskAccessor:
         return tables.require_rows(tables.concentration_table(self._chain, source, material, stage, year))
 
     def geopolrisk(self, importer: str | Iterable[str] = "all", year: tables.Years = "all",
-                   material: str | None = None, intra_group: str = "exclude") -> pd.DataFrame:
+                   material: str | None = None, intra_group: str = "exclude",
+                   political_stability: str = "minsec") -> pd.DataFrame:
         """GeoPolRisk score (HHI × import risk) and characterisation factor (kg Cu-eq/kg) per importer × material
         × year (Gemechu et al. 2016; geopolrisk-py 2.0.1).
 
@@ -47,8 +48,10 @@ class RiskAccessor:
         a list or ``"all"`` (every year with BACI trade and WMD production: 2018–2024); groups are one economic
         entity (``intra_group="exclude"``, or ``"zero_risk"`` as geopolrisk-py's EU).  Exporters with an imputed
         political stability (0.5) are listed in ``imputed_exporters``; a figure that cannot be computed is
-        missing and ``reason`` says why (no HS 1992 code, no flow that year, no production figures)."""
-        return tables.geopolrisk_table(self._chain, importer, year, material, intra_group)
+        missing and ``reason`` says why (no HS 1992 code, no flow that year, no production figures).
+        ``political_stability="geopolrisk-py"`` reads the scores as geopolrisk-py joins them (Taiwan imputed 0.5,
+        Guyana given French Guiana's series): with ``intra_group="zero_risk"`` for its EU, its own numbers."""
+        return tables.geopolrisk_table(self._chain, importer, year, material, intra_group, political_stability)
 
     def import_reliance(self, importer: str = "EU27", year: tables.Years = "all", material: str | None = None,
                         source: str = "wmd") -> pd.DataFrame:

@@ -139,8 +139,9 @@ def attach_usgs_published_nir(result: pd.DataFrame, salient: pd.DataFrame, impor
     """Add USGS's published US net import reliance (salient field ``NIR_pct``, latest release) beside minsec's.
 
     ``usgs_nir_published`` keeps USGS's text (bounds such as ">75", "E" = net exporter); ``usgs_nir`` is the
-    numeric share (0–1) where USGS gives a number.  USGS's NIR is for the commodity as a whole (all stages,
-    stock changes included, US Census trade); minsec's is per stage from BACI — see docs/methods.md.
+    numeric share (0–1) where USGS gives a number; ``usgs_nir_release`` the release it is from.  USGS's NIR
+    is for the commodity as a whole (all stages, stock changes included, US Census trade); minsec's is per
+    stage from BACI — see docs/methods.md.
     ``differs_from_published`` is true where the two lie more than :data:`NIR_TOLERANCE` apart (null where
     either is missing) and ``difference_note`` gives both figures and the gap.
     """
@@ -156,6 +157,8 @@ def attach_usgs_published_nir(result: pd.DataFrame, salient: pd.DataFrame, impor
     out["usgs_nir"] = float("nan")
     out.loc[rows, "usgs_nir_published"] = published["value_raw"].reindex(keys).fillna("").to_numpy()
     out.loc[rows, "usgs_nir"] = (published["value"].reindex(keys) / 100.0).to_numpy()
+    out["usgs_nir_release"] = ""   # the edition the published figure is from (MCS2026 revises MCS2024's)
+    out.loc[rows, "usgs_nir_release"] = published["release"].reindex(keys).fillna("").to_numpy()
     compared = [compare_with_published(nir, text) if mine else (None, "")
                 for nir, text, mine in zip(out["net_import_reliance"], out["usgs_nir_published"], rows, strict=True)]
     out["differs_from_published"] = pd.array([flag for flag, _ in compared], dtype="boolean")

