@@ -52,8 +52,13 @@ def risk_geopolrisk(
     """GeoPolRisk score and characterisation factor (Gemechu et al. 2016; geopolrisk-py 2.0.1 method).
 
     A figure that cannot be computed is empty (CSV) / null (JSON) / '—' (table) with `reason` saying why."""
-    emit(chain().risk.geopolrisk(importer=importer, year=year, material=material, intra_group=intra_group,
-                                 political_stability=political_stability), fmt, "GeoPolRisk")
+    result = chain().risk.geopolrisk(importer=importer, year=year, material=material, intra_group=intra_group,
+                                      political_stability=political_stability)
+    title = "GeoPolRisk"
+    if fmt is Format.table and len(result):   # the editions once in the title, not in every row of the table
+        title = f"GeoPolRisk — {result['sources'].iloc[0]}"
+        result = result.drop(columns="sources")
+    emit(result, fmt, title)
 
 
 @risk_app.command("import-reliance")
