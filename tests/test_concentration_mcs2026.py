@@ -58,7 +58,7 @@ def test_hand_checked_leading_share(latest, material, stage, leader, value, worl
 def test_gallium_shares_never_exceed_the_named_producers(latest):
     # "GALLIUM,World Low-Purity Production…,China,Production,Primary production,kilograms,2025,900,000" and the
     # world total (rounded) 900,000 kg, while Russia and Japan add a few tonnes: the denominator is the named
-    # producers' sum, so China is 99.0 % (USGS: "about 99 %"), never 100 % or an HHI above 1
+    # producers' sum, so China is 99.0 % (USGS Table 7 prints 100 %), never an HHI above 1
     row = latest.loc[("gallium", "refining")]
     assert row["top_country"] == "CHN"
     assert 0.98 < row["top_share"] < 1.0

@@ -153,7 +153,7 @@ def test_series_without_a_trade_code_is_missing_with_a_reason():
     series = pd.DataFrame({"material": ["other"], "stage": ["mining"], "hs92": [HS]})
     row = _run(series_hs=series, importers=["A"]).iloc[0]
     assert row["material"] == "m" and np.isnan(row["import_risk"])
-    assert row["reason"].startswith("no bilateral trade code for m in HS 1992")
+    assert row["reason"].startswith("the GeoPolRisk method pairs no HS 1992 trade code with m")
 
 
 def test_import_risk_function():
@@ -211,7 +211,7 @@ def test_bundled_geopolrisk_rows_are_finite_or_say_why(bundled_result):
     assert numeric.loc[~computed, "import_risk"].isna().all()
     gallium = bundled_result[bundled_result["material"] == "gallium"]
     assert len(gallium) == 2 and gallium["import_risk"].isna().all()
-    assert gallium["reason"].str.contains("no bilateral trade code for gallium").all()
+    assert gallium["reason"].str.contains("pairs no HS 1992 trade code with gallium").all()
     bundled_result = bundled_result[computed]
     assert bundled_result["import_risk"].between(0.0, 1.0).all()
     assert bundled_result["hhi"].between(0.0, 1.0).all()

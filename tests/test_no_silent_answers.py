@@ -251,3 +251,13 @@ def test_a_null_nir_is_null_in_json_empty_in_csv_and_a_dash_in_the_table():
 def test_table_cells_show_a_dash_for_every_kind_of_missing(missing):
     assert _cell(missing) == "—"
     assert _cell(0.0) == "0" and _cell(False) == "False"
+
+
+def test_a_group_with_a_withheld_member_has_no_nir(chain):
+    """USGS withholds US fluorspar/bauxite/selenium output: the partnership's production is unknown, not the sum
+    of the other members (which would count the USA as producing nothing)."""
+    table = chain.risk.import_reliance(importer="partnership", year=2024, source="usgs").set_index("material")
+    for material in ("bauxite", "selenium"):
+        row = table.loc[material]
+        assert row["production_missing"] and pd.isna(row["net_import_reliance"])
+        assert "USA withheld" in row["nir_note"]

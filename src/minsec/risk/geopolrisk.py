@@ -188,8 +188,8 @@ def _blind_series(production: pd.Series, series_hs: pd.DataFrame, traded: pd.Ser
     unpaired = pd.isna(code)
     grid["reason"] = np.where(
         unpaired,
-        "no bilateral trade code for " + grid["material"] + " in HS 1992 (the method pairs none with this "
-        "production series), so its import risk cannot be computed",
+        "the GeoPolRisk method pairs no HS 1992 trade code with " + grid["material"] + "'s production series "
+        "(none, or none on its basis), so its import risk cannot be computed",
         "HS " + pd.Series(code, dtype=object).fillna("").astype(str) + " recorded no flow anywhere in "
         + grid["year"].astype(str) + " (BACI), so trade cannot measure " + grid["material"] + "'s import risk")
     return grid[unpaired | (count == 0)].reset_index(drop=True)

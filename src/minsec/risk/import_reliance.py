@@ -82,8 +82,16 @@ def _entity_rows(entity: str, members: set[str], flows: pd.DataFrame, production
     own = production[production["country"].isin(members)]
     produced = own.groupby(keys)["value"].sum(min_count=1)
     blank = own[own["value"].isna()]
-    flags = (blank.groupby(keys)["flag"].agg(lambda f: ", ".join(sorted(set(f.dropna()))))
-             if "flag" in blank and len(blank) else pd.Series(dtype=object))
+    # a group's production is unknown when any member's figure is (USGS "W" for the USA in the partnership):
+    # summing the others would count the withheld member as producing nothing
+    incomplete = blank.groupby(keys).size().reindex(produced.index).notna()
+    produced = produced.mask(incomplete)
+    if "flag" in blank and len(blank):
+        named = blank["flag"].fillna("not given") if len(members) == 1 else \
+            blank["country"] + " " + blank["flag"].fillna("not given")
+        flags = named.groupby([blank[k] for k in keys]).agg(lambda f: ", ".join(sorted(set(f))))
+    else:
+        flags = pd.Series(dtype=object)
     index = imports.index.union(exports.index).union(produced.index)
     table = pd.DataFrame({"imports_t": imports.reindex(index), "exports_t": exports.reindex(index),
                           "production_t": produced.reindex(index),

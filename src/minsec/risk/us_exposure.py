@@ -122,7 +122,11 @@ def partner_imports(table: pd.DataFrame, periods: list[str], hs4s: list[str],
     reported sum beside it), metal-content tonnes of first units counted in content, gross-weight unit value."""
     rows = table[(table["flow"] == "import") & (table["quantity_kind"] == "first")
                  & table["period"].isin(periods) & table["hs4"].isin(hs4s)]
-    gross, content = rows["quantity_basis"] == "gross", rows["quantity_basis"] == "content"
+    gross = rows["quantity_basis"] == "gross"
+    # content tonnes: the heading's own component (DataWeb "component kilograms/tons/grams") of line groups that
+    # carry value — a by-product's "gold content grams" is another element, and an empty group is not 0 t
+    content = ((rows["quantity_basis"] == "content") & rows["quantity_unit"].str.startswith("component")
+               & (rows["value_usd"] > 0))
     missing = rows["flag"].isin(MISSING_FLAGS)
     frame = rows.assign(gross_t=rows["quantity_t"].where(gross), gross_missing=gross & missing,
                         gross_value=rows["value_usd"].where(gross, 0.0), content_t=rows["quantity_t"].where(content),

@@ -21,9 +21,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-c
 PRINT_WIDTH = 680       # px: A4 portrait less 15 mm margins at 96 dpi
 
 SOURCES = [
-    ("USGS Mineral Commodity Summaries 2023 and 2024", "world production by country (mining and refining), "
-     "US apparent consumption and prices; public domain", "https://www.usgs.gov/centers/national-minerals-information-center"),
-    ("World Mining Data 2024 (Austrian Federal Ministry of Finance)", "production used by the GeoPolRisk score",
+    ("USGS Mineral Commodity Summaries 2026 (earlier years: 2024 and 2023)", "world production by country "
+     "(mining and refining) 2021–2025e, US apparent consumption and prices; public domain",
+     "https://www.usgs.gov/centers/national-minerals-information-center"),
+    ("World Mining Data 2025 (Austrian Federal Ministry of Finance)", "production used by the GeoPolRisk score",
      "https://www.world-mining-data.info/"),
     ("CEPII BACI (HS92)", "bilateral trade in the material's HS codes", "http://www.cepii.fr/CEPII/en/bdd_modele/bdd_modele_item.asp?id=37"),
     ("World Bank Worldwide Governance Indicators", "political stability of suppliers", "https://www.worldbank.org/en/publication/worldwide-governance-indicators"),

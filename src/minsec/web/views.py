@@ -77,7 +77,7 @@ def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return frame.replace({np.nan: None}).to_dict(orient="records")
 
 
-CONCENTRATION_FORMULA = ("share_i = production_i / published world total; HHI = Σ share_i² over named producers "
+CONCENTRATION_FORMULA = ("share_i = production_i / max(published world total, Σ named); HHI = Σ share_i² "
                          "(0–1; > 0.25 highly concentrated, US DOJ/FTC 2023); CRMA benchmark: no single third "
                          "country > 65 % (Regulation (EU) 2024/1252, Art. 5(1)(b)).")
 GEOPOLRISK_FORMULA = ("GeoPolRisk = HHI × Σ_j (imports_j / (imports + domestic production)) × (1 − political "
@@ -100,7 +100,7 @@ def overview(chain, top: int = 10) -> dict[str, Any]:
     for stage, title in zip(("mining", "refining"), titles[:2], strict=True):
         frame = sections[title]
         tables.append(Table(f"concentration-{stage}", title, conc_columns, _rows(frame),
-                            source="USGS Mineral Commodity Summaries 2023/2024 (world production tables)",
+                            source="USGS MCS 2026 (2024–2025e; MCS 2024/2023 before)",
                             formula=CONCENTRATION_FORMULA, download=f"/data/concentration.csv?stage={stage}"))
         charts[f"hhi-{stage}"] = figures.bars(frame.assign(label=frame["name"]), "label", "hhi", title,
                                               "HHI (0–1)", threshold=0.25, threshold_label="0.25: highly "
@@ -108,7 +108,7 @@ def overview(chain, top: int = 10) -> dict[str, Any]:
     breach_columns = [Column("material", "Material", "link"), Column("name", "Name"), Column("stage", "Stage"),
                       Column("top_country", "Country"), Column("top_share", "Share of world", "share")]
     tables.append(Table("crma-breaches", titles[2], breach_columns, _rows(sections[titles[2]]),
-                        source="USGS Mineral Commodity Summaries 2023/2024", formula=CONCENTRATION_FORMULA,
+                        source="USGS MCS 2026 (years before 2024: MCS 2024, 2023)", formula=CONCENTRATION_FORMULA,
                         download="/data/concentration.csv"))
     gpr_columns = [Column("material", "Material", "link"), Column("material_name", "Name"),
                    Column("hhi", "HHI", "float"), Column("import_risk", "Import risk", "float"),
@@ -116,7 +116,7 @@ def overview(chain, top: int = 10) -> dict[str, Any]:
                    Column("imputed_exporters", "Imputed exporters", "int")]
     for entity, title in zip(("USA", "EU27"), titles[3:5], strict=True):
         tables.append(Table(f"geopolrisk-{entity}", title, gpr_columns, _rows(sections[title]),
-                            source="World Mining Data 2024, CEPII BACI, World Bank WGI", formula=GEOPOLRISK_FORMULA,
+                            source="World Mining Data 2025, CEPII BACI, World Bank WGI", formula=GEOPOLRISK_FORMULA,
                             download=f"/data/geopolrisk.csv?importer={entity}"))
     return {"tables": tables, "figures": charts}
 
@@ -129,8 +129,8 @@ def _latest_year(world: pd.Series) -> int | None:
 
 def production_shares(chain, material: str, stage: str, year: int | None = None, source: str = "usgs"
                       ) -> tuple[pd.DataFrame, int | None]:
-    """Each country's production and share of the published world total at ``stage`` in ``year`` (default
-    the latest year with a world total)."""
+    """Each country's production and share of the published world total (of the named producers' sum where a
+    rounded total is smaller, as ``risk concentration``) at ``stage`` in ``year`` (default: latest)."""
     world = chain.world_total.sel(source=source, material=material, stage=stage).to_series()
     year = year or _latest_year(world)
     if year is None:
@@ -139,7 +139,7 @@ def production_shares(chain, material: str, stage: str, year: int | None = None,
     values = values[values > 0]
     unit = str(chain.units.sel(source=source, material=material, stage=stage).item())
     frame = pd.DataFrame({"country": values.index.astype(str), "value": values.to_numpy(float)})
-    frame["share"] = frame["value"] / float(world.loc[year])
+    frame["share"] = frame["value"] / max(float(world.loc[year]), float(frame["value"].sum()))
     frame["unit"] = unit
     frame["name"] = [countries.country_name(c) for c in frame["country"]]
     return frame.sort_values("share", ascending=False, ignore_index=True), year
@@ -156,6 +156,7 @@ def shares_over_time(chain, material: str, stage: str, top: int = 5, source: str
     rows = []
     for year, total in world.items():
         column = production[year] if year in production.columns else pd.Series(dtype=float)
+        total = max(float(total), float(column.sum()))   # the named producers' sum where it exceeds W
         named = 0.0
         for country in leaders:
             value = float(column.get(country, np.nan))
@@ -243,7 +244,7 @@ def _production_sections(page: _MaterialPage, chain) -> None:
                                                        f"{stage.capitalize()}: shares over time (USGS)",
                                                        "% of world", percent=True, dash={"rest of world": "dot"})
         page.tables.append(Table(f"shares-{stage}", f"{stage.capitalize()} by country, {year}", share_columns,
-                                 _rows(shares), source="USGS Mineral Commodity Summaries 2023/2024, world "
+                                 _rows(shares), source="USGS MCS 2026 (years before 2024: MCS 2024, 2023), world "
                                  "production table (country rows and the published world total)",
                                  formula="share = country production / published world total",
                                  download=f"{page.base}/rows/production.csv?stage={stage}"))
@@ -267,7 +268,7 @@ def _concentration_section(page: _MaterialPage, chain) -> None:
         Column("top_share", "Top share", "share"), Column("hhi", "HHI", "float"),
         Column("hhi_upper", "HHI (upper)", "float"), Column("n_producers", "Producers", "int"),
         Column("unallocated_share", "Unallocated", "share"), Column("exceeds_65pct", "> 65 %")],
-        _rows(conc), source="USGS Mineral Commodity Summaries 2023/2024", formula=CONCENTRATION_FORMULA +
+        _rows(conc), source="USGS MCS 2026 (years before 2024: MCS 2024, 2023)", formula=CONCENTRATION_FORMULA +
         " hhi_upper counts the unallocated remainder as one producer.",
         download=f"{page.base}/rows/production.csv"))
     for stage, rows in conc.groupby("stage"):
