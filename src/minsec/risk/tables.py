@@ -10,8 +10,6 @@ from collections.abc import Iterable
 from minsec.errors import InputError, NoDataError
 
 Years = int | str | Iterable[int]
-#: the stages minsec's production series use
-STAGES = ("mining", "refining")
 
 
 def _check_source(source: str) -> None:
@@ -33,12 +31,13 @@ def concentration_table(chain, source: str, material: str | None, stage: str | N
     (:func:`require_rows` raises it: the CLI does)."""
     import pandas as pd
 
+    from minsec.data import catalogue
     from minsec.risk.concentration import concentration
 
     _check_source(source)
     material = None if material is None else chain.check_material(material)
-    if stage is not None and stage not in STAGES:
-        raise InputError(f"unknown stage {stage!r}: use {' or '.join(STAGES)}")
+    if stage is not None and stage not in catalogue.STAGES:
+        raise InputError(f"unknown stage {stage!r}: use {' or '.join(catalogue.STAGES)}")
     covered = world_coverage(chain)
     if year is not None and int(year) not in set(covered.loc[covered["source"] == source, "year"]):
         raise NoDataError(explain_concentration(chain, source, material, stage, year))
@@ -51,9 +50,7 @@ def concentration_table(chain, source: str, material: str | None, stage: str | N
     result = result[result["world_total"].notna()].copy()
     # unit and basis of each year's figures: a series can change basis between releases (USGS magnesite:
     # gross weight in MCS 2023, MgO content in MCS 2024), so the label is the year's own, not the series'
-    rows = chain.production_table[chain.production_table["source"] == source]
-    labels = rows.drop_duplicates(["material", "stage", "year"], keep="last").set_index(["material", "stage",
-                                                                                          "year"])
+    labels = _year_labels(chain, source)
     keys = pd.MultiIndex.from_arrays([result["material"], result["stage"], result["year"].astype(int)])
     result.insert(3, "source", source)
     result["release"] = labels["release"].reindex(keys).to_numpy()   # the edition each year's figures come from
@@ -69,6 +66,13 @@ def concentration_table(chain, source: str, material: str | None, stage: str | N
     if result.empty:
         return with_reason(result, explain_concentration(chain, source, material, stage, year))
     return result
+
+
+def _year_labels(chain, source: str):
+    """``release, unit, basis`` … of each ``material, stage, year`` of ``source``, from the latest release that
+    reports it (the rows :attr:`SupplyChain.production_table` keeps)."""
+    rows = chain.production_table[chain.production_table["source"] == source]
+    return rows.drop_duplicates(["material", "stage", "year"], keep="last").set_index(["material", "stage", "year"])
 
 
 #: a leading share more than 2 percentage points from USGS's published one (which USGS rounds to whole percent
@@ -302,11 +306,11 @@ def geopolrisk_table(chain, importer: str | Iterable[str], year: Years, material
     result = geopolrisk_scores(chain, overlap_years(chain, year), importers(chain, importer), materials,
                                intra_group, political_stability)
     if result.empty and materials:
-        covered = sorted(set(chain.geopolrisk_inputs()["series_hs"]["material"]))
+        covered = sorted(set(catalogue.geopolrisk_series_hs()["material"]))
         raise NoDataError(f"no GeoPolRisk for {materials[0]}: World Mining Data, the method's production source, "
                           f"has no series for it (GeoPolRisk covers {len(covered)} materials; see `minsec "
                           "materials`, column wmd_stages); `minsec risk concentration` may have USGS figures")
-    traded = _traded_stages(chain.geopolrisk_inputs()["series_hs"])
+    traded = _traded_stages(catalogue.geopolrisk_series_hs())
     keys = list(zip(result["material"], result["stage"], strict=True))
     result.insert(3, "production_stage", result["stage"])
     result["stage"] = [traded.get(key) or key[1] for key in keys]
@@ -363,9 +367,7 @@ def import_reliance_records(chain, importer: str, year: Years, material: str | N
     entities = chain.groups.all_members() if importer == "all" else _entity(chain, importer)
     result = _reliance(chain, entities, years, material, source)
     # every row names its editions: the production release of its year and the trade source
-    rows = chain.production_table[chain.production_table["source"] == source]
-    release = rows.drop_duplicates(["material", "stage", "year"], keep="last").set_index(
-        ["material", "stage", "year"])["release"]
+    release = _year_labels(chain, source)["release"]
     if len(result):
         keys = pd.MultiIndex.from_arrays([result["material"], result["stage"], result["year"].astype(int)])
         result["production_release"] = release.reindex(keys).fillna("").to_numpy()
@@ -375,10 +377,15 @@ def import_reliance_records(chain, importer: str, year: Years, material: str | N
     return with_reason(result, explain_reliance(chain, result, entities, years, material, source))
 
 
+def _who(entities) -> str:
+    """The importers of a message: their names, or how many when there are more than three."""
+    return ", ".join(entities) if len(entities) <= 3 else f"{len(entities)} importers"
+
+
 def explain_reliance(chain, result, entities, years: list[int], material: str | None, source: str) -> str:
     """Why no row has a NIR (the rows' own notes) and what would give one: the other production source where it
     does, and USGS's published US figure where there is one."""
-    who = ", ".join(entities) if len(entities) <= 3 else f"{len(entities)} importers"
+    who = _who(entities)
     what = " ".join(v for v in (who, material) if v) + f" in {span(years)} ({source} production)"
     notes = list(dict.fromkeys(n for n in result["nir_note"] if n)) if len(result) else []
     if not notes:
@@ -427,7 +434,7 @@ def explain_routes(chain, trade, entities, years: list[int], material: str | Non
     """Why the routes table is empty, from the catalogue's HS codes and BACI's flows of the selection."""
     from minsec.data import catalogue
 
-    who = ", ".join(entities) if len(entities) <= 3 else f"{len(entities)} importers"
+    who = _who(entities)
     what = " ".join(v for v in (who, material) if v) + f" in {span(years)}"
     codes = catalogue.hs_codes()
     if material is not None and codes[codes["material"] == material].empty:

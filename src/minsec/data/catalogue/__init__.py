@@ -92,6 +92,15 @@ def wmd_series() -> pd.DataFrame:
 
 
 @cache
+def geopolrisk_series_hs() -> pd.DataFrame:
+    """``material, stage, hs92``: the HS codes the GeoPolRisk method pairs with each WMD series (main and
+    complementary codes of ``wmd_series.csv``'s ``geopolrisk_hs92``; series without one are absent)."""
+    series = wmd_series()
+    pairs = series.assign(hs92=series["geopolrisk_hs92"].str.split(";")).explode("hs92")
+    return pairs.query("hs92 != '' and hs92 == hs92")[["material", "stage", "hs92"]].reset_index(drop=True)
+
+
+@cache
 def hs_codes() -> pd.DataFrame:
     table = pd.read_csv(_path("hs_codes.csv"),
                         dtype={"hs92": str, "content_factor": float, "typical_content_factor": float},

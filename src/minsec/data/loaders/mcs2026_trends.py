@@ -12,6 +12,7 @@ import pandas as pd
 
 from minsec.data import countries
 from minsec.data.errors import DataFormatError, read_text_table
+from minsec.data.loaders.mcs2026 import parse_value
 
 T7_FILE = "industry_trends/MCS2026_T7_Critical_Minerals_Salient.csv"
 T7_COLUMNS = ["Source", "Year", "Units", "Critical_mineral", "Leading_source_country", "Leading_country_prod",
@@ -36,13 +37,13 @@ T7_MATERIALS = {
 }
 
 
-def _number(text: str) -> float:
-    """A Table 7 cell: thousands separators dropped; W (withheld) and NA are missing, never 0."""
-    cleaned = text.replace(",", "").strip()
+def _number(text: str, path: Path, row: int, column: str) -> float:
+    """A Table 7 cell through MCS 2026's own value grammar (:func:`minsec.data.loaders.mcs2026.parse_value`):
+    W (withheld) and NA are missing, never 0; text it does not know is an error naming the cell."""
     try:
-        return float(cleaned)
-    except ValueError:
-        return np.nan
+        return parse_value(text, path=path, row=row).value
+    except DataFormatError:
+        raise DataFormatError(path, f"unrecognised value {text!r}", row=row, column=column) from None
 
 
 def read_published_leaders(path: str | Path) -> pd.DataFrame:
@@ -59,14 +60,15 @@ def read_published_leaders(path: str | Path) -> pd.DataFrame:
         if item["Units"].strip() != "metric tons":
             raise DataFormatError(path, f"unit {item['Units']!r}: expected metric tons", row=number, column="Units")
         material, stage = T7_MATERIALS[name]
-        share = _number(item["Leading_source_precent_world"])
+        cells = {"share": "Leading_source_precent_world", "leader": "Leading_country_prod", "world": "World_total_prod"}
+        value = {k: _number(item[c], path, number, c) for k, c in cells.items()}
+        missing = [k for k in ("share", "world") if np.isnan(value[k])]
         published = {"share": item["Leading_source_precent_world"], "world": item["World_total_prod"]}
-        missing = [k for k, v in published.items() if np.isnan(_number(v))]
         note = "; ".join(f"{k} published as {published[k]!r}" for k in missing)
         rows.append({"release": "MCS2026", "material": material, "stage": stage,
                      "year": int(item["Year"][:4]), "leading_country": countries.iso3_from_name(
                          countries.clean_usgs_name(item["Leading_source_country"])),
-                     "leading_share": share / 100.0, "leading_value_t": _number(item["Leading_country_prod"]),
-                     "world_total_t": _number(item["World_total_prod"]),
+                     "leading_share": value["share"] / 100.0, "leading_value_t": value["leader"],
+                     "world_total_t": value["world"],
                      "note": " | ".join(n for n in (note, item["World_prod_notes"].strip()) if n)})
     return pd.DataFrame(rows)

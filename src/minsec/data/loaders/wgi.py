@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from minsec.data import countries
-from minsec.data.errors import DataFormatError
+from minsec.data.errors import DataFormatError, read_text_table
 
 INDICATORS = {
     "va": "Voice and Accountability", "pv": "Political Stability and Absence of Violence/Terrorism",
@@ -135,9 +135,7 @@ def read_geopolrisk_pv_as_joined(path: str | Path, baci_codes: dict[int, str]) -
     its own analyses use ``pv_gpr``.
     """
     path = Path(path)
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    if "country_code" not in table.columns:
-        raise DataFormatError(path, "no country_code column (BACI numeric code)", row=1)
+    table = read_text_table(path, ["country_code"])          # the BACI numeric code the peer joins on
     table = table[table["country_code"].str.isdigit()].drop_duplicates("country_code", keep="first")
     table = table.assign(country=table["country_code"].astype(int).map(baci_codes)).dropna(subset=["country"])
     table = table.drop_duplicates("country", keep="first")
