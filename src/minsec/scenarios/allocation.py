@@ -165,7 +165,7 @@ def allocate(problem: AllocationProblem) -> AllocationResult:
     model.add_objective(objective)
     started = time.perf_counter()
     with solver_output_to_stderr():
-        status, condition = model.solve(solver_name="highs", output_flag=False)
+        status, condition = model.solve(solver_name="highs", io_api="direct", output_flag=False)
     seconds = time.perf_counter() - started
     if status != "ok":
         raise AllocationError(f"the allocation LP did not solve: {status} ({condition})")

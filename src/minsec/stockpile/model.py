@@ -191,6 +191,9 @@ class StockpileProblem:
         return [h for h in self.holders if h != JOINT]
 
     def working_sample(self) -> ShortfallSample:
+        # every material kept: the selection would copy the same rows (≈ 0.4 s per call at 6M rows)
+        if self.materials == tuple(self.sample.materials):
+            return self.sample
         return self.sample.select(list(self.materials))
 
     # --------------------------------------------------------------------------------------- fast path
@@ -419,6 +422,7 @@ def prepare_fast(problem: StockpileProblem) -> ItemDistributions:
     if JOINT in holders:
         members = [parties.index(p) for p in problem.joint_members]
         pick = np.isin(sample.party, members)
+        pick = slice(None) if pick.all() else pick   # every row a member's: views, not copies
         if len(members) == 1:
             key_s, key_m, values = sample.scenario[pick], sample.material[pick], sample.shortfall_t[pick]
         else:
@@ -435,7 +439,11 @@ def prepare_fast(problem: StockpileProblem) -> ItemDistributions:
     item = np.concatenate([r[0] for r in item_rows])
     scenario = np.concatenate([r[1] for r in item_rows])
     values = np.concatenate(item_values)
-    return ItemDistributions.from_rows(item, values, sample.probability[scenario], n_m * len(holders))
+    weights = sample.probability
+    # equal scenario weights (an ensemble: 1/N): fill instead of gathering one weight per row
+    row_weight = np.full(len(scenario), weights[0]) if len(weights) and weights.min() == weights.max() \
+        else weights[scenario]
+    return ItemDistributions.from_rows(item, values, row_weight, n_m * len(holders))
 
 
 def solve_fast(problem: StockpileProblem, prepared: ItemDistributions | None = None) -> Solution:
@@ -477,11 +485,12 @@ def solve_fast(problem: StockpileProblem, prepared: ItemDistributions | None = N
     scenario_loss = np.bincount(sample.scenario, weights=unmet * loss_m[sample.material],
                                 minlength=sample.n_scenarios)
     keep = released > 1e-9
-    holder_names = np.array([JOINT if JOINT in holders else p for p in parties], dtype=object)
-    releases = pd.DataFrame({"scenario": sample.scenarios[sample.scenario[keep]],
-                             "material": np.array(materials, dtype=object)[sample.material[keep]],
-                             "holder": holder_names[sample.party[keep]],
-                             "party": np.array(parties, dtype=object)[sample.party[keep]],
+    holder_names = [JOINT if JOINT in holders else p for p in parties]
+    party_kept = sample.party[keep]
+    releases = pd.DataFrame({"scenario": _labels(sample.scenarios, sample.scenario[keep]),
+                             "material": _labels(materials, sample.material[keep]),
+                             "holder": _labels(holder_names, party_kept),
+                             "party": _labels(parties, party_kept),
                              "release_t": released[keep]})
     holder_multipliers = ({h: float(solution.multiplier[i]) for i, h in enumerate(holders)}
                           if problem.holder_budgets else {})
@@ -495,6 +504,22 @@ class NeedsLPError(MinsecError):
     """The fast path's relaxed optimum violates a coupling constraint: solve the LP instead."""
 
 
+def _labels(names, codes: np.ndarray):
+    """``names[codes]`` as the column pandas would infer from it.
+
+    With pandas' Arrow-backed ``str`` dtype, building a column of millions of Python strings converts them one
+    by one (≈ 0.3 s per column at 6M rows); taking from the few distinct names in Arrow gives the same column
+    in milliseconds.  Other labels (numbers, or an object-dtype pandas) are indexed as before."""
+    names = np.asarray(names, dtype=object) if not isinstance(names, np.ndarray) else names
+    dtype = pd.Series(names[:1]).dtype if len(names) else None
+    if not len(codes) or names.dtype != object or not isinstance(dtype, pd.StringDtype) or \
+            not all(isinstance(n, str) for n in names):
+        return names[codes]
+    import pyarrow as pa
+
+    return pd.array(pa.array(list(names), pa.large_string()).take(pa.array(codes)), dtype=dtype)
+
+
 def _release_policy(problem: StockpileProblem, sample: ShortfallSample, buy: np.ndarray) -> np.ndarray:
     """Release per shortfall row: national stock up to the shortfall; a joint pool pro rata to need."""
     holders, parties = list(problem.holders), list(sample.parties)
@@ -504,11 +529,17 @@ def _release_policy(problem: StockpileProblem, sample: ShortfallSample, buy: np.
         members = [parties.index(p) for p in problem.joint_members]
         pick = np.isin(sample.party, members)
         key = sample.scenario[pick] * n_m + sample.material[pick]
-        unique, inverse = np.unique(key, return_inverse=True)
-        total = np.bincount(inverse, weights=sample.shortfall_t[pick])
+        short = sample.shortfall_t[pick]
+        if len(key) and np.all(key[1:] > key[:-1]):
+            # one row per (scenario, material), in order (a single member): each row is its own total, and
+            # np.unique's sort of millions of keys is not needed
+            unique, inverse, total = key, slice(None), short
+        else:
+            unique, inverse = np.unique(key, return_inverse=True)
+            total = np.bincount(inverse, weights=short)
         stock = buy[unique % n_m, holders.index(JOINT)]
         ratio = np.minimum(1.0, np.divide(stock, total, out=np.ones_like(total), where=total > 0))
-        released[pick] = sample.shortfall_t[pick] * ratio[inverse]
+        released[pick] = short * ratio[inverse]
     for holder in problem.national:
         pick = sample.party == parties.index(holder)
         released[pick] = np.minimum(sample.shortfall_t[pick], buy[sample.material[pick], holders.index(holder)])

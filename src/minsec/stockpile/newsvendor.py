@@ -44,15 +44,22 @@ class ItemDistributions:
     def from_rows(cls, item: np.ndarray, values: np.ndarray, probability: np.ndarray, n_items: int
                   ) -> ItemDistributions:
         """Group rows (item, shortfall > 0, scenario probability) into sorted per-item distributions."""
-        order = np.argsort(item, kind="stable")
-        item, values, probability = item[order], values[order], probability[order]
-        offset = np.searchsorted(item, np.arange(n_items + 1))
+        # group rows by item: a stable sort of small unsigned integers is a radix sort in NumPy (item ids fit
+        # in 8 or 16 bits), several times faster than the merge sort of int64 keys, same permutation
+        order = np.argsort(item.astype(np.min_scalar_type(max(n_items - 1, 0))), kind="stable")
+        offset = np.concatenate([[0], np.cumsum(np.bincount(item, minlength=n_items))])
+        values = values[order]
+        # equal weights everywhere (an ensemble: 1/N): no need to carry the probabilities through the sorts
+        uniform = len(probability) > 0 and probability.min() == probability.max()
+        probability = probability if uniform else probability[order]   # constant: already in any order
         sorted_values = np.empty_like(values)
-        sorted_probability = np.empty_like(probability)
+        sorted_probability = probability if uniform else np.empty_like(probability)
         for i in range(n_items):  # one sort per item (tens of items), each vectorised over scenarios
             lo, hi = offset[i], offset[i + 1]
             chunk_p = probability[lo:hi]
-            if hi - lo and chunk_p.min() == chunk_p.max():   # equal weights: a plain sort suffices
+            if uniform:
+                sorted_values[lo:hi] = np.sort(values[lo:hi])
+            elif hi - lo and chunk_p.min() == chunk_p.max():   # equal weights: a plain sort suffices
                 sorted_values[lo:hi] = np.sort(values[lo:hi])
                 sorted_probability[lo:hi] = chunk_p
             else:
