@@ -125,7 +125,8 @@ def test_manifest_row_counts_match_tables(bundled):
     assert sources["usgs_mcs2023"]["rows"] == int((production["release"] == "MCS2023").sum())
     assert sources["usgs_mcs2026"]["rows"] == int((production["release"] == "MCS2026").sum())
     assert (sources["usgs_mcs2026"]["rows"] + sources["usgs_mcs2024"]["rows"] + sources["usgs_mcs2023"]["rows"]
-            + sources["world_mining_data"]["rows"]) == len(production)
+            + sources["world_mining_data"]["rows"] + sources["rare_earth_chain"]["rows"]) == len(production)
+    assert sources["rare_earth_chain"]["rows"] == int((production["source"] == "minsec").sum()) > 0
     assert sources["cepii_baci"]["years"] == [2010, 2024]
 
 

@@ -18,14 +18,16 @@ EU_STRATEGIC = {
     "magnesium metal": ["magnesium"], "manganese - battery grade": ["manganese"],
     "natural graphite - battery grade": ["graphite"], "nickel - battery grade": ["nickel"],
     "platinum group metals": ["platinum", "palladium", "rhodium", "ruthenium", "iridium", "osmium"],
-    "rare earth elements for magnets": ["rare_earths"], "silicon metal": ["silicon"],
+    "rare earth elements for magnets": ["rare_earths", "neodymium", "praseodymium", "terbium", "dysprosium",
+                                        "gadolinium", "samarium", "cerium"], "silicon metal": ["silicon"],
     "titanium metal": ["titanium"], "tungsten": ["tungsten"], "aluminium": ["aluminium"],
 }
 EU_CRITICAL_ONLY = {
     "antimony": ["antimony"], "arsenic": ["arsenic"], "bauxite/alumina/aluminium": ["bauxite"],
     "baryte": ["barite"], "beryllium": ["beryllium"], "coking coal": ["coking_coal"], "feldspar": ["feldspar"],
     "fluorspar": ["fluorspar"], "hafnium": ["hafnium"], "helium": ["helium"],
-    "heavy rare earth elements": ["yttrium"], "light rare earth elements": [], "niobium": ["niobium"],
+    "heavy rare earth elements": ["yttrium", "erbium", "europium", "holmium", "lutetium", "thulium", "ytterbium"],
+    "light rare earth elements": ["lanthanum"], "niobium": ["niobium"],
     "phosphate rock": ["phosphate_rock"], "phosphorus": ["phosphorus"], "scandium": ["scandium"],
     "strontium": ["strontium"], "tantalum": ["tantalum"], "vanadium": ["vanadium"],
 }
@@ -53,8 +55,11 @@ def test_eu_lists(materials):
 def test_us_lists(materials):
     us2022 = set(materials.index[materials["us_critical_2022"] == "yes"])
     us2025 = set(materials.index[materials["us_critical_2025"] == "yes"])
-    # 50 minerals in 2022 = 36 ids + 14 rare-earth elements counted as rare_earths; aluminum → aluminium + bauxite
-    assert len(us2022) == 38 and len(us2025) == 48
+    # 50 minerals in 2022 = 36 ids + 14 rare-earth element ids (+ rare_earths, their REO total, also yes);
+    # aluminum → aluminium + bauxite
+    assert len(us2022) == 52 and len(us2025) == 62
+    elements = set(materials.index[materials["parent"] == "rare_earths"]) - {"ndpr_oxide", "scandium", "yttrium"}
+    assert len(elements) == 14 and elements <= us2022
     assert us2025 - us2022 == US_2025_ADDED
     assert us2022 <= us2025   # the final 2025 list removed nothing
     for name in ("hafnium", "cesium", "rubidium", "iridium", "ruthenium", "scandium", "yttrium"):

@@ -173,7 +173,9 @@ def test_early_warnings_say_the_suspension_ended(fresh_chain):
         assert ENDED_70 in warning.body and "suspended until" not in warning.body
     listed = next(w for w in warnings if w.kind == "export_control")
     assert listed.key == "CN-2025-57|suspension_ended|2026-11-10" and ENDED_70 in listed.title
-    assert listed.countries == ["CHN"] and listed.materials == ["rare_earths"]
+    # the basket and the five elements of Announcement No. 57 (Ho, Er, Tm, Eu, Yb)
+    assert listed.countries == ["CHN"] and listed.materials[0] == "rare_earths"
+    assert set(listed.materials[1:]) == {"holmium", "erbium", "thulium", "europium", "ytterbium"}
 
 
 def test_the_briefing_says_the_same(fresh_chain):

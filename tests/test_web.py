@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "test-output"
 PAGES = {"overview": "/", "materials": "/materials", "material-cobalt": "/materials/cobalt",
          "material-gallium": "/materials/gallium", "risk": "/risk?importer=EU27", "scenarios": "/scenarios",
-         "stockpile": "/stockpile", "markets": "/markets", "alerts": "/alerts"}
+         "stockpile": "/stockpile", "markets": "/markets", "alerts": "/alerts", "rare-earths": "/rare-earths"}
 SECRET_TITLE = "Gallium licence backlog at the border (US to the Commission only)"
 
 
@@ -267,6 +267,9 @@ EXPECTED = {  # page → (selector, text it must contain or minimum count) provi
     "stockpile": [("form.job-form", 2)],
     "markets": [("form.job-form", 2)],
     "alerts": [("#alert-list li.alert", 5), (".tlp-green", 1)],
+    # the chain: China's share at 4 stages × 4 elements + magnets drawn as bars, the oxide prices as lines
+    "rare-earths": [(".js-plotly-plot .bars path", 13), (".js-plotly-plot .scatterlayer .trace", 10),
+                    ("#chain td", "dysprosium"), ("#chain td", "separation (oxide)"), ("#prices td", "terbium")],
 }
 
 

@@ -158,6 +158,11 @@ def emit(frame, fmt: Format, title: str = "") -> None:
         else:
             emit_json(frame.to_dict(orient="records"))
     elif fmt is Format.csv:
+        import json
+
+        # mapping cells (e.g. concentration's per-country ``shares``) are one JSON object per cell, not a repr
+        frame = frame.apply(lambda c: c.map(lambda v: json.dumps(v) if isinstance(v, dict) else v)
+                            if c.dtype == object else c)
         frame.to_csv(sys.stdout, index=False)
     else:
         from rich.console import Console
@@ -191,6 +196,9 @@ def _cell(value) -> str:
     """A table cell: missing (NaN, None, pandas NA, NaT) is "—", never "0", "nan", "None" or "<NA>"."""
     if value is None:
         return "—"
+    if isinstance(value, dict):            # shares by country: the three largest, the count of the rest
+        shown = ", ".join(f"{k} {v:.1%}" if isinstance(v, float) else f"{k} {v}" for k, v in list(value.items())[:3])
+        return shown + (f" (+{len(value) - 3})" if len(value) > 3 else "") if value else "—"
     if isinstance(value, float):
         if value != value:
             return "—"

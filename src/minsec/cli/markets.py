@@ -113,6 +113,28 @@ def markets_tariff(
         fmt)
 
 
+@markets_app.command("prices")
+def markets_prices(
+    material: Annotated[str | None, typer.Option("--material", help="Material id or name (default: list every "
+                                                                    "bundled series).")] = None,
+    stage: Annotated[str | None, typer.Option("--stage", help="Stage of the series (the material's first "
+                                                              "when not given).")] = None,
+    since: Annotated[int | None, typer.Option("--since", help="Prices from this year on.")] = None,
+    values: Annotated[bool, typer.Option("--values/--list", help="Print the prices of one series instead of "
+                                                                 "the list of series.")] = False,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """The bundled price series (source, unit, frequency, first and last observation, latest price) of a material
+    or of every material; with --values, the dated prices of one series in USD/t."""
+    markets = chain().markets
+    if values:
+        if material is None:
+            raise typer.BadParameter("--values needs --material", param_hint="--material")
+        emit(markets.prices(material, stage, since), fmt, f"Prices: {material}")
+        return
+    emit(markets.price_series(material), fmt, "Bundled price series")
+
+
 @markets_app.command("calibrate")
 def markets_calibrate(
     material: MaterialOption = None, prices: PricesFileOption = None, since: SinceOption = None,

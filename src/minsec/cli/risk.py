@@ -22,7 +22,8 @@ def risk_concentration(
     stage: Annotated[str | None, typer.Option(help="mining or refining.")] = None,
     year: Annotated[int | None, typer.Option(help="Year (one the source covers: USGS MCS 2021–2025, WMD "
                                                   "2018–2024 in the bundled data).")] = None,
-    source: Annotated[str, typer.Option(help="usgs or wmd.")] = "usgs",
+    source: Annotated[str, typer.Option(help="auto (USGS; minsec's derived rare-earth chain where USGS has no "
+                                             "figure), usgs, wmd or minsec.")] = "auto",
     fmt: FormatOption = Format.table,
 ) -> None:
     """Production shares, leading producer, HHI and producer count per material × stage × year.

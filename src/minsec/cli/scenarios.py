@@ -16,7 +16,7 @@ emergency_app = typer.Typer(help="Coordinated emergency allocation of stocks amo
 
 DemandOption = Annotated[Path | None, typer.Option(
     "--demand", help="CSV 'market,region,consumption_t' replacing computed consumption (e.g. partners' gallium use).")]
-TABLES = ("summary", "regions", "prices", "sectors", "sensitivity", "parameters")
+TABLES = ("summary", "regions", "elements", "prices", "sectors", "sensitivity", "parameters")
 
 
 @scenario_app.command("list")
@@ -41,7 +41,8 @@ def scenario_run(
         emit_json(result.to_dict())
         return
     if fmt is Format.csv:
-        tables = {"summary": result.summary, "regions": result.by_region, "prices": result.price_path,
+        tables = {"summary": result.summary, "regions": result.by_region, "elements": result.by_element,
+                  "prices": result.price_path,
                   "sectors": result.by_sector, "sensitivity": result.sensitivity,
                   "parameters": result.parameters.reset_index()}
         emit(tables[table], fmt)
@@ -52,6 +53,13 @@ def scenario_run(
     regions = result.by_region[result.by_region["demand_t"] > 0]
     emit(regions[["market", "region", "targeted", "demand_t", "shortfall_t", "shortfall_pct",
                   "peak_month_shortfall_pct", "value_at_risk_usd", "demand_basis"]], fmt, "Per region")
+    if len(result.by_element):
+        shown = result.by_element[result.by_element["total_shortfall_t"] > 0]
+        emit(shown.drop(columns="basis"), fmt,
+             "Rare-earth elements short over the horizon, directly and embedded in magnets (t of metal)")
+    if len(result.by_sector):
+        sectors = result.by_sector[result.by_sector["shortfall_t"] > 0]
+        emit(sectors.groupby(["market", "sector"], as_index=False)["shortfall_t"].sum(), fmt, "Sectors hit")
     if len(result.sensitivity):
         emit(result.sensitivity, fmt, "Sensitivity to the elasticities")
     for warning in result.warnings:

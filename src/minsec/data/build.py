@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from minsec.data import catalogue, dataset
+from minsec.data import catalogue, dataset, rare_earth_chain
 from minsec.data.loaders import (
     baci,
     export_controls,
@@ -95,6 +95,14 @@ SOURCES = {
         "edition": "DataWeb download of 2026-07-10: calendar years 1993–2025 and January–April 1993–2026",
         "citation": "USITC DataWeb / U.S. Census Bureau, downloaded 2026-07-10",
         "licence": "Public domain (U.S. Government work)",
+    },
+    "rare_earth_chain": {
+        "title": "Rare earths by element and stage: USGS REO mine output × Minerals Yearbook 2022 Table 2 deposit "
+                 "profiles × sourced deposit assignments; separation, metal and magnet output from sourced facts",
+        "publisher": "minsec, derived from USGS (public domain) and the sourced-facts table",
+        "citation": "data/raw/rare_earth_chain/PROVENANCE.md; USGS Minerals Yearbook 2022, Rare Earths, Table 2",
+        "edition": "derivation of 2026-12-04 (mine output 2023–2025)",
+        "licence": "Derived from public-domain USGS data and cited facts",
     },
     "parameters": {
         "title": "Sourced market, stockpile and disruption parameters (elasticities, capacity, disruption "
@@ -268,6 +276,8 @@ def build(raw_dir: str | Path) -> BuildResult:
 
     facts = parameters.read_facts(raw_dir / "parameters")
     reports["parameters"].files += [f"{stem}.csv" for stem in parameters.METRIC_COLUMN]
+    production = pd.concat([production, rare_earth_chain.chain_rows(raw_dir, production, facts)], ignore_index=True)
+    reports["rare_earth_chain"].files += [rare_earth_chain.T2_FILE, rare_earth_chain.MIX_FILE]
 
     us_trade = usitc.tidy(raw_dir, reports["usitc_dataweb"])
     leaders = mcs2026_trends.read_published_leaders(raw_dir / "usgs_mcs2026" / mcs2026_trends.T7_FILE)
@@ -304,6 +314,7 @@ def _manifest(tables: dict[str, pd.DataFrame], reports: dict[str, usgs.LoadRepor
         "china_export_controls": len(tables["export_controls"]),
         "parameters": len(tables["parameter_facts"]),
         "usitc_dataweb": len(tables["us_trade"]),
+        "rare_earth_chain": int((production["source"] == "minsec").sum()),
     }
     years = {
         "usgs_mcs2026": _years(production[production["release"] == "MCS2026"]),
@@ -317,6 +328,7 @@ def _manifest(tables: dict[str, pd.DataFrame], reports: dict[str, usgs.LoadRepor
             year=pd.to_datetime(tables["export_controls"]["announced_date"], errors="coerce").dt.year)),
         "parameters": _years(tables["parameter_facts"].dropna(subset=["year"])),
         "usitc_dataweb": _years(tables["us_trade"]),
+        "rare_earth_chain": _years(production[production["source"] == "minsec"]),
     }
     wmd_rows = production[production["source"] == "wmd"]
     reports["world_mining_data"].gaps.append(

@@ -37,10 +37,11 @@ FORMAT_VERSION = 1
 #: table → column → (kind, description). kind: str | int | float | bool | date
 SCHEMA: dict[str, dict[str, tuple[str, str]]] = {
     "production": {
-        "source": ("str", "'usgs' or 'wmd'"),
+        "source": ("str", "'usgs', 'wmd' or 'minsec' (rare earths by element and stage, derived: "
+                           "data/raw/rare_earth_chain/PROVENANCE.md)"),
         "release": ("str", "publisher release, e.g. MCS2024, MCS2023, WMD2025"),
         "material": ("str", "minsec material id (see `minsec materials`)"),
-        "stage": ("str", "'mining' or 'refining'"),
+        "stage": ("str", "'mining', 'refining', 'metal' or 'manufacturing'"),
         "measure": ("str", "'production', 'capacity' or 'reserves' (USGS; reserves of the release's year)"),
         "country": ("str", "ISO3; 'WLD' = published world total, 'OTH' = published 'Other countries'"),
         "year": ("int", "calendar year"),
@@ -186,7 +187,7 @@ def validate(tables: dict[str, pd.DataFrame]) -> None:
                                    f"{frame[column].iloc[row]}")
     production = tables["production"]
     for column, allowed in (("material", set(catalogue.materials().index)), ("stage", set(catalogue.STAGES)),
-                            ("source", {"usgs", "wmd"}), ("measure", {"production", "capacity", "reserves"})):
+                            ("source", {"usgs", "wmd", "minsec"}), ("measure", {"production", "capacity", "reserves"})):
         bad = ~production[column].isin(allowed)
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from minsec.errors import InputError
+from minsec.errors import InputError, NoDataError
 from minsec.model.supply_chain import register_accessor
 
 if TYPE_CHECKING:
@@ -54,6 +54,35 @@ class MarketsAccessor:
         publisher, series and unit conversion)."""
         series = self.series(material, None, since, stage)
         return series.table().assign(source=series.source)  # type: ignore[union-attr]
+
+    def price_series(self, material: str | None = None) -> pd.DataFrame:
+        """Every bundled price series (of ``material`` when given): ``material, stage, source, series, unit,
+        frequency, first, last, observations, latest_usd_per_t, note`` — what ``prices`` and the price models
+        can use.  A series the data hold no price for is listed with ``observations`` 0 and nulls."""
+        import pandas as pd
+
+        from minsec.markets.series import catalogue_prices, material_series
+
+        table = catalogue_prices()
+        if material is not None:
+            material = self._chain.check_material(material)
+            table = table[table["material"] == material]
+            if table.empty:
+                known = ", ".join(sorted(catalogue_prices()["material"].unique()))
+                raise NoDataError(f"no bundled price series for {material}; materials with one: {known} "
+                                  "(or give your own with --prices FILE)")
+        rows = []
+        # one row per series: a rare-earth oxide price serves the element's mining, refining and metal markets
+        stages = table.groupby(["material", "series"], sort=False)["stage"].agg("; ".join)
+        for row in table.drop_duplicates(["material", "series"]).itertuples():
+            found = material_series(self._chain, row.material, row.stage)
+            dates = pd.to_datetime(found.dates)
+            rows.append({"material": row.material, "stage": stages[(row.material, row.series)], "source": found.source,
+                         "series": row.series, "unit": "USD/t", "frequency": found.frequency if len(dates) else None,
+                         "first": str(dates[0].date()) if len(dates) else None,
+                         "last": str(dates[-1].date()) if len(dates) else None, "observations": len(dates),
+                         "latest_usd_per_t": float(found.prices[-1]) if len(dates) else None, "note": row.note})
+        return pd.DataFrame(rows)
 
     def calibrate(self, material: str | None = None, prices: str | Path | None = None, since: int | None = None,
                   model: str = "all") -> pd.DataFrame:
@@ -225,7 +254,6 @@ class MarketsAccessor:
         import pandas as pd
 
         from minsec.data.loaders.usitc import hts4_materials
-        from minsec.errors import NoDataError
         from minsec.markets import us_surveillance as us
         from minsec.markets.surveillance import SurveillanceSettings
 
@@ -270,7 +298,6 @@ FINDING_COLUMNS = ["kind", "hs92", "material", "importer", "exporter", "year", "
 def _us_periods(table: pd.DataFrame, period: str | None) -> list[str]:
     """The DataWeb periods to scan: one that is in ``table``, or the latest calendar year and the latest
     year-to-date period (2025 and 2026-01..2026-04 in the bundled data)."""
-    from minsec.errors import NoDataError
 
     periods = sorted(set(table["period"]))
     annual = [p for p in periods if ".." not in p]

@@ -91,6 +91,13 @@ def material_series(chain, material: str, stage: str | None = None) -> PriceSeri
                                "(or give a CSV with --prices)")
     row = rows.iloc[0]
     label = f"{material} ({row['source']}: {row['series']})"
+    if row["source"] == "facts_ratio":
+        value, year = facts_ratio(chain.parameter_facts, str(row["series"]))
+        dates = np.array([f"{year}-07-01"], dtype="datetime64[D]")
+        prices = np.array([value * row["to_usd_per_t"]])
+        source = (f"unit value from the sourced facts {row['series']} (× {row['to_usd_per_t']:g} → USD/t), "
+                  f"{year}: a single annual observation")
+        return PriceSeries(dates, prices, source, label)
     if row["source"] == "pinksheet":
         pink = chain.prices
         found = pink[pink["series"] == row["series"]].sort_values("month")
@@ -102,9 +109,22 @@ def material_series(chain, material: str, stage: str | None = None) -> PriceSeri
         found = chain.salient(owner or material, field)
         dates = np.array([f"{y}-07-01" for y in found["year"]], dtype="datetime64[D]")
         prices = found["value"].to_numpy(float) * row["to_usd_per_t"]
-        source = (f"USGS Mineral Commodity Summaries salient table, annual: {field} × {row['to_usd_per_t']:g} "
-                  "→ USD/t")
+        editions = ", ".join(dict.fromkeys(found["release"])) if "release" in found else ""
+        source = (f"USGS Mineral Commodity Summaries salient table{f' ({editions})' if editions else ''}, annual: "
+                  f"{field} × {row['to_usd_per_t']:g} → USD/t")
     return PriceSeries(dates, prices, source, label)
+
+
+def facts_ratio(facts: pd.DataFrame, series: str) -> tuple[float, int]:
+    """``"RM104/RM103"``: the ratio of two sourced facts (a value over a quantity, i.e. a unit value) and the
+    numerator's year."""
+    numerator, _, denominator = series.partition("/")
+    found = facts.set_index("record_id")
+    missing = [r for r in (numerator, denominator) if r not in found.index]
+    if missing:
+        raise MarketInputError(f"price series {series}: sourced facts {missing} are not in the dataset")
+    top, bottom = found.loc[numerator], found.loc[denominator]
+    return float(top["value"]) / float(bottom["value"]), int(top["year"])
 
 
 def read_price_csv(path: str | Path, material: str | None = None) -> PriceSeries:

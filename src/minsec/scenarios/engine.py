@@ -13,8 +13,10 @@ Method (docs/methods.md, "Market response"):
   serves the restricted segment first (its price is higher), the rest goes to the open segment;
 * responses (stock releases, demand restraint, substitution) and demand shocks change the gap of the
   segment their region belongs to;
-* refining markets whose material has a mining market lose, in each region, the share of output that the
-  region's ore shortfall represents (mining → refining propagation), after the mining markets are cleared;
+* downstream markets lose, in each producing region, the share of output that the region's shortfall of an
+  input represents, stage by stage after the upstream markets are cleared (:attr:`MarketBaseline.links`:
+  ore → refined product → metal → magnets; a product with several inputs, NdFeB from Nd, Pr, Dy and Tb, loses
+  the largest of ``weight × input shortfall share``: inputs are complements, Leontief);
 * each region's shortfall is its demand × its segment's shortfall share (+ its own demand restraint).
 """
 
@@ -26,6 +28,9 @@ import numpy as np
 
 from minsec.scenarios.baseline import MarketBaseline
 from minsec.scenarios.market import SegmentOutcome, active_share, clear_segment, ramp
+
+#: order in which stages clear: a stage's outcome feeds the next
+LEVEL = {"mining": 0, "refining": 1, "metal": 2, "manufacturing": 3}
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,7 @@ class MarketArrays:
     diversion: np.ndarray
     value_multiplier: np.ndarray
     price_floor: np.ndarray
-    refining_links: tuple[tuple[int, int], ...]   # (refining market, mining market)
+    links: tuple[tuple[int, int, float, int], ...]  # (downstream, upstream, weight, level) by level
     feedstock: np.ndarray         # market × region × source region (NaN where no link)
     producer_region: np.ndarray   # producer → region index
 
@@ -76,8 +81,8 @@ class MarketArrays:
         spare = np.where(np.isnan(baseline.spare.values),
                          production * table["spare_capacity_share"].to_numpy()[:, None], baseline.spare.values)
         markets = baseline.markets
-        links = tuple((markets.index(m), markets.index(m.replace(".refining", ".mining"))) for m in markets
-                      if m.endswith(".refining") and m.replace(".refining", ".mining") in markets)
+        links = tuple(sorted(((markets.index(d), markets.index(u), float(w), LEVEL[d.rsplit(".", 1)[1]])
+                              for d, u, w in baseline.links), key=lambda link: (link[3], link[0], link[1])))
         return cls(supply=supply, spare=spare, price=baseline.price.values,
                    demand_elasticity=table["demand_elasticity"].to_numpy(float),
                    supply_elasticity=table["supply_elasticity"].to_numpy(float),
@@ -85,7 +90,7 @@ class MarketArrays:
                    diversion=table["diversion"].to_numpy(float),
                    value_multiplier=table["value_multiplier"].to_numpy(float),
                    price_floor=table["price_floor"].to_numpy(float),
-                   refining_links=links, feedstock=baseline.feedstock.values,
+                   links=links, feedstock=baseline.feedstock.values,
                    producer_region=baseline.producer_region())
 
 
@@ -171,31 +176,40 @@ def simulate(arrays: MarketArrays, events: EventTable, n_scenarios: int, n_perio
     def clear(sel: np.ndarray) -> None:
         """Clear the given active rows in place."""
         cap = capacity[sel]
-        ra = clear_segment(gap_a[sel], demand_a[sel], cap, eps_d[sel], eps_s[sel], floor[sel])
-        rb = clear_segment(gap_b[sel], demand_b[sel], cap - np.maximum(ra.response, 0.0), eps_d[sel],
-                           eps_s[sel], floor[sel])
+        # a segment cannot lose more than all it buys: a direct event and lost inputs on the same rows (magnets
+        # restricted and short of Dy) add up to at most the segment's demand
+        ra = clear_segment(np.minimum(gap_a[sel], demand_a[sel]), demand_a[sel], cap, eps_d[sel], eps_s[sel],
+                           floor[sel])
+        rb = clear_segment(np.minimum(gap_b[sel], demand_b[sel]), demand_b[sel], cap - np.maximum(ra.response, 0.0),
+                           eps_d[sel], eps_s[sel], floor[sel])
         for full, part in ((a, ra), (b, rb)):
             for name in ("price_index", "response", "shortfall", "unsold"):
                 getattr(full, name)[sel] = getattr(part, name)
 
-    clear(np.arange(len(rows)))
-    if arrays.refining_links:
-        clear(_propagate_to_refining(arrays, a, b, rows, targeted, per_period, demand_a, demand_b, gap_a, gap_b))
+    everything = np.arange(len(rows))
+
+    clear(everything)
+    # the active rows of each market, by one stable sort (ascending within a market, as np.flatnonzero gives)
+    by_market = np.argsort(row_market, kind="stable")
+    grouping = (by_market, np.searchsorted(row_market[by_market], np.arange(n_markets + 1)))
+    for level in sorted({link[3] for link in arrays.links}):  # stage by stage: each clears on its inputs' outcome
+        clear(_propagate(arrays, [k for k in arrays.links if k[3] == level], a, b, rows, targeted, per_period,
+                         demand_a, demand_b, gap_a, gap_b, grouping))
     return _results(a, b, rows, targeted, demand, demand_a, demand_b, restraint, (n_scenarios, n_markets, n_periods),
                     detail, period_months, {"gap": gap_a + gap_b, "lost": lost, "diverted": diverted,
                                             "response": a.response + b.response, "unsold": a.unsold + b.unsold})
 
 
 def _active_rows(arrays: MarketArrays, events: EventTable, n_scenarios: int, everything: bool) -> np.ndarray:
-    """Flat scenario × market rows that can leave the baseline: those with an event and the refining markets
-    fed by them (every row when exogenous volumes are given)."""
+    """Flat scenario × market rows that can leave the baseline: those with an event and the markets downstream
+    of them (every row when exogenous volumes are given)."""
     n_markets = arrays.supply.shape[0]
     if everything:
         return np.arange(n_scenarios * n_markets)
     hit = np.zeros((n_scenarios, n_markets), dtype=bool)
     hit.ravel()[events.scenario * n_markets + events.market] = True
-    for refining, mining in arrays.refining_links:
-        hit[:, refining] |= hit[:, mining]
+    for downstream, upstream, _weight, _level in arrays.links:  # in level order: hits travel down the chain
+        hit[:, downstream] |= hit[:, upstream]
     return np.flatnonzero(hit)
 
 
@@ -244,14 +258,16 @@ def _results(a: SegmentOutcome, b: SegmentOutcome, rows: np.ndarray, targeted: n
         share_a = np.where(demand_a > 0, a.shortfall / demand_a, 0.0)
         share_b = np.where(demand_b > 0, b.shortfall / demand_b, 0.0)
     target3 = _scatter(targeted, rows, size, False).reshape(shape[0], shape[1], targeted.shape[1])
-    share_a = _scatter(share_a, rows, size).reshape(shape)
-    share_b = _scatter(share_b, rows, size).reshape(shape)
     if detail:
+        share_a = _scatter(share_a, rows, size).reshape(shape)
+        share_b = _scatter(share_b, rows, size).reshape(shape)
         shortfall = np.where(target3[:, :, None, :], share_a[..., None], share_b[..., None]) * demand[None, :, None, :]
         if restraint is not None:
             shortfall = shortfall + restraint
-    else:
-        shortfall = np.where(target3, share_a.sum(axis=2)[..., None], share_b.sum(axis=2)[..., None]) * demand[None]
+    else:  # summed over periods on the active rows before they are scattered (S × M, not S × M × T)
+        total_a = _scatter(share_a.sum(axis=1), rows, size).reshape(shape[:2])
+        total_b = _scatter(share_b.sum(axis=1), rows, size).reshape(shape[:2])
+        shortfall = np.where(target3, total_a[..., None], total_b[..., None]) * demand[None]
     price_a = np.where((demand_a > 0) & targeted.any(axis=1)[:, None], a.price_index, np.nan)
     # flows per scenario-market-period are only materialised for detailed (single-scenario) runs
     dense = {k: _scatter(v, rows, size).reshape(shape) if detail else None for k, v in flows.items()}
@@ -261,36 +277,39 @@ def _results(a: SegmentOutcome, b: SegmentOutcome, rows: np.ndarray, targeted: n
         shortfall=shortfall, demand=demand, period_months=period_months, **dense)
 
 
-def _propagate_to_refining(arrays: MarketArrays, a: SegmentOutcome, b: SegmentOutcome, rows: np.ndarray,
-                           targeted: np.ndarray, per_period: float, demand_a: np.ndarray, demand_b: np.ndarray,
-                           gap_a: np.ndarray, gap_b: np.ndarray) -> np.ndarray:
-    """Add to each linked refining market the output its refiners lose for want of ore (see module doc).
+def _propagate(arrays: MarketArrays, links: list[tuple[int, int, float, int]], a: SegmentOutcome, b: SegmentOutcome,
+               rows: np.ndarray, targeted: np.ndarray, per_period: float, demand_a: np.ndarray, demand_b: np.ndarray,
+               gap_a: np.ndarray, gap_b: np.ndarray, grouping: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Add to each downstream market of one level the output its producers lose for want of inputs (module doc).
 
-    Works on active rows; updates ``gap_a``/``gap_b`` in place and returns the refining rows to re-clear.
+    The producers of a region lose ``max_inputs(weight × the region's shortfall share of the input)`` of their
+    output (rows × T × producing region), spread over their buyers by the baseline supply matrix.  Works on active
+    rows; updates ``gap_a``/``gap_b`` in place and returns the downstream rows to re-clear.
     """
-    n_markets = arrays.supply.shape[0]
     n_regions = targeted.shape[1]
     with np.errstate(invalid="ignore", divide="ignore"):
         share_a = np.where(demand_a > 0, np.maximum(a.shortfall, 0) / demand_a, 0.0)
         share_b = np.where(demand_b > 0, np.maximum(b.shortfall, 0) / demand_b, 0.0)
-    row_market = rows % n_markets
+    by_market, bounds = grouping
     touched = []
-    for refining, mining in arrays.refining_links:
-        refining_rows = np.flatnonzero(row_market == refining)
-        if len(refining_rows) == 0:
+    for downstream in dict.fromkeys(link[0] for link in links):
+        down_rows = by_market[bounds[downstream]:bounds[downstream + 1]]
+        if len(down_rows) == 0:
             continue
-        mining_flat = rows[refining_rows] - refining + mining
-        position = np.minimum(np.searchsorted(rows, mining_flat), len(rows) - 1)
-        present = (rows[position] == mining_flat)[:, None, None]
-        # ore shortfall share of each region (rows × T × R), then refined output lost by producer region
-        ore_short = np.where(targeted[position][:, None, :], share_a[position][..., None],
+        input_short = np.zeros((len(down_rows), share_a.shape[1], n_regions))
+        for _, upstream, weight, _ in (k for k in links if k[0] == downstream):
+            up_flat = rows[down_rows] - downstream + upstream
+            position = np.minimum(np.searchsorted(rows, up_flat), len(rows) - 1)
+            present = (rows[position] == up_flat)[:, None, None]
+            short = np.where(targeted[position][:, None, :], share_a[position][..., None],
                              share_b[position][..., None]) * present
+            np.maximum(input_short, np.minimum(weight * short, 1.0), out=input_short)
         by_region = np.zeros((n_regions, n_regions))  # producer region × consuming region, t/yr
-        np.add.at(by_region, arrays.producer_region, arrays.supply[refining])
+        np.add.at(by_region, arrays.producer_region, arrays.supply[downstream])
         by_region *= per_period
-        lost = np.einsum("ntp,pr->ntr", ore_short, by_region)  # rows × T × consuming region
-        target = targeted[refining_rows][:, None, :]
-        gap_a[refining_rows] += (lost * target).sum(axis=2)
-        gap_b[refining_rows] += (lost * ~target).sum(axis=2)
-        touched.append(refining_rows)
+        lost = np.einsum("ntp,pr->ntr", input_short, by_region)  # rows × T × consuming region
+        target = targeted[down_rows][:, None, :]
+        gap_a[down_rows] += (lost * target).sum(axis=2)
+        gap_b[down_rows] += (lost * ~target).sum(axis=2)
+        touched.append(down_rows)
     return np.concatenate(touched) if touched else np.zeros(0, dtype=np.int64)

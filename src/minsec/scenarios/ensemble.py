@@ -3,7 +3,8 @@
 Event model (docs/methods.md, "Ensembles"; every number is an :class:`EnsembleSpec` field a user can
 override):
 
-* candidates are producer × market pairs with at least ``min_share`` of the market's output;
+* candidates are producer × market pairs with at least ``min_share`` of the market's output (not the element
+  split of rare-earth mine output: a mine is disrupted once, in the REO market ``rare_earths.mining``);
 * each year a candidate imposes an export restriction with probability
   ``restriction_rate × instability × (history_multiplier if recorded)`` where *instability* is the
   producer's GeoPolRisk-normalised WGI political-stability score (0 = most stable, 1 = least; 0.5 where
@@ -140,7 +141,13 @@ def candidates(context: ScenarioContext, spec: EnsembleSpec) -> Candidates:
     share = production / np.maximum(production.sum(axis=1, keepdims=True), 1e-300)
     producers = [str(p) for p in baseline.supply.producer.values]
     market_idx, producer_idx = np.nonzero(share >= spec.min_share)
-    keep = np.array([producers[p] != UNNAMED_PRODUCERS for p in producer_idx], dtype=bool)
+    # element content of rare-earth mine output is a split of the REO market, not a mine of its own: a mine's
+    # outage or export stop is sampled once, on rare_earths.mining (sampling each element too would count one
+    # event fifteen times); element markets from separation on are candidates (controls name elements)
+    parents = catalogue.materials()["parent"]
+    split = np.array([m.endswith(".mining") and parents.get(m.split(".")[0]) == "rare_earths"
+                      for m in baseline.markets])
+    keep = np.array([producers[p] != UNNAMED_PRODUCERS for p in producer_idx], dtype=bool) & ~split[market_idx]
     market_idx, producer_idx = market_idx[keep], producer_idx[keep]
     stability = context.chain.governance.sel(indicator="pv_gpr", drop=True)
     latest = stability.sel(year=stability.year.values[stability.notnull().any("country").values].max())
@@ -203,8 +210,13 @@ class ChunkResult:
     rows: pa.Table
     sum_pct: np.ndarray           # M × R Σ over the chunk's scenarios of the shortfall (% of demand)
     exceed: np.ndarray            # thresholds × M × R count of scenarios above each threshold
-    tail: np.ndarray              # k × M × R the chunk's k largest shortfalls (%) per cell, k ≤ tail_size
+    tail: np.ndarray              # k × C the chunk's k largest shortfalls (%) per cell with demand (C cells)
     sum_loss: np.ndarray          # M Σ over scenarios of the value at risk (USD)
+
+
+def demand_cells(arrays: MarketArrays, spec: EnsembleSpec) -> np.ndarray:
+    """Flat market × region cells with demand over the horizon (the only ones that can be short)."""
+    return np.flatnonzero((arrays.supply.sum(axis=1) * spec.horizon_months / 12.0).ravel() > 0)
 
 
 def run_chunk(chunk: int, spec: EnsembleSpec, arrays: MarketArrays, cands: Candidates, leakage: np.ndarray,
@@ -222,49 +234,63 @@ def tabulate_chunk(chunk: int, spec: EnsembleSpec, arrays: MarketArrays, shortfa
     """Tidy rows and summary matrices from simulated arrays (shared by the vectorised and loop runs)."""
     first, _ = spec.chunk_bounds(chunk)
     n = shortfall.shape[0]
-    shortfall = np.maximum(shortfall, 0.0)
+    shortfall = np.maximum(shortfall, 0.0, out=shortfall)
     annual = arrays.supply.sum(axis=1) * spec.horizon_months / 12.0  # M × R demand over the horizon
     with np.errstate(invalid="ignore", divide="ignore"):
-        pct = np.where(annual[None] > 0, 100 * shortfall / annual[None], 0.0)
+        per_demand = np.where(annual > 0, 100.0 / annual, 0.0).astype(np.float32)
+    pct = shortfall.astype(np.float32) * per_demand[None]   # % of horizon demand (float32: what is stored)
     value = np.nan_to_num(arrays.price * arrays.value_multiplier)
-    loss = (shortfall.sum(axis=2) * value[None])
-    peak_restricted = np.nan_to_num(np.nanmax(np.where(np.isnan(price_restricted), -np.inf, price_restricted),
-                                              axis=2), neginf=np.nan)
+    peak_restricted = np.fmax.reduce(price_restricted, axis=2)   # NaN only where no period has a restricted price
     peak_open = price_open.max(axis=2)
     s, m, r = np.nonzero(shortfall > 1e-9)
+    row_short, row_pct = shortfall[s, m, r], pct[s, m, r]
     peak = np.where(targeted[s, m, r], peak_restricted[s, m], peak_open[s, m])
     materials = sorted({x.split(".")[0] for x in markets})
     material_of = np.array([materials.index(x.split(".")[0]) for x in markets], dtype=np.int32)
-    stage_of = np.array([x.endswith(".refining") for x in markets], dtype=np.int32)
+    stages = list(catalogue.STAGES)
+    stage_of = np.array([stages.index(x.rsplit(".", 1)[1]) for x in markets], dtype=np.int32)
     rows = pa.table({
         "scenario": pa.array((s + first).astype(np.int64)),
         "material": pa.DictionaryArray.from_arrays(pa.array(material_of[m]), pa.array(materials)),
-        "stage": pa.DictionaryArray.from_arrays(pa.array(stage_of[m]), pa.array(["mining", "refining"])),
+        "stage": pa.DictionaryArray.from_arrays(pa.array(stage_of[m]), pa.array(stages)),
         "importer": pa.DictionaryArray.from_arrays(pa.array(r.astype(np.int32)), pa.array(regions)),
         "targeted": pa.array(targeted[s, m, r]),
-        "shortfall_t": pa.array(shortfall[s, m, r].astype(np.float32)),
-        "shortfall_pct": pa.array(pct[s, m, r].astype(np.float32)),
-        "value_at_risk_usd": pa.array((shortfall[s, m, r] * value[m]).astype(np.float32)),
+        "shortfall_t": pa.array(row_short.astype(np.float32)),
+        "shortfall_pct": pa.array(row_pct),
+        "value_at_risk_usd": pa.array((row_short * value[m]).astype(np.float32)),
         "peak_price_index": pa.array(peak.astype(np.float32)),
     })
-    pct = pct.astype(np.float32)
+    # the k largest per cell with demand (the others are never short); cells not short in the chunk: zeros
     k = min(spec.tail_size, n)
-    tail = -np.partition(-pct, k - 1, axis=0)[:k] if k < n else pct
-    exceed = np.stack([(pct > threshold).sum(axis=0) for threshold in THRESHOLDS_PCT])
-    return ChunkResult(chunk, n, rows, pct.sum(axis=0, dtype=np.float64), exceed, tail, loss.sum(axis=0))
+    flat = pct.reshape(n, -1)[:, demand_cells(arrays, spec)]
+    if k < n:
+        short = np.flatnonzero(flat.max(axis=0) > 0)
+        tail = np.zeros((k, flat.shape[1]), dtype=np.float32)
+        tail[:, short] = np.partition(flat[:, short], n - k, axis=0)[n - k:]
+    else:
+        tail = flat
+    # sums and counts per cell from the tidy rows (the cells short in a scenario), not the dense S × M × R array
+    cells, shape = m * len(regions) + r, pct.shape[1:]
+    size = shape[0] * shape[1]
+    sum_pct = np.bincount(cells, weights=row_pct, minlength=size).reshape(shape)
+    exceed = np.stack([np.bincount(cells[row_pct > threshold], minlength=size).reshape(shape)
+                       for threshold in THRESHOLDS_PCT])
+    loss = np.bincount(m, weights=row_short * value[m], minlength=len(markets))
+    return ChunkResult(chunk, n, rows, sum_pct, exceed, tail, loss)
 
 
 class Summary:
     """Streaming summaries over chunks: expected shortfall, exceedance probabilities, CVaR, expected loss."""
 
-    def __init__(self, spec: EnsembleSpec, markets: list[str], regions: list[str]) -> None:
+    def __init__(self, spec: EnsembleSpec, markets: list[str], regions: list[str], cells: np.ndarray) -> None:
         self.spec, self.markets, self.regions = spec, markets, regions
         shape = (len(markets), len(regions))
         self.n = 0
         self.sum_pct = np.zeros(shape)
         self.exceed = np.zeros((len(THRESHOLDS_PCT), *shape))
         self.tail_k = spec.tail_size
-        self.tail = np.zeros((0, *shape), dtype=np.float32)
+        self.cells = cells   # flat market × region cells with demand: only they can be short
+        self.tail = np.zeros((0, len(cells)), dtype=np.float32)
         self.sum_loss = np.zeros(len(markets))
         self.sum_short_t = np.zeros(shape)
 
@@ -275,7 +301,8 @@ class Summary:
         self.exceed += chunk.exceed
         merged = np.concatenate([self.tail, chunk.tail], axis=0)
         if merged.shape[0] > self.tail_k:
-            merged = -np.partition(-merged, self.tail_k - 1, axis=0)[: self.tail_k]
+            merged.partition(merged.shape[0] - self.tail_k, axis=0)   # in place: the k largest at the end
+            merged = merged[-self.tail_k:].copy()
         self.tail = merged
         self.sum_loss += chunk.sum_loss
 
@@ -285,8 +312,9 @@ class Summary:
                               "expected_shortfall_t": (self.sum_short_t / self.n).ravel()}, index=index)
         for i, threshold in enumerate(THRESHOLDS_PCT):
             frame[f"p_shortfall_gt_{threshold:g}pct"] = (self.exceed[i] / self.n).ravel()
-        tail = np.zeros((self.tail_k, *self.sum_pct.shape), dtype=np.float32)
-        tail[: self.tail.shape[0]] = self.tail
+        tail = np.zeros((self.tail_k, self.sum_pct.size), dtype=np.float32)
+        tail[: self.tail.shape[0], self.cells] = self.tail
+        tail = tail.reshape(self.tail_k, *self.sum_pct.shape)
         frame[f"cvar{round(self.spec.cvar_level * 100)}_shortfall_pct"] = tail.mean(axis=0).ravel()
         frame = frame.reset_index()
         frame.insert(1, "material", frame["market"].str.split(".").str[0])
@@ -328,7 +356,7 @@ def run_ensemble(context: ScenarioContext, spec: EnsembleSpec, out: str | Path |
     cands = candidates(context, spec)
     leakage = context.parameters.reindex(context.baseline.markets)["leakage"].to_numpy(float)
     markets, regions = context.baseline.markets, list(context.baseline.regions)
-    summary = Summary(spec, markets, regions)
+    summary = Summary(spec, markets, regions, demand_cells(arrays, spec))
     annual = arrays.supply.sum(axis=1) * spec.horizon_months / 12.0
     path = Path(out) if out is not None else None
     partial = path.with_name(path.name + ".partial") if path is not None else None

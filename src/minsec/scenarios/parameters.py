@@ -104,7 +104,7 @@ def _world_output(chain: SupplyChain, material: str, stage: str, year: int) -> t
     """Named producers' output in ``year`` (USGS if it has the year, else WMD) and the world total (the published
     one, or the named producers' sum where that is larger)."""
     production = chain.production
-    for source in ("usgs", "wmd"):
+    for source in ("usgs", "wmd", "minsec"):
         try:
             values = production.sel(source=source, material=material, stage=stage, year=year).to_series().dropna()
         except KeyError:

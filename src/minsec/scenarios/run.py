@@ -17,6 +17,7 @@ from minsec.data import countries
 from minsec.errors import InputError
 from minsec.model.records import records
 from minsec.model.supply_chain import SupplyChain, load_supply_chain
+from minsec.scenarios import chain as chain_links
 from minsec.scenarios import parameters as params
 from minsec.scenarios.baseline import REST_OF_WORLD, MarketBaseline, build_baseline
 from minsec.scenarios.engine import EventTable, Exogenous, MarketArrays, SimulationResult, simulate
@@ -155,12 +156,15 @@ class ScenarioResult:
     parameters: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
     simulation: SimulationResult | None = None
+    #: per region: the rare-earth elements it is short of directly and embedded in magnets
+    by_element: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_dict(self) -> dict:
         return {"scenario": self.scenario.model_dump(mode="json"), "summary": records(self.summary),
                 "by_region": records(self.by_region), "price_path": records(self.price_path),
                 "by_sector": records(self.by_sector), "sensitivity": records(self.sensitivity),
-                "parameters": records(self.parameters.reset_index()), "warnings": self.warnings}
+                "parameters": records(self.parameters.reset_index()), "by_element": records(self.by_element),
+                "warnings": self.warnings}
 
 
 def compile_scenario(scenario: Scenario, context: ScenarioContext, parameters: pd.DataFrame
@@ -278,7 +282,11 @@ def run_scenario(scenario: Scenario, context: ScenarioContext, sensitivity: bool
     baseline = context.baseline
     warnings += _demand_warnings(baseline, affected)
     arrays = MarketArrays.from_baseline(baseline, parameters)
-    affected = sorted(set(affected) | {refining for refining, mining in arrays.refining_links if mining in affected})
+    reached = set(affected)
+    for downstream, upstream, _weight, _level in arrays.links:  # level order: the chain below every event
+        if upstream in reached:
+            reached.add(downstream)
+    affected = sorted(reached)
     result = simulate(arrays, events, 1, scenario.n_periods, scenario.period_months, exogenous)
     sens = _sensitivity(context, parameters, events, exogenous, scenario, affected) if sensitivity else \
         pd.DataFrame()
@@ -318,9 +326,14 @@ def end_use_shares(context: ScenarioContext) -> pd.DataFrame:
     facts = context.chain.parameter_facts
     rows = facts[(facts["file"] == "value_at_risk") & facts["metric"].str.startswith("end-use share")]
     material = rows["material"].str.replace(" ", "_")
-    return pd.DataFrame({"material": material, "sector": rows["metric"].str.split(": ", n=1).str[1],
-                         "share": rows["value"] / 100, "scope": rows["country"], "year": rows["year"],
-                         "record_id": rows["record_id"]})
+    recorded = pd.DataFrame({"material": material, "sector": rows["metric"].str.split(": ", n=1).str[1],
+                             "share": rows["value"] / 100, "scope": rows["country"], "year": rows["year"],
+                             "record_id": rows["record_id"]})
+    products = chain_links.end_uses()   # magnets and the elements that go into them (catalogue end_uses.csv)
+    compiled = pd.DataFrame({"material": products["material"], "sector": products["sector"],
+                             "share": products["share"], "scope": "World", "year": 2024,
+                             "record_id": products["facts"]})
+    return pd.concat([recorded, compiled], ignore_index=True)
 
 
 def _tabulate(scenario: Scenario, context: ScenarioContext, parameters: pd.DataFrame, result: SimulationResult,
@@ -375,5 +388,6 @@ def _tabulate(scenario: Scenario, context: ScenarioContext, parameters: pd.DataF
                                 "share_source": f"{share.record_id} ({share.scope} {share.year})"})
     used = parameters.loc[[markets[m] for m in affected]]
     return ScenarioResult(scenario, pd.DataFrame(summary_rows), by_region, pd.DataFrame(price_rows),
-                          pd.DataFrame(sector_rows), sensitivity, used, warnings, result)
+                          pd.DataFrame(sector_rows), sensitivity, used, warnings, result,
+                          chain_links.element_content(by_region))
 

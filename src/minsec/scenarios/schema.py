@@ -27,6 +27,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from minsec.data import library as shipped
 from minsec.errors import InputError
 
+#: a supply-chain stage (:data:`minsec.data.catalogue.STAGES`)
+Stage = Literal["mining", "refining", "metal", "manufacturing"]
+
 
 class ScenarioError(InputError):
     """An invalid scenario: the message names the file and the field (e.g. ``events[0].fraction``)."""
@@ -52,7 +55,7 @@ class ExportRestriction(_Timed):
     type: Literal["export_restriction"]
     country: str = Field(description="restricting country (ISO3 or name)")
     materials: list[str]
-    stage: Literal["mining", "refining"] | None = Field(None, description="only this stage (default: all)")
+    stage: Stage | None = Field(None, description="only this stage (default: all)")
     targets: str | list[str] = Field("all", description="'all', a group name, or a list of regions/countries")
     fraction: float = Field(1.0, ge=0, le=1, description="share of exports to the targets withheld")
     leakage: float | None = Field(None, ge=0, le=1, description="override the market's leakage parameter")
@@ -64,7 +67,7 @@ class ProductionOutage(_Timed):
     type: Literal["production_outage"]
     country: str
     materials: list[str]
-    stage: Literal["mining", "refining"] | None = None
+    stage: Stage | None = None
     fraction: float = Field(1.0, ge=0, le=1, description="share of the country's output lost")
 
     _check_materials = field_validator("materials", mode="before")(_materials)
@@ -74,7 +77,7 @@ class DemandShock(_Timed):
     type: Literal["demand_shock"]
     regions: str | list[str] = Field("all", description="'all', a group, or a list of regions")
     materials: list[str]
-    stage: Literal["mining", "refining"] | None = None
+    stage: Stage | None = None
     change: float = Field(gt=-1, le=10, description="relative change of demand, e.g. 0.2 = +20 %")
 
     _check_materials = field_validator("materials", mode="before")(_materials)
@@ -84,7 +87,7 @@ class StockRelease(_Timed):
     type: Literal["stock_release"]
     region: str = Field(description="holder: a region of the model (e.g. USA, EU27, JPN)")
     material: str
-    stage: Literal["mining", "refining"] | None = None
+    stage: Stage | None = None
     tonnes: float = Field(ge=0, description="total released over the duration")
 
 
@@ -92,7 +95,7 @@ class DemandRestraint(_Timed):
     type: Literal["demand_restraint"]
     regions: str | list[str]
     materials: list[str]
-    stage: Literal["mining", "refining"] | None = None
+    stage: Stage | None = None
     fraction: float = Field(ge=0, le=1, description="share of demand given up")
 
     _check_materials = field_validator("materials", mode="before")(_materials)
@@ -101,7 +104,7 @@ class DemandRestraint(_Timed):
 class Substitution(_Base):
     type: Literal["substitution"]
     materials: list[str]
-    stage: Literal["mining", "refining"] | None = None
+    stage: Stage | None = None
     regions: str | list[str] = "all"
     fraction: float = Field(ge=0, le=1, description="share of demand that can switch to substitutes")
     start_month: float = Field(0.0, ge=0)

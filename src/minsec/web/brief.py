@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from minsec.data import catalogue
 from minsec.errors import InputError, MinsecError
 from minsec.web import figures, views
 
@@ -31,6 +32,10 @@ SOURCES = [
     ("World Bank Commodity Price Data (Pink Sheet)", "monthly prices", "https://www.worldbank.org/en/research/commodity-markets"),
     ("MOFCOM/GAC export-control announcements 2023–2026; USGS MCS 2026 Table 4", "recorded measures with their "
      "sources; status computed on the briefing's date", "http://exportcontrol.mofcom.gov.cn/"),
+    ("USGS Minerals Yearbook 2022, Rare Earths (Table 2) and minsec's sourced rare-earth facts", "rare earths by "
+     "element and stage: element content of mine output from deposit profiles; separation, metal and magnet output "
+     "from company reports and industry statistics (Lynas, MP Materials, Argus, SMM, US DOE), each cited by record",
+     "https://www.usgs.gov/centers/national-minerals-information-center/rare-earths-statistics-and-information"),
 ]
 
 
@@ -94,20 +99,41 @@ def briefing_html(chain, material: str, importer: str | None = None, today: dt.d
         charts[name] = figures.to_json(figure)
     controls = next((t for t in view["tables"] if t.id == "export-controls"), None)
     concentration = next((t for t in view["tables"] if t.id == "concentration"), None)
+    chain_table = _rare_earth_chain(chain, view["material"], charts)
     geometry = (STATIC / "geo" / "world_110m.json").read_text()
     return _document(view, keys, charts, controls, concentration, importer, today, plotly_js_path().read_text(),
-                     geometry)
+                     geometry, chain_table)
+
+
+def _rare_earth_chain(chain, material: str, charts: dict[str, str]):
+    """For rare earths, an element or magnets: the chain table (mine → separation → metal → magnet, each stage's
+    concentration) and, into ``charts``, China's share by stage and the element prices 2018–2025."""
+    from minsec.web.rare_earths import CHAIN_MATERIALS, rare_earth_view
+
+    parent = catalogue.materials()["parent"].get(material, "")
+    if material not in ("rare_earths", "ndfeb_magnets", "smco_magnets") and parent != "rare_earths":
+        return None
+    view = rare_earth_view(chain)
+    for name in ("chain", "prices"):
+        if name in view["figures"]:
+            figure = view["figures"][name]
+            figure["layout"] |= {"width": PRINT_WIDTH, "height": 330}
+            charts[f"ree-{name}"] = figures.to_json(figure)
+    table = next(t for t in view["tables"] if t.id == "chain")
+    table.rows = [row for row in table.rows if row["material"] in CHAIN_MATERIALS]
+    table.title = "The rare-earth chain: mine → separation → metal → magnet (latest year per stage)"
+    return table
 
 
 def _document(view: dict[str, Any], keys: list[dict[str, str]], charts: dict[str, str], controls, concentration,
-              importer: str | None, today: dt.date, plotly_js: str, geometry: str) -> str:
+              importer: str | None, today: dt.date, plotly_js: str, geometry: str, chain_table=None) -> str:
     from markupsafe import Markup
 
     from minsec.web.templating import render
 
     # scripts go in verbatim (they are ours and the data's JSON, with "</" escaped so no string closes the tag)
     figure_data = json.dumps({n: json.loads(f) for n, f in charts.items()}).replace("</", "<\\/")
-    return render("brief.html", view=view, keys=keys, charts=list(charts), controls=controls,
+    return render("brief.html", view=view, keys=keys, charts=list(charts), controls=controls, chain=chain_table,
                   concentration=concentration, importer=importer, today=today.isoformat(), sources=SOURCES,
                   formulas=f"{views.CONCENTRATION_FORMULA} {views.GEOPOLRISK_FORMULA}", width=PRINT_WIDTH,
                   plotly_js=Markup(plotly_js), geometry=Markup(geometry.replace("</", "<\\/")),

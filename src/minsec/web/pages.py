@@ -38,7 +38,8 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
        "frame-ancestors 'none'")
 
-NAVIGATION = (("overview", "/", "Overview"), ("materials", "/materials", "Materials"), ("risk", "/risk", "Risk matrix"),
+NAVIGATION = (("overview", "/", "Overview"), ("materials", "/materials", "Materials"),
+              ("rare-earths", "/rare-earths", "Rare earths"), ("risk", "/risk", "Risk matrix"),
               ("scenarios", "/scenarios", "Scenarios"), ("stockpile", "/stockpile", "Stockpile"),
               ("markets", "/markets", "Markets"), ("alerts", "/alerts", "Alerts"))
 
@@ -115,6 +116,11 @@ class WebData:
         today = dt.date.today()
         return self.memo(chain, ("material", material, today),
                          lambda: _rendered(views.material(chain, material, as_of=today)))
+
+    def rare_earths(self, chain):
+        from minsec.web.rare_earths import rare_earth_view
+
+        return self.memo(chain, ("rare-earths",), lambda: _rendered(rare_earth_view(chain)))
 
     def risk(self, chain, importer: str):
         return self.memo(chain, ("risk", importer), lambda: _rendered(views.risk_matrix(chain, importer)))
@@ -214,6 +220,11 @@ def material_page(material: str, request: Request, caller: SignedIn, chain: Chai
         return page(request, caller, "error.html", "materials", "Unknown material", message=str(exc), status=404)
     return page(request, caller, "material.html", "materials", view["name"], view=view,
                 preload_geometry=any(name.startswith("map-") for name in view["figures"]))
+
+
+@router.get("/rare-earths")
+def rare_earths_page(request: Request, caller: SignedIn, chain: Chain) -> Response:
+    return page(request, caller, "rare_earths.html", "rare-earths", "Rare earths", view=_DATA.rare_earths(chain))
 
 
 @router.get("/materials/{material}/rows/{table}.csv")

@@ -18,6 +18,7 @@ import pandas as pd
 from minsec.data import catalogue, countries
 from minsec.errors import MinsecError
 from minsec.web import figures
+from minsec.web.shares import SOURCE_LABEL, production_shares, shares_over_time, source_of
 
 PARTNER_ENTITIES = ("USA", "EU27", "JPN", "KOR", "CAN", "AUS", "GBR")
 
@@ -122,51 +123,6 @@ def overview(chain, top: int = 10) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------------ material
-def _latest_year(world: pd.Series) -> int | None:
-    found = world.dropna()
-    return int(found.index.max()) if len(found) else None
-
-
-def production_shares(chain, material: str, stage: str, year: int | None = None, source: str = "usgs"
-                      ) -> tuple[pd.DataFrame, int | None]:
-    """Each country's production and share of the published world total (of the named producers' sum where a
-    rounded total is smaller, as ``risk concentration``) at ``stage`` in ``year`` (default: latest)."""
-    world = chain.world_total.sel(source=source, material=material, stage=stage).to_series()
-    year = year or _latest_year(world)
-    if year is None:
-        return pd.DataFrame(columns=["country", "name", "value", "share", "unit"]), None
-    values = chain.production.sel(source=source, material=material, stage=stage, year=year).to_series().dropna()
-    values = values[values > 0]
-    unit = str(chain.units.sel(source=source, material=material, stage=stage).item())
-    frame = pd.DataFrame({"country": values.index.astype(str), "value": values.to_numpy(float)})
-    frame["share"] = frame["value"] / max(float(world.loc[year]), float(frame["value"].sum()))
-    frame["unit"] = unit
-    frame["name"] = [countries.country_name(c) for c in frame["country"]]
-    return frame.sort_values("share", ascending=False, ignore_index=True), year
-
-
-def shares_over_time(chain, material: str, stage: str, top: int = 5, source: str = "usgs") -> pd.DataFrame:
-    """Shares of the ``top`` producers of the latest year in every year, and the rest of the world."""
-    world = chain.world_total.sel(source=source, material=material, stage=stage).to_series().dropna()
-    if world.empty:
-        return pd.DataFrame(columns=["year", "country", "share"])
-    latest, _ = production_shares(chain, material, stage, None, source)
-    leaders = list(latest["country"].head(top))
-    production = chain.production.sel(source=source, material=material, stage=stage).to_pandas()   # country × year
-    rows = []
-    for year, total in world.items():
-        column = production[year] if year in production.columns else pd.Series(dtype=float)
-        total = max(float(total), float(column.sum()))   # the named producers' sum where it exceeds W
-        named = 0.0
-        for country in leaders:
-            value = float(column.get(country, np.nan))
-            if np.isfinite(value):
-                named += value
-                rows.append((int(year), country, value / total))
-        rows.append((int(year), "rest of world", max(total - named, 0.0) / total))
-    return pd.DataFrame(rows, columns=["year", "country", "share"])
-
-
 def partner_flows(trade: pd.DataFrame, groups, material: str, year: int, top: int = 10) -> pd.DataFrame:
     """Imports of ``material`` (all its HS codes) into each partner entity in ``year``, by supplier, in thousand
     USD (BACI); EU27 members count as one entity, so intra-EU trade is left out; the smaller suppliers are
@@ -234,18 +190,19 @@ def _production_sections(page: _MaterialPage, chain) -> None:
     share_columns = [Column("country", "Country"), Column("name", "Name"), Column("value", "Production", "int"),
                      Column("unit", "Unit"), Column("share", "Share of world", "share")]
     for stage in ("mining", "refining"):
-        shares, year = production_shares(chain, page.material, stage)
+        source = source_of(chain, page.material, stage)
+        shares, year = production_shares(chain, page.material, stage, source=source)
         if year is None:
             continue
+        who = "USGS" if source == "usgs" else "minsec, derived"
         page.charts[f"map-{stage}"] = figures.choropleth(shares, f"{stage.capitalize()}: share of world output, "
-                                                         f"{year} (USGS)")
-        over_time = shares_over_time(chain, page.material, stage)
+                                                         f"{year} ({who})")
+        over_time = shares_over_time(chain, page.material, stage, source=source)
         page.charts[f"shares-{stage}"] = figures.lines(over_time, "year", "share", "country",
-                                                       f"{stage.capitalize()}: shares over time (USGS)",
+                                                       f"{stage.capitalize()}: shares over time ({who})",
                                                        "% of world", percent=True, dash={"rest of world": "dot"})
         page.tables.append(Table(f"shares-{stage}", f"{stage.capitalize()} by country, {year}", share_columns,
-                                 _rows(shares), source="USGS MCS 2026 (years before 2024: MCS 2024, 2023), world "
-                                 "production table (country rows and the published world total)",
+                                 _rows(shares), source=SOURCE_LABEL[source],
                                  formula="share = country production / published world total",
                                  download=f"{page.base}/rows/production.csv?stage={stage}"))
         top = shares.iloc[0] if len(shares) else None
@@ -258,7 +215,7 @@ def _production_sections(page: _MaterialPage, chain) -> None:
 def _concentration_section(page: _MaterialPage, chain) -> None:
     from minsec.risk.tables import concentration_table
 
-    conc = concentration_table(chain, "usgs", page.material, None, None)
+    conc = concentration_table(chain, "auto", page.material, None, None)
     if not len(conc):
         return
     page.charts["hhi"] = figures.lines(conc, "year", "hhi", "stage", "Concentration over time (HHI, USGS)",
@@ -268,7 +225,8 @@ def _concentration_section(page: _MaterialPage, chain) -> None:
         Column("top_share", "Top share", "share"), Column("hhi", "HHI", "float"),
         Column("hhi_upper", "HHI (upper)", "float"), Column("n_producers", "Producers", "int"),
         Column("unallocated_share", "Unallocated", "share"), Column("exceeds_65pct", "> 65 %")],
-        _rows(conc), source="USGS MCS 2026 (years before 2024: MCS 2024, 2023)", formula=CONCENTRATION_FORMULA +
+        _rows(conc), source="; ".join(SOURCE_LABEL[x] for x in dict.fromkeys(conc["source"])),
+        formula=CONCENTRATION_FORMULA +
         " hhi_upper counts the unallocated remainder as one producer.",
         download=f"{page.base}/rows/production.csv"))
     for stage, rows in conc.groupby("stage"):

@@ -37,15 +37,19 @@ import yaml
 
 from minsec.errors import InputError, UnknownNameError
 
-STAGES = ("mining", "refining")
+#: supply-chain stages: mine output, refined / separated product, metal (rare-earth metals and alloys), and
+#: manufactured products (NdFeB and SmCo magnets)
+STAGES = ("mining", "refining", "metal", "manufacturing")
 
 #: chemical symbols / names used in the export-control table → minsec material
 ELEMENT_MATERIALS = {
     "Ga": "gallium", "Ge": "germanium", "Sb": "antimony", "C (graphite)": "graphite", "W": "tungsten",
     "Te": "tellurium", "Bi": "bismuth", "Mo": "molybdenum", "In": "indium", "Li": "lithium", "Ni": "nickel",
-    "Co": "cobalt", "Mn": "manganese", "REE": "rare_earths", "Sm": "rare_earths", "Gd": "rare_earths",
-    "Tb": "rare_earths", "Dy": "rare_earths", "Lu": "rare_earths", "Sc": "scandium", "Y": "yttrium",
-    "Ho": "rare_earths", "Er": "rare_earths", "Tm": "rare_earths", "Eu": "rare_earths", "Yb": "rare_earths",
+    "Co": "cobalt", "Mn": "manganese", "REE": "rare_earths", "Sm": "samarium", "Gd": "gadolinium",
+    "Tb": "terbium", "Dy": "dysprosium", "Lu": "lutetium", "Sc": "scandium", "Y": "yttrium",
+    "Ho": "holmium", "Er": "erbium", "Tm": "thulium", "Eu": "europium", "Yb": "ytterbium",
+    "La": "lanthanum", "Ce": "cerium", "Pr": "praseodymium", "Nd": "neodymium", "NdFeB": "ndfeb_magnets",
+    "SmCo": "smco_magnets",
     "Ag": "silver", "Cu": "copper", "Au": "gold", "Fe": "iron_ore", "Zn": "zinc", "Pb": "lead", "K": "potash",
     "Al (bauxite)": "bauxite", "Al": "aluminium", "Cr": "chromium", "Ti": "titanium", "Sn": "tin", "Nb": "niobium",
     "Ta": "tantalum", "Rh": "rhodium", "Mg": "magnesium", "P (apatite)": "phosphate_rock", "gypsum": "gypsum",
@@ -54,11 +58,16 @@ ELEMENT_MATERIALS = {
 
 
 def control_materials(elements: str) -> list[str]:
-    """minsec materials named by an export-control record's ``elements`` field (``"Ga;Ge"``, ``"REE (technology)"``)."""
+    """minsec materials named by an export-control record's ``elements`` field (``"Ga;Ge"``, ``"REE (technology)"``):
+    a rare-earth element names its own id and, once, ``rare_earths`` (a control on Dy is a control on part of the
+    REO basket), the basket first."""
     out = []
+    parents = materials()["parent"]
     for element in str(elements).split(";"):
         element = element.strip()
         material = ELEMENT_MATERIALS.get(element) or ELEMENT_MATERIALS.get(element.split(" ")[0])
+        if material and parents.get(material) == "rare_earths" and "rare_earths" not in out:
+            out.append("rare_earths")
         if material and material not in out:
             out.append(material)
     return out

@@ -27,9 +27,9 @@ def materials(caller: Caller) -> list[dict[str, Any]]:
     "No figure for this selection; the detail says why and which source, stage or year has one")},
     422: ERRORS[422]})
 def concentration(caller: Caller, chain: Chain, material: str | None = None,
-                  stage: Literal["mining", "refining"] | None = None,
+                  stage: Literal["mining", "refining", "metal", "manufacturing"] | None = None,
                   year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
-                  source: Literal["usgs", "wmd"] = "usgs") -> list[dict[str, Any]]:
+                  source: Literal["auto", "usgs", "wmd", "minsec"] = "auto") -> list[dict[str, Any]]:
     """Shares, HHI and the CRMA 65 % test per material × stage × year (published world totals); an unknown
     material or a year not in the data is a 422 naming it; a selection the data hold no figure for is a 404
     saying why (``sc.risk.concentration``)."""

@@ -1,0 +1,146 @@
+"""The supply chain's links between markets (ore → refined product → metal → manufactured product) and the
+regional demand they imply where no trade data show who buys.
+
+``links(markets)`` — (downstream, upstream, weight): every material's refining market is fed by its mining
+market and its metal market by its refining market (weight 1: all of the product needs the input), plus the
+catalogue's cross-material links (``chain_links.csv``: NdFeB magnets from Nd, Pr, Dy and Tb metal, SmCo from Sm
+metal, each with the share of the product's output that needs the input and the input per tonne of product).
+
+``derived_demand`` — without bilateral trade (rare-earth elements, magnets), the buyers of an upstream market
+are the producers of its downstream markets: region *r* buys ``D_u[r] = Σ_d Q_d[r] · a_{u,d}`` (``Q_d[r]`` the
+downstream output of producers in *r*, ``a`` the input per tonne, 1 for oxide → oxide-equivalent metal), scaled
+down where it would exceed the upstream output; the rest of the upstream output goes to other uses, pooled in
+``ROW``.  Each region buys the world production mix (no bilateral data), the same convention as
+:func:`minsec.scenarios.baseline._mix_shares`.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+#: the stage each stage's product is made from (same material)
+FED_BY = {"refining": "mining", "metal": "refining"}
+
+
+@cache
+def chain_links() -> pd.DataFrame:
+    """``downstream, upstream, weight, input_t_per_t, facts, note`` (markets as ``material.stage``)."""
+    path = Path(str(resources.files("minsec.data.catalogue").joinpath("chain_links.csv")))
+    return pd.read_csv(path, dtype={"facts": str}, keep_default_na=False,
+                       na_values={"weight": [""], "input_t_per_t": [""]})
+
+
+def links(markets: list[str]) -> tuple[tuple[str, str, float], ...]:
+    """(downstream, upstream, weight) of every link whose two markets are in ``markets``."""
+    present = set(markets)
+    out = []
+    for market in markets:
+        material, stage = market.rsplit(".", 1)
+        upstream = f"{material}.{FED_BY[stage]}" if stage in FED_BY else None
+        if upstream in present:
+            out.append((market, upstream, 1.0))
+    for row in chain_links().itertuples():
+        if row.downstream in present and row.upstream in present:
+            out.append((row.downstream, row.upstream, float(row.weight)))
+    return tuple(out)
+
+
+def input_coefficients(markets: list[str]) -> dict[tuple[str, str], float]:
+    """(downstream, upstream) → tonnes of the upstream basis per tonne of downstream output."""
+    present = set(markets)
+    out = {(d, u): 1.0 for d, u, _ in links(markets)}
+    for row in chain_links().itertuples():
+        if row.downstream in present and row.upstream in present:
+            out[(row.downstream, row.upstream)] = float(row.input_t_per_t)
+    return out
+
+
+def derived_demand(supply: np.ndarray, markets: list[str], producer_region: np.ndarray, n_regions: int,
+                   rest_of_world: int, demand_basis: np.ndarray, mix_markets: set[str]) -> list[str]:
+    """Rebuild, in place, the supply matrix (market × producer × region) of every upstream market in
+    ``mix_markets`` (no trade data) from the output of its downstream markets (module docstring); returns notes.
+    ``demand_basis`` (market × region) records the basis of each region's demand."""
+    notes = []
+    index = {m: i for i, m in enumerate(markets)}
+    coefficients = input_coefficients(markets)
+    for upstream in markets:
+        feeds = [(d, a) for (d, u), a in coefficients.items() if u == upstream]
+        if upstream not in mix_markets or not feeds:
+            continue
+        u = index[upstream]
+        produced = supply[u].sum(axis=1)
+        world = produced.sum()
+        if world <= 0:
+            continue
+        wanted = np.zeros(n_regions)
+        for downstream, coefficient in feeds:
+            by_region = np.bincount(producer_region, weights=supply[index[downstream]].sum(axis=1),
+                                    minlength=n_regions)
+            wanted += coefficient * by_region
+        scale = min(1.0, world / wanted.sum()) if wanted.sum() > 0 else 0.0
+        shares = wanted * scale / world
+        shares[rest_of_world] += 1.0 - shares.sum()
+        supply[u] = produced[:, None] * shares[None, :]
+        for r in range(n_regions):
+            if wanted[r] > 0:
+                demand_basis[u, r] = "derived: " + ", ".join(d for d, _ in feeds) + " output in the region"
+            elif r == rest_of_world:
+                demand_basis[u, r] = "other uses and remainder"
+            else:
+                demand_basis[u, r] = "derived: no downstream output in the region"
+        if scale < 1.0:
+            notes.append(f"{upstream}: downstream needs {wanted.sum():,.0f} t/yr > output {world:,.0f} t/yr; "
+                         f"buyers scaled by {scale:.2f}")
+    return notes
+
+
+@cache
+def published_consumption() -> pd.DataFrame:
+    """``market, region, fact, factor, note``: which sourced fact gives a region's consumption of a market
+    without trade data (t/yr = fact value × factor)."""
+    path = Path(str(resources.files("minsec.data.catalogue").joinpath("published_consumption.csv")))
+    return pd.read_csv(path, dtype={"fact": str}, keep_default_na=False, na_values={"factor": [""]})
+
+
+@cache
+def end_uses() -> pd.DataFrame:
+    """``material, sector, share, facts, note``: end-use sectors of manufactured products and of the elements
+    that go into them (``end_uses.csv``), beside the value-at-risk facts' end-use shares."""
+    path = Path(str(resources.files("minsec.data.catalogue").joinpath("end_uses.csv")))
+    return pd.read_csv(path, dtype={"facts": str}, keep_default_na=False, na_values={"share": [""]})
+
+
+def element_content(by_region: pd.DataFrame) -> pd.DataFrame:
+    """Per region and input element of a manufactured product: the element a region goes short of directly (its
+    own purchases of the element, at the most downstream stage it buys) and embedded in the product it cannot
+    get (product shortfall × ``input_t_per_t``, :func:`chain_links`), in tonnes of the upstream basis.
+
+    Answers "how much Dy is the EU short of" for regions that buy Dy in magnets rather than as metal."""
+    columns = ["region", "element", "direct_market", "direct_shortfall_t", "embedded_in", "embedded_shortfall_t",
+               "total_shortfall_t", "basis"]
+    if by_region.empty:
+        return pd.DataFrame(columns=columns)
+    short = by_region.set_index(["market", "region"])["shortfall_t"]
+    rows = []
+    for link in chain_links().itertuples():
+        if not link.upstream.endswith(".metal"):
+            continue
+        element = link.upstream.split(".")[0]
+        for region in by_region["region"].unique():
+            direct = short.get((link.upstream, region), np.nan)
+            product = short.get((link.downstream, region), np.nan)
+            if not (np.isfinite(direct) or np.isfinite(product)):
+                continue
+            embedded = product * link.input_t_per_t if np.isfinite(product) else np.nan
+            rows.append({"region": region, "element": element, "direct_market": link.upstream,
+                         "direct_shortfall_t": direct, "embedded_in": link.downstream,
+                         "embedded_shortfall_t": embedded,
+                         "total_shortfall_t": float(np.nansum([direct, embedded])),
+                         "basis": f"t of metal; embedded = {link.downstream} shortfall × {link.input_t_per_t:g} t/t "
+                                  f"({link.facts})"})
+    return pd.DataFrame(rows, columns=columns)
