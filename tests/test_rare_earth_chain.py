@@ -155,7 +155,7 @@ def test_separation_and_magnets_match_published_shares(sc):
 def test_magnet_rare_earth_content_matches_the_iea(sc):
     """NdFeB output × its Nd, Pr, Dy and Tb content is the magnet rare-earth demand: IEA GCMO 2024 puts it at
     93 kt (2023, RM091); minsec's 2024 chain within ±15 %."""
-    from minsec.scenarios.chain import chain_links
+    from minsec.data.catalogue import chain_links
 
     links = chain_links()
     per_t = links[links["downstream"] == "ndfeb_magnets.manufacturing"]["input_t_per_t"].sum()

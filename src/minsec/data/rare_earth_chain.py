@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from minsec.data import countries
+from minsec.data import catalogue, countries
 from minsec.data.errors import DataFormatError
 from minsec.data.loaders import usgs_rare_earths
+from minsec.data.loaders.parameters import point_value
 
 SOURCE = "minsec"
 RELEASE = "REE-chain-2026"
@@ -148,8 +149,7 @@ def _fact(facts: pd.DataFrame, record: str) -> float:
     row = facts.loc[facts["record_id"] == record]
     if row.empty:
         raise ValueError(f"the rare-earth chain needs sourced fact {record}, which is not in parameters/")
-    row = row.iloc[0]
-    value = row["value"] if np.isfinite(row["value"]) else (row["value_low"] + row["value_high"]) / 2
+    value = point_value(row.iloc[0])
     if not np.isfinite(value):
         raise ValueError(f"sourced fact {record} has no number")
     return float(value)
@@ -220,11 +220,14 @@ def metal_rows(facts: pd.DataFrame, mining: pd.DataFrame) -> list[dict]:
     dy_oxide, to_magnets = _fact(facts, MAGNET_DY_FACTS[0]), _fact(facts, MAGNET_DY_FACTS[1]) / 100
     ndpr = _fact(facts, "RS071")
     nd = _nd_pr_split(mining, "CHN")
+    links = catalogue.chain_links().set_index(["downstream", "upstream"])["input_t_per_t"]
+    dy_oxide_per_metal = float(links[("dysprosium.metal", "dysprosium.refining")])   # Dy2O3 / 2 Dy
     china = {"neodymium": (ndpr * nd, "reported", f"China PrNd metal 2024 (RS071) {ndpr:,.0f} t × {nd:.3f}"),
              "praseodymium": (ndpr * (1 - nd), "reported", f"China PrNd metal 2024 (RS071) × {1 - nd:.3f}"),
              "terbium": (_fact(facts, "RS073"), "reported", "China Tb metal 2024 (RS073, Argus)"),
-             "dysprosium": (dy_oxide * to_magnets / 1.1477 * share, "derived",
-                            f"Dy for NdFeB: China Dy oxide (RS074) × {to_magnets:.2f} (RM102) / 1.1477 × China's "
+             "dysprosium": (dy_oxide * to_magnets / dy_oxide_per_metal * share, "derived",
+                            f"Dy for NdFeB: China Dy oxide (RS074) × {to_magnets:.2f} (RM102) / "
+                            f"{dy_oxide_per_metal:g} × China's "
                             f"{share:.0%} of metal (RS112)")}
     out = []
     for element, (value, flag, note) in china.items():

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from minsec.data.errors import DataFormatError
+from minsec.data.loaders.parameters import point_value
 from minsec.errors import InputError
 
 DAYS_PER_YEAR = 365.25
@@ -124,7 +125,7 @@ def facts_ratio(facts: pd.DataFrame, series: str) -> tuple[float, int]:
     if missing:
         raise MarketInputError(f"price series {series}: sourced facts {missing} are not in the dataset")
     top, bottom = found.loc[numerator], found.loc[denominator]
-    return float(top["value"]) / float(bottom["value"]), int(top["year"])
+    return point_value(top) / point_value(bottom), int(top["year"])
 
 
 def read_price_csv(path: str | Path, material: str | None = None) -> PriceSeries:

@@ -34,6 +34,7 @@ import pandas as pd
 import xarray as xr
 
 from minsec.data import catalogue, countries
+from minsec.data.loaders.parameters import point_value
 from minsec.errors import InputError
 from minsec.model.supply_chain import SupplyChain
 from minsec.scenarios import chain as chain_links
@@ -180,11 +181,11 @@ def published_consumption(chain: SupplyChain) -> dict[str, dict[str, tuple[float
     ``published_consumption.csv`` names (a range's midpoint; the fact's year and id in the basis)."""
     facts = chain.parameter_facts.set_index("record_id") if len(chain.parameter_facts) else None
     out: dict[str, dict[str, tuple[float, str]]] = {}
-    for row in chain_links.published_consumption().itertuples():
+    for row in catalogue.published_consumption().itertuples():
         if facts is None or row.fact not in facts.index:
             continue
         fact = facts.loc[row.fact]
-        value = fact["value"] if np.isfinite(fact["value"]) else (fact["value_low"] + fact["value_high"]) / 2
+        value = point_value(fact)
         if not np.isfinite(value):
             continue
         year = "" if not np.isfinite(fact["year"]) else f" {int(fact['year'])}"
@@ -247,7 +248,7 @@ def build_baseline(chain: SupplyChain, regions: Iterable[str] | None = None, yea
     flows = _trade(chain, year)
     us_consumption = _us_consumption(chain)
     published = published_consumption(chain)
-    notes = []
+    notes, mix_markets = [], set()
     producer_region = np.array([region_index[region_of.get(str(p), REST_OF_WORLD)] for p in producers])
     for m, label in enumerate(markets):
         material, stage = label.split(".")
@@ -261,12 +262,12 @@ def build_baseline(chain: SupplyChain, regions: Iterable[str] | None = None, yea
             trade_basis[m] = "none: market mix"
             known = {"USA": (us_consumption[label], "USGS apparent consumption")} if label in us_consumption else {}
             known.update(published.get(label, {}))
-            shares = _mix_shares(known, float(output.sum()), regions, demand_basis[m])
+            shares, used = _mix_shares(known, float(output.sum()), regions, demand_basis[m])
+            if not used:  # no published demand: the chain may say who buys (derived below)
+                mix_markets.add(label)
             supply[m] += produced[:, None] * shares[None, :]
             notes.append(f"{label}: no bilateral trade data; regions buy the world production mix")
 
-    mix_markets = {label for m, label in enumerate(markets) if trade_basis[m] == "none: market mix"
-                   and not any(str(b).startswith(("USGS", "published")) for b in demand_basis[m])}
     notes += chain_links.derived_demand(supply, markets, producer_region, len(regions),
                                         region_index[REST_OF_WORLD], demand_basis, mix_markets)
     coords = {"market": markets, "producer": producers, "region": list(regions)}
@@ -331,23 +332,26 @@ def _supply_from_trade(supply: np.ndarray, produced: np.ndarray, own: pd.DataFra
 
 
 def _mix_shares(known: dict[str, tuple[float, str]], world: float, regions: tuple[str, ...],
-                demand_basis: np.ndarray) -> np.ndarray:
+                demand_basis: np.ndarray) -> tuple[np.ndarray, bool]:
     """Without bilateral trade, regions buy the world production mix: those with a published consumption
     (``known``: region → (t/yr, basis) — USGS apparent consumption for the USA, sourced facts in
     ``published_consumption.csv``) that much, the rest pooled in ROW; ``demand_basis`` (one market's row) says
-    which is which.  Published figures adding up to more than the world output are scaled down to it."""
+    which is which.  Published figures adding up to more than the world output are scaled down to it.
+    Returns the shares and whether any published figure was used."""
     shares = np.zeros(len(regions))
+    used = False
     for region, (tonnes, basis) in known.items():
         if region in regions and region != REST_OF_WORLD and np.isfinite(tonnes) and world > 0:
             shares[regions.index(region)] = min(tonnes / world, 1.0)
             demand_basis[regions.index(region)] = basis
+            used = True
     if shares.sum() > 1.0:
         shares /= shares.sum()
     shares[regions.index(REST_OF_WORLD)] += 1.0 - shares.sum()
     for r, name in enumerate(regions):
         if demand_basis[r] == "trade":
             demand_basis[r] = "unknown (pooled in ROW)" if name != REST_OF_WORLD else "remainder"
-    return shares
+    return shares, used
 
 
 def read_demand(table: str | Path | pd.DataFrame | None) -> pd.DataFrame | None:

@@ -3,12 +3,13 @@ regional demand they imply where no trade data show who buys.
 
 ``links(markets)`` — (downstream, upstream, weight): every material's refining market is fed by its mining
 market and its metal market by its refining market (weight 1: all of the product needs the input), plus the
-catalogue's cross-material links (``chain_links.csv``: NdFeB magnets from Nd, Pr, Dy and Tb metal, SmCo from Sm
-metal, each with the share of the product's output that needs the input and the input per tonne of product).
+catalogue's ``chain_links.csv`` (NdFeB magnets from Nd, Pr, Dy and Tb metal, each with the share of the product's
+output that needs the input and the input per tonne of product; and the oxide per tonne of each element's metal).
 
 ``derived_demand`` — without bilateral trade (rare-earth elements, magnets), the buyers of an upstream market
 are the producers of its downstream markets: region *r* buys ``D_u[r] = Σ_d Q_d[r] · a_{u,d}`` (``Q_d[r]`` the
-downstream output of producers in *r*, ``a`` the input per tonne, 1 for oxide → oxide-equivalent metal), scaled
+downstream output of producers in *r*, ``a`` the input per tonne: 1 for ore → separated oxide, the catalogue's
+factor elsewhere, e.g. 1.1664 t Nd₂O₃ per t Nd metal), scaled
 down where it would exceed the upstream output; the rest of the upstream output goes to other uses, pooled in
 ``ROW``.  Each region buys the world production mix (no bilateral data), the same convention as
 :func:`minsec.scenarios.baseline._mix_shares`.
@@ -16,23 +17,13 @@ down where it would exceed the upstream output; the rest of the upstream output 
 
 from __future__ import annotations
 
-from functools import cache
-from importlib import resources
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
+from minsec.data import catalogue
+
 #: the stage each stage's product is made from (same material)
 FED_BY = {"refining": "mining", "metal": "refining"}
-
-
-@cache
-def chain_links() -> pd.DataFrame:
-    """``downstream, upstream, weight, input_t_per_t, facts, note`` (markets as ``material.stage``)."""
-    path = Path(str(resources.files("minsec.data.catalogue").joinpath("chain_links.csv")))
-    return pd.read_csv(path, dtype={"facts": str}, keep_default_na=False,
-                       na_values={"weight": [""], "input_t_per_t": [""]})
 
 
 def links(markets: list[str]) -> tuple[tuple[str, str, float], ...]:
@@ -44,7 +35,7 @@ def links(markets: list[str]) -> tuple[tuple[str, str, float], ...]:
         upstream = f"{material}.{FED_BY[stage]}" if stage in FED_BY else None
         if upstream in present:
             out.append((market, upstream, 1.0))
-    for row in chain_links().itertuples():
+    for row in catalogue.chain_links().itertuples():
         if row.downstream in present and row.upstream in present:
             out.append((row.downstream, row.upstream, float(row.weight)))
     return tuple(out)
@@ -54,7 +45,7 @@ def input_coefficients(markets: list[str]) -> dict[tuple[str, str], float]:
     """(downstream, upstream) → tonnes of the upstream basis per tonne of downstream output."""
     present = set(markets)
     out = {(d, u): 1.0 for d, u, _ in links(markets)}
-    for row in chain_links().itertuples():
+    for row in catalogue.chain_links().itertuples():
         if row.downstream in present and row.upstream in present:
             out[(row.downstream, row.upstream)] = float(row.input_t_per_t)
     return out
@@ -99,26 +90,12 @@ def derived_demand(supply: np.ndarray, markets: list[str], producer_region: np.n
     return notes
 
 
-@cache
-def published_consumption() -> pd.DataFrame:
-    """``market, region, fact, factor, note``: which sourced fact gives a region's consumption of a market
-    without trade data (t/yr = fact value × factor)."""
-    path = Path(str(resources.files("minsec.data.catalogue").joinpath("published_consumption.csv")))
-    return pd.read_csv(path, dtype={"fact": str}, keep_default_na=False, na_values={"factor": [""]})
-
-
-@cache
-def end_uses() -> pd.DataFrame:
-    """``material, sector, share, facts, note``: end-use sectors of manufactured products and of the elements
-    that go into them (``end_uses.csv``), beside the value-at-risk facts' end-use shares."""
-    path = Path(str(resources.files("minsec.data.catalogue").joinpath("end_uses.csv")))
-    return pd.read_csv(path, dtype={"facts": str}, keep_default_na=False, na_values={"share": [""]})
-
 
 def element_content(by_region: pd.DataFrame) -> pd.DataFrame:
     """Per region and input element of a manufactured product: the element a region goes short of directly (its
     own purchases of the element, at the most downstream stage it buys) and embedded in the product it cannot
-    get (product shortfall × ``input_t_per_t``, :func:`chain_links`), in tonnes of the upstream basis.
+    get (product shortfall × ``input_t_per_t``, :func:`minsec.data.catalogue.chain_links`), in tonnes of the
+    upstream basis.
 
     Answers "how much Dy is the EU short of" for regions that buy Dy in magnets rather than as metal."""
     columns = ["region", "element", "direct_market", "direct_shortfall_t", "embedded_in", "embedded_shortfall_t",
@@ -127,7 +104,7 @@ def element_content(by_region: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     short = by_region.set_index(["market", "region"])["shortfall_t"]
     rows = []
-    for link in chain_links().itertuples():
+    for link in catalogue.chain_links().itertuples():
         if not link.upstream.endswith(".metal"):
             continue
         element = link.upstream.split(".")[0]

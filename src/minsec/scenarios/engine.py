@@ -26,11 +26,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from minsec.data import catalogue
 from minsec.scenarios.baseline import MarketBaseline
 from minsec.scenarios.market import SegmentOutcome, active_share, clear_segment, ramp
 
-#: order in which stages clear: a stage's outcome feeds the next
-LEVEL = {"mining": 0, "refining": 1, "metal": 2, "manufacturing": 3}
+#: order in which stages clear (the catalogue's stage order): a stage's outcome feeds the next
+LEVEL = {stage: i for i, stage in enumerate(catalogue.STAGES)}
 
 
 @dataclass(frozen=True)
@@ -186,9 +187,7 @@ def simulate(arrays: MarketArrays, events: EventTable, n_scenarios: int, n_perio
             for name in ("price_index", "response", "shortfall", "unsold"):
                 getattr(full, name)[sel] = getattr(part, name)
 
-    everything = np.arange(len(rows))
-
-    clear(everything)
+    clear(np.arange(len(rows)))
     # the active rows of each market, by one stable sort (ascending within a market, as np.flatnonzero gives)
     by_market = np.argsort(row_market, kind="stable")
     grouping = (by_market, np.searchsorted(row_market[by_market], np.arange(n_markets + 1)))

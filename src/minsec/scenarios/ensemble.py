@@ -214,9 +214,14 @@ class ChunkResult:
     sum_loss: np.ndarray          # M Σ over scenarios of the value at risk (USD)
 
 
-def demand_cells(arrays: MarketArrays, spec: EnsembleSpec) -> np.ndarray:
+def horizon_demand(arrays: MarketArrays, spec: EnsembleSpec) -> np.ndarray:
+    """Demand over the horizon, market × region (t)."""
+    return arrays.supply.sum(axis=1) * spec.horizon_months / 12.0
+
+
+def demand_cells(annual: np.ndarray) -> np.ndarray:
     """Flat market × region cells with demand over the horizon (the only ones that can be short)."""
-    return np.flatnonzero((arrays.supply.sum(axis=1) * spec.horizon_months / 12.0).ravel() > 0)
+    return np.flatnonzero(annual.ravel() > 0)
 
 
 def run_chunk(chunk: int, spec: EnsembleSpec, arrays: MarketArrays, cands: Candidates, leakage: np.ndarray,
@@ -235,7 +240,7 @@ def tabulate_chunk(chunk: int, spec: EnsembleSpec, arrays: MarketArrays, shortfa
     first, _ = spec.chunk_bounds(chunk)
     n = shortfall.shape[0]
     shortfall = np.maximum(shortfall, 0.0, out=shortfall)
-    annual = arrays.supply.sum(axis=1) * spec.horizon_months / 12.0  # M × R demand over the horizon
+    annual = horizon_demand(arrays, spec)
     with np.errstate(invalid="ignore", divide="ignore"):
         per_demand = np.where(annual > 0, 100.0 / annual, 0.0).astype(np.float32)
     pct = shortfall.astype(np.float32) * per_demand[None]   # % of horizon demand (float32: what is stored)
@@ -262,7 +267,7 @@ def tabulate_chunk(chunk: int, spec: EnsembleSpec, arrays: MarketArrays, shortfa
     })
     # the k largest per cell with demand (the others are never short); cells not short in the chunk: zeros
     k = min(spec.tail_size, n)
-    flat = pct.reshape(n, -1)[:, demand_cells(arrays, spec)]
+    flat = pct.reshape(n, -1)[:, demand_cells(annual)]
     if k < n:
         short = np.flatnonzero(flat.max(axis=0) > 0)
         tail = np.zeros((k, flat.shape[1]), dtype=np.float32)
@@ -356,8 +361,8 @@ def run_ensemble(context: ScenarioContext, spec: EnsembleSpec, out: str | Path |
     cands = candidates(context, spec)
     leakage = context.parameters.reindex(context.baseline.markets)["leakage"].to_numpy(float)
     markets, regions = context.baseline.markets, list(context.baseline.regions)
-    summary = Summary(spec, markets, regions, demand_cells(arrays, spec))
-    annual = arrays.supply.sum(axis=1) * spec.horizon_months / 12.0
+    annual = horizon_demand(arrays, spec)
+    summary = Summary(spec, markets, regions, demand_cells(annual))
     path = Path(out) if out is not None else None
     partial = path.with_name(path.name + ".partial") if path is not None else None
     writer: pq.ParquetWriter | None = None

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from minsec.data.loaders.parameters import point_value
 from minsec.errors import InputError
 from minsec.model.supply_chain import SupplyChain
 from minsec.scenarios.baseline import MarketBaseline
@@ -94,10 +95,7 @@ def _fact(facts: pd.DataFrame, record: str) -> pd.Series:
 
 
 def _value(facts: pd.DataFrame, record: str) -> float:
-    row = _fact(facts, record)
-    if np.isfinite(row["value"]):
-        return float(row["value"])
-    return float((row["value_low"] + row["value_high"]) / 2)
+    return point_value(_fact(facts, record))
 
 
 def _world_output(chain: SupplyChain, material: str, stage: str, year: int) -> tuple[float, pd.Series]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from minsec.data import countries
+from minsec.data import catalogue, countries
 from minsec.errors import InputError
 from minsec.model.records import records
 from minsec.model.supply_chain import SupplyChain, load_supply_chain
@@ -329,7 +329,7 @@ def end_use_shares(context: ScenarioContext) -> pd.DataFrame:
     recorded = pd.DataFrame({"material": material, "sector": rows["metric"].str.split(": ", n=1).str[1],
                              "share": rows["value"] / 100, "scope": rows["country"], "year": rows["year"],
                              "record_id": rows["record_id"]})
-    products = chain_links.end_uses()   # magnets and the elements that go into them (catalogue end_uses.csv)
+    products = catalogue.end_uses()   # magnets and the elements that go into them (catalogue end_uses.csv)
     compiled = pd.DataFrame({"material": products["material"], "sector": products["sector"],
                              "share": products["share"], "scope": "World", "year": 2024,
                              "record_id": products["facts"]})

@@ -31,8 +31,8 @@ def chain_stages(chain) -> pd.DataFrame:
     conc = concentration_table(chain, "auto", None, None, None)
     conc = conc[conc["material"].isin(wanted)]
     latest = conc.sort_values("year").groupby(["material", "stage"], as_index=False).tail(1).copy()
-    latest["china_share"] = [row.get("CHN", 0.0) if isinstance(row, dict) and row else float("nan")
-                             for row in latest["shares"]]
+    # China's share where it is a known producer; absent from ``shares`` means no known figure, not 0
+    latest["china_share"] = [row.get("CHN", float("nan")) for row in latest["shares"]]
     latest["stage_label"] = latest["stage"].map(STAGE_LABEL)
     latest["order"] = latest["stage"].map(STAGE_ORDER)
     order = {m: i for i, m in enumerate(CHAIN_MATERIALS)}

@@ -16,7 +16,9 @@ and validates them.
 * ``reference_prices.csv`` — the price series (USGS salient field or Pink Sheet series) and unit factor that
   give each market's reference price in USD per tonne of its basis.
 * ``us_consumption.csv`` — USGS salient fields holding US apparent consumption, for markets without
-  bilateral trade data.
+  bilateral trade data; ``published_consumption.csv`` — sourced facts giving other regions' consumption.
+* ``chain_links.csv`` — a product's inputs across materials (NdFeB ← Nd, Pr, Dy, Tb metal) and oxide per tonne
+  of metal; ``end_uses.csv`` — end-use sectors of magnets and magnet elements.
 * ``units.csv`` — every mass unit publishers use (t, kt, kg, Mt, lb …) with its factor to metric tonnes,
   and the non-mass units kept as they are (helium in million cubic metres, diamonds in carats).
 * ``conversions.csv`` — product → minsec basis by stoichiometry for stated capacities (LiOH·H2O → Li …;
@@ -124,6 +126,31 @@ def hs_codes() -> pd.DataFrame:
 def reference_prices() -> pd.DataFrame:
     """Each market's reference price series: ``material, stage, source, series, to_usd_per_t, note``."""
     return pd.read_csv(_path("reference_prices.csv"), dtype={"to_usd_per_t": float})
+
+
+@cache
+def chain_links() -> pd.DataFrame:
+    """``chain_links.csv``: ``downstream, upstream, weight, input_t_per_t, facts, note`` (markets as
+    ``material.stage``): the inputs of a product beyond its own material's previous stage (NdFeB ← Nd, Pr, Dy, Tb
+    metal) and the oxide per tonne of metal, each with the sourced facts behind it."""
+    return pd.read_csv(_path("chain_links.csv"), dtype={"facts": str}, keep_default_na=False,
+                       na_values={"weight": [""], "input_t_per_t": [""]})
+
+
+@cache
+def published_consumption() -> pd.DataFrame:
+    """``published_consumption.csv``: ``market, region, fact, factor, note`` — which sourced fact gives a region's
+    consumption of a market without trade data (t/yr = fact value × factor)."""
+    return pd.read_csv(_path("published_consumption.csv"), dtype={"fact": str}, keep_default_na=False,
+                       na_values={"factor": [""]})
+
+
+@cache
+def end_uses() -> pd.DataFrame:
+    """``end_uses.csv``: ``material, sector, share, facts, note`` — end-use sectors of manufactured products and
+    of the elements that go into them, beside the value-at-risk facts' end-use shares."""
+    return pd.read_csv(_path("end_uses.csv"), dtype={"facts": str}, keep_default_na=False,
+                       na_values={"share": [""]})
 
 
 @cache

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from minsec.data.errors import DataFormatError
@@ -94,3 +95,11 @@ def read_facts(directory: str | Path) -> pd.DataFrame:
     directory = Path(directory)
     frames = [read_fact_file(directory / f"{stem}.csv") for stem in METRIC_COLUMN]
     return pd.concat(frames, ignore_index=True)
+
+
+def point_value(fact: pd.Series) -> float:
+    """A fact's single figure: ``value``, or the midpoint of ``value_low``–``value_high`` where the source gives
+    a range (the files store no midpoints, PROVENANCE.md); NaN for a fact without a number (dates only)."""
+    if np.isfinite(fact["value"]):
+        return float(fact["value"])
+    return float((fact["value_low"] + fact["value_high"]) / 2)
