@@ -54,6 +54,11 @@ def test_geopolrisk_csv_for_eu27_lists_imputed_exporters_column():
         (("risk", "concentration", "--year", "1900"), "year 1900 not in the data"),
         (("risk", "concentration", "--source", "bgs"), "unknown source 'bgs'"),
         (("--data", "/nonexistent/minsec", "risk", "concentration"), "does not exist"),
+        (("risk", "concentration", "--stage", "smelting"), "unknown stage 'smelting'"),
+        (("markets", "prices", "--values"), "--values needs --material"),
+        (("markets", "prices", "--material", "copper", "--stage", "metal"),
+         "no bundled price series for copper at stage metal"),
+        (("markets", "prices", "--stage", "smelting"), "unknown stage 'smelting'"),
     ],
 )
 def test_bad_input_gives_one_line_error_and_exit_code_2(args, message):

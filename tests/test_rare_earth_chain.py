@@ -184,3 +184,16 @@ def test_dy_tb_ban_shows_usa_and_eu_shortfalls(sc):
     # Japan's magnet makers (a partner, targeted) are short of Dy metal themselves
     jpn = result.by_region.set_index(["market", "region"]).loc[("dysprosium.metal", "JPN")]
     assert jpn["shortfall_t"] > 0 and jpn["targeted"]
+
+
+def test_terbium_price_series_is_listed_with_source_unit_and_frequency(sc):
+    """`minsec markets prices --material terbium`: USGS MCS annual Tb oxide prices 2018–2025 (MCS 2023 for 2018,
+    MCS 2024 for 2019–2020, MCS 2026 for 2021–2025: US$1,010/kg in 2025, estimated), one series serving the
+    element's three stages."""
+    row = sc.markets.price_series("terbium").iloc[0]
+    assert (row["unit"], row["frequency"], row["first"], row["last"]) == ("USD/t", "annual", "2018-07-01",
+                                                                         "2025-07-01")
+    assert row["observations"] == 8 and row["latest_usd_per_t"] == pytest.approx(1_010_000)
+    assert row["stage"] == "refining; mining; metal" and "MCS2023, MCS2024, MCS2026" in row["source"]
+    magnets = sc.markets.price_series("ndfeb_magnets").iloc[0]
+    assert magnets["latest_usd_per_t"] == pytest.approx(2.86e9 / 58_152)   # RM104 / RM103

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from minsec.cli.core import Format, FormatOption, chain, emit, emit_json, note, records
+from minsec.cli.core import Format, FormatOption, chain, emit, emit_json, fail, note, records
 
 markets_app = typer.Typer(help="Market mechanisms: price floors (CfD), tariffs, reference prices, price models, "
                                "dumping and surge surveillance.", no_args_is_help=True)
@@ -126,13 +126,13 @@ def markets_prices(
 ) -> None:
     """The bundled price series (source, unit, frequency, first and last observation, latest price) of a material
     or of every material; with --values, the dated prices of one series in USD/t."""
+    if values and material is None:
+        fail("--values needs --material (one series' prices; without --values: the list of series)")
     markets = chain().markets
     if values:
-        if material is None:
-            raise typer.BadParameter("--values needs --material", param_hint="--material")
         emit(markets.prices(material, stage, since), fmt, f"Prices: {material}")
         return
-    emit(markets.price_series(material), fmt, "Bundled price series")
+    emit(markets.price_series(material, stage), fmt, "Bundled price series")
 
 
 @markets_app.command("calibrate")

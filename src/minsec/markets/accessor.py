@@ -55,15 +55,18 @@ class MarketsAccessor:
         series = self.series(material, None, since, stage)
         return series.table().assign(source=series.source)  # type: ignore[union-attr]
 
-    def price_series(self, material: str | None = None) -> pd.DataFrame:
-        """Every bundled price series (of ``material`` when given): ``material, stage, source, series, unit,
-        frequency, first, last, observations, latest_usd_per_t, note`` — what ``prices`` and the price models
-        can use.  A series the data hold no price for is listed with ``observations`` 0 and nulls."""
+    def price_series(self, material: str | None = None, stage: str | None = None) -> pd.DataFrame:
+        """Every bundled price series (of ``material`` and ``stage`` when given): ``material, stage, source,
+        series, unit, frequency, first, last, observations, latest_usd_per_t, note`` — what ``prices`` and the
+        price models can use.  A series the data hold no price for is listed with ``observations`` 0 and nulls."""
         import pandas as pd
 
+        from minsec.data import catalogue
         from minsec.markets.series import catalogue_prices, material_series
 
         table = catalogue_prices()
+        if stage is not None and stage not in catalogue.STAGES:
+            raise InputError(f"unknown stage {stage!r}: use {', '.join(catalogue.STAGES)}")
         if material is not None:
             material = self._chain.check_material(material)
             table = table[table["material"] == material]
@@ -71,6 +74,12 @@ class MarketsAccessor:
                 known = ", ".join(sorted(catalogue_prices()["material"].unique()))
                 raise NoDataError(f"no bundled price series for {material}; materials with one: {known} "
                                   "(or give your own with --prices FILE)")
+        if stage is not None:
+            has = ", ".join(sorted(table["stage"].unique()))
+            table = table[table["stage"] == stage]
+            if table.empty:
+                raise NoDataError(f"no bundled price series for {material or 'any material'} at stage {stage} "
+                                  f"(its series: {has})")
         rows = []
         # one row per series: a rare-earth oxide price serves the element's mining, refining and metal markets
         stages = table.groupby(["material", "series"], sort=False)["stage"].agg("; ".join)
