@@ -181,12 +181,15 @@ def test_allocation_for_all_partners_and_markets(context):
 
     outcome = run_scenario(load_scenario("rare_earths_graphite_controls_2025_10"), context, sensitivity=False)
     partners = ["USA", "EU27", "JPN", "CAN", "AUS", "GBR", "KOR"]
-    stocks = pd.DataFrame([{"holder": "JPN", "market": "rare_earths.mining", "tonnes": 2000.0},
+    # the five heavy rare earths as separated oxides, magnets and graphite: every partner × every market
+    markets = set(outcome.by_region["market"])
+    assert {"europium.refining", "ndfeb_magnets.manufacturing", "graphite.mining"} <= markets
+    stocks = pd.DataFrame([{"holder": "JPN", "market": "europium.refining", "tonnes": 15.0},
                            {"holder": JOINT, "market": "graphite.mining", "tonnes": 5000.0}])
     result = allocate(problem_from_outcome(outcome.by_region, partners, stocks))
     assert result.status == "ok"
-    assert len(result.partners) == len(partners) * 2
-    assert result.releases["release_t"].sum() == pytest.approx(7000.0)
+    assert len(result.partners) == len(partners) * len(markets)
+    assert result.releases["release_t"].sum() == pytest.approx(5015.0)
 
 
 # ------------------------------------------------------------------------------------------------ CLI

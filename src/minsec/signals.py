@@ -59,7 +59,7 @@ def export_control_warnings(controls: pd.DataFrame, today: dt.date) -> list[Earl
     out = []
     status = status_on(controls, today)
     for row, now in zip(controls.itertuples(), status.itertuples(), strict=True):
-        materials = control_materials(row.elements)
+        materials = control_materials(row.elements, row.materials_scope)
         end = now.suspension_end.date() if pd.notna(now.suspension_end) else None
         evidence = {"measure_id": row.measure_id, "announcement": row.announcement_en,
                     "country": now.imposing_country,

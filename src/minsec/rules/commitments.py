@@ -179,7 +179,8 @@ def recorded_measures(controls: pd.DataFrame, as_of: dt.date | None = None) -> l
         whole = now.computed_status in ("suspended", "suspension_ended") and not now.suspension_part
         suspended = now.suspension_end.date() if whole else None
         ended = row.ended_date.date() if pd.notna(row.ended_date) else None
-        out.append(Measure(row.measure_id, now.imposing_country, tuple(catalogue.control_materials(row.elements)),
+        materials = tuple(catalogue.control_materials(row.elements, row.materials_scope))
+        out.append(Measure(row.measure_id, now.imposing_country, materials,
                            kind, destinations, row.effective_date.date(), ended, str(row.primary_source_url),
                            suspended, now.status_text))
     return out

@@ -250,14 +250,22 @@ def build_baseline(chain: SupplyChain, regions: Iterable[str] | None = None, yea
     published = published_consumption(chain)
     notes, mix_markets = [], set()
     producer_region = np.array([region_index[region_of.get(str(p), REST_OF_WORLD)] for p in producers])
+    derived = {upstream for _, upstream in chain_links.input_coefficients(markets)}
     for m, label in enumerate(markets):
         material, stage = label.split(".")
         output = production[production["market"] == label].set_index("producer")["production"]
         produced = np.zeros(len(producers))
         produced[[producer_index[p] for p in output.index]] = output.to_numpy(float)
         own, trade_basis[m] = _market_flows(flows, material, stage, years)
+        if own.empty and label not in derived:
+            own, trade_basis[m] = _element_flows(flows, production, label)
         if not own.empty:
             _supply_from_trade(supply[m], produced, own, region_of, producer_index, region_index, producer_region)
+            if trade_basis[m].startswith("proxy"):
+                known = {"USA": (us_consumption[label], "USGS apparent consumption")} \
+                    if label in us_consumption else {}
+                known.update(published.get(label, {}))
+                _published_demand(supply[m], known, regions, demand_basis[m], trade_basis[m])
         else:
             trade_basis[m] = "none: market mix"
             known = {"USA": (us_consumption[label], "USGS apparent consumption")} if label in us_consumption else {}
@@ -304,6 +312,58 @@ def _market_flows(flows: pd.DataFrame, material: str, stage: str, years: dict[st
         return own.iloc[0:0], ""
     own = flows[(flows["material"] == material) & (flows["stage"] == other_stage)]
     return own, f"BACI {other_stage} codes (proxy)" if not own.empty else ""
+
+
+def _element_flows(flows: pd.DataFrame, production: pd.DataFrame, label: str) -> tuple[pd.DataFrame, str]:
+    """Flows of an element market without trade codes of its own (rare-earth oxides: HS 2846 and 2805.30 mix
+    every element) from its parent's codes: each exporter's exports of the parent at the stage × the element's
+    share of that exporter's output at the stage (its element mix, :mod:`minsec.data.rare_earth_chain`).
+    Exporters that produce none of the element (re-exporters) drop out.  Empty where the material has no
+    parent or the parent no trade at the stage."""
+    material, stage = label.split(".")
+    parent = catalogue.materials()["parent"].get(material, "")
+    parent_flows = flows[(flows["material"] == parent) & (flows["stage"] == stage)] if parent else flows.iloc[0:0]
+    if parent_flows.empty:
+        return flows.iloc[0:0], ""
+    parents = catalogue.materials()["parent"]
+    siblings = production[production["market"].map(lambda m: m.endswith(f".{stage}")
+                                                   and parents.get(m.split(".")[0]) == parent)]
+    total = siblings.groupby("producer")["production"].sum()
+    own = siblings[siblings["market"] == label].set_index("producer")["production"]
+    share = (own / total.reindex(own.index)).where(total.reindex(own.index) > 0)
+    scaled = parent_flows.assign(quantity=parent_flows["quantity"] * parent_flows["exporter"].map(share))
+    scaled = scaled[scaled["quantity"] > 0]
+    if scaled.empty:
+        return flows.iloc[0:0], ""
+    return scaled.assign(material=material), (f"proxy: {parent} {stage} codes × each exporter's {material} share "
+                                              f"of its {stage} output")
+
+
+def _published_demand(supply: np.ndarray, known: dict[str, tuple[float, str]], regions: tuple[str, ...],
+                      demand_basis: np.ndarray, trade_basis: str) -> None:
+    """One market's producer × region supply (in place) where trade is a proxy: a region with a published
+    consumption (``known``: region → (t/yr, basis)) buys that much, with the producer mix of its proxy purchases
+    (the market's mix where it has none); the rest of the world (``ROW``) gives or takes the difference, at most
+    all it holds."""
+    row = regions.index(REST_OF_WORLD)
+    for r in range(len(regions)):
+        demand_basis[r] = "remainder" if r == row else f"trade ({trade_basis})"
+    output = supply.sum(axis=1)
+    for region, (tonnes, basis) in known.items():
+        if region not in regions or region == REST_OF_WORLD or not np.isfinite(tonnes):
+            continue
+        r = regions.index(region)
+        current = supply[:, r].copy()
+        mix = current / current.sum() if current.sum() > 0 else output / max(output.sum(), 1e-300)
+        target = min(tonnes, current.sum() + supply[:, row].sum())
+        supply[:, row] += current - target * mix
+        supply[:, r] = target * mix
+        # the rest of the world cannot give more of a producer's output than it buys: any excess is taken back
+        # from the region (a published figure larger than the world outside the region can supply)
+        short = np.minimum(supply[:, row], 0.0)
+        supply[:, row] -= short
+        supply[:, r] += short
+        demand_basis[r] = basis
 
 
 def _supply_from_trade(supply: np.ndarray, produced: np.ndarray, own: pd.DataFrame, region_of: dict[str, str],

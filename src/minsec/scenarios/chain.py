@@ -41,6 +41,49 @@ def links(markets: list[str]) -> tuple[tuple[str, str, float], ...]:
     return tuple(out)
 
 
+def split_markets(markets: list[str]) -> dict[int, np.ndarray]:
+    """Market index → the indices of the markets that split its output: ``rare_earths.mining`` (t REO) → every
+    rare-earth element's ``mining`` market (the element content of the same mines, t oxide).
+
+    An event at a mine hits the REO and each of its elements at once: the element markets are parts of one
+    output, not mines of their own (the ensemble samples mines once, on the REO market, and
+    :func:`split_events` carries each event to the element markets)."""
+    index = {m: i for i, m in enumerate(markets)}
+    parents = catalogue.materials()["parent"]
+    out: dict[int, list[int]] = {}
+    for market in markets:
+        material, stage = market.rsplit(".", 1)
+        parent = parents.get(material, "")
+        if stage == "mining" and parent and f"{parent}.mining" in index:
+            out.setdefault(index[f"{parent}.mining"], []).append(index[market])
+    return {k: np.array(v, dtype=np.int64) for k, v in out.items()}
+
+
+def split_events(events, splits: dict[int, np.ndarray], production: np.ndarray, leakage: np.ndarray | None = None):
+    """``events`` (:class:`minsec.scenarios.engine.EventTable`) plus, for every event on a split market
+    (:func:`split_markets`), the same event on each part its producer produces (``production``: market ×
+    producer, t/yr).  The parts' leakage is their own market's where ``leakage`` (by market) is given."""
+    if not splits or not len(events):
+        return events
+    rows, markets = [], []
+    for parent, parts in splits.items():
+        hits = np.flatnonzero(events.market == parent)
+        if not len(hits):
+            continue
+        producing = production[parts][:, events.producer[hits]] > 0          # parts × hits
+        part, hit = np.nonzero(producing)
+        rows.append(hits[hit])
+        markets.append(parts[part])
+    if not rows:
+        return events
+    extra, market = np.concatenate(rows), np.concatenate(markets)
+    leak = leakage[market] if leakage is not None else events.leakage[extra]
+    fields = {name: np.concatenate([getattr(events, name), getattr(events, name)[extra]])
+              for name in ("scenario", "producer", "restriction", "fraction", "start", "duration", "targets")}
+    return type(events)(market=np.concatenate([events.market, market]),
+                        leakage=np.concatenate([events.leakage, leak]), **fields)
+
+
 def input_coefficients(markets: list[str]) -> dict[tuple[str, str], float]:
     """(downstream, upstream) → tonnes of the upstream basis per tonne of downstream output."""
     present = set(markets)

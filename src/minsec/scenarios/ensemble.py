@@ -4,7 +4,8 @@ Event model (docs/methods.md, "Ensembles"; every number is an :class:`EnsembleSp
 override):
 
 * candidates are producer × market pairs with at least ``min_share`` of the market's output (not the element
-  split of rare-earth mine output: a mine is disrupted once, in the REO market ``rare_earths.mining``);
+  split of rare-earth mine output: a mine is disrupted once, in the REO market ``rare_earths.mining``, and the
+  event carries to the element content of the same output, :func:`minsec.scenarios.chain.split_events`);
 * each year a candidate imposes an export restriction with probability
   ``restriction_rate × instability × (history_multiplier if recorded)`` where *instability* is the
   producer's GeoPolRisk-normalised WGI political-stability score (0 = most stable, 1 = least; 0.5 where
@@ -41,6 +42,7 @@ from minsec.data import catalogue, countries
 from minsec.errors import InputError
 from minsec.model.records import records
 from minsec.scenarios.baseline import REST_OF_WORLD, UNNAMED_PRODUCERS
+from minsec.scenarios.chain import split_events, split_markets
 from minsec.scenarios.engine import EventTable, MarketArrays, simulate
 from minsec.scenarios.run import ScenarioContext
 
@@ -102,7 +104,7 @@ def recorded_restrictions(context: ScenarioContext, as_of: dt.date | None = None
     for measure, now in zip(controls.itertuples(), status.itertuples(), strict=True):
         if now.is_suspension or now.computed_status == "not_yet_in_force":
             continue
-        for material in catalogue.control_materials(measure.elements):
+        for material in catalogue.control_materials(measure.elements, measure.materials_scope):
             rows.append((now.imposing_country, material, measure.measure_id))
     facts = context.chain.parameter_facts
     history = facts[(facts["file"] == "disruption_history") & (facts["event_id"] != "")]
@@ -132,6 +134,9 @@ class Candidates:
     targets_all: np.ndarray          # K × R: every region but the producer's own
     targets_partnership: np.ndarray  # K × R: partnership regions but the producer's own
     table: pd.DataFrame = field(repr=False)
+    #: REO mine market → its element markets, and output market × producer, to carry mine events to elements
+    splits: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+    production: np.ndarray | None = field(default=None, repr=False)
 
 
 def candidates(context: ScenarioContext, spec: EnsembleSpec) -> Candidates:
@@ -171,7 +176,8 @@ def candidates(context: ScenarioContext, spec: EnsembleSpec) -> Candidates:
                           "producer": [producers[p] for p in producer_idx], "share": share[market_idx, producer_idx],
                           "instability": instability[producer_idx], "recorded": history,
                           "p_restriction": p_restrict, "p_outage": p_outage})
-    return Candidates(market_idx, producer_idx, p_restrict, p_outage, not_own, not_own & partnership[None], table)
+    return Candidates(market_idx, producer_idx, p_restrict, p_outage, not_own, not_own & partnership[None], table,
+                      split_markets(baseline.markets), production)
 
 
 def sample_events(spec: EnsembleSpec, cands: Candidates, chunk: int, leakage: np.ndarray) -> tuple[EventTable, int]:
@@ -195,6 +201,8 @@ def sample_events(spec: EnsembleSpec, cands: Candidates, chunk: int, leakage: np
     events = EventTable(scenario=scenario.astype(np.int64), market=market, producer=cands.producer[k],
                         restriction=is_restriction, fraction=depth, start=np.zeros(count), duration=duration,
                         targets=targets, leakage=leakage[market])
+    if cands.production is not None:
+        events = split_events(events, cands.splits, cands.production, leakage)
     return events, n
 
 

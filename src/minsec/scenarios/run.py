@@ -185,6 +185,8 @@ def _compile_events(scenario: Scenario, context: ScenarioContext, parameters: pd
                                              "targets", "leakage")}
     affected: list[int] = []
     warnings: list[str] = []
+    splits = chain_links.split_markets(baseline.markets)
+    production = baseline.supply.values.sum(axis=2)
     for i, event in enumerate(scenario.events):
         where = f"events[{i}]"
         if not isinstance(event, ExportRestriction | ProductionOutage):
@@ -200,20 +202,26 @@ def _compile_events(scenario: Scenario, context: ScenarioContext, parameters: pd
                 raise ScenarioError(f"{where}.targets: no region left to target outside {country}'s own")
         else:
             targets = np.ones(len(regions), dtype=bool)
-        for m in context.markets(event.materials, event.stage, f"{where}.materials"):
+        named = context.markets(event.materials, event.stage, f"{where}.materials")
+        for m in named:
             affected.append(m)
             if country not in producers or baseline.supply.values[m, producers.index(country)].sum() <= 0:
                 warnings.append(f"{where}: {country} produces no {baseline.markets[m]} in the baseline; "
                                 "the event has no effect")
                 continue
-            leakage = parameters.loc[baseline.markets[m], "leakage"]
-            if isinstance(event, ExportRestriction) and event.leakage is not None:
-                leakage = event.leakage
-            for key, value in (("market", m), ("producer", producers.index(country)),
-                               ("restriction", isinstance(event, ExportRestriction)), ("fraction", event.fraction),
-                               ("start", event.start_month), ("duration", event.duration_months),
-                               ("targets", targets), ("leakage", leakage)):
-                rows[key].append(value)
+            p = producers.index(country)
+            # an event at the mines (REO) is an event on the element content of the same output too
+            parts = [int(k) for k in splits.get(m, ()) if production[k, p] > 0 and k not in named]
+            affected += parts
+            for market in (m, *parts):
+                leakage = parameters.loc[baseline.markets[market], "leakage"]
+                if isinstance(event, ExportRestriction) and event.leakage is not None:
+                    leakage = event.leakage
+                for key, value in (("market", market), ("producer", p),
+                                   ("restriction", isinstance(event, ExportRestriction)),
+                                   ("fraction", event.fraction), ("start", event.start_month),
+                                   ("duration", event.duration_months), ("targets", targets), ("leakage", leakage)):
+                    rows[key].append(value)
     n = len(rows["market"])
     events = EventTable(
         scenario=np.zeros(n, dtype=np.int64), market=np.array(rows["market"], dtype=np.int64),

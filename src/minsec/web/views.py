@@ -152,8 +152,9 @@ def export_controls_of(controls: pd.DataFrame, material: str) -> pd.DataFrame:
     """Recorded export-control measures covering ``material`` (MOFCOM/GAC announcements)."""
     if controls is None or controls.empty:
         return pd.DataFrame()
-    covered = controls["elements"].map(lambda e: material in catalogue.control_materials(e))
-    return controls[covered.to_numpy(bool)]
+    covered = [material in catalogue.control_materials(e, s)
+               for e, s in zip(controls["elements"], controls["materials_scope"], strict=True)]
+    return controls[np.array(covered, dtype=bool)]
 
 
 def material(chain, material_id: str, as_of: dt.date | None = None) -> dict[str, Any]:

@@ -29,6 +29,7 @@ and validates them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -57,12 +58,20 @@ ELEMENT_MATERIALS = {
     "Ta": "tantalum", "Rh": "rhodium", "Mg": "magnesium", "P (apatite)": "phosphate_rock", "gypsum": "gypsum",
     "U (enriched)": "uranium",
 }
+#: magnets a product control names in its scope text (see :func:`control_materials`)
+SCOPE_MAGNETS = ((re.compile(r"NdFeB|Nd-Fe-B|neodymium[- ]iron[- ]boron", re.IGNORECASE), "ndfeb_magnets"),
+                 (re.compile(r"SmCo|Sm-Co|samarium[- ]cobalt", re.IGNORECASE), "smco_magnets"))
 
 
-def control_materials(elements: str) -> list[str]:
+def control_materials(elements: str, scope: str = "") -> list[str]:
     """minsec materials named by an export-control record's ``elements`` field (``"Ga;Ge"``, ``"REE (technology)"``):
     a rare-earth element names its own id and, once, ``rare_earths`` (a control on Dy is a control on part of the
-    REO basket), the basket first."""
+    REO basket), the basket first.
+
+    ``scope`` (the record's ``materials_scope``) adds the magnets a product control names: MOFCOM/GAC No. 18 of
+    2025 lists Sm, Gd, Tb, Dy … and "some items extend to SmCo and Tb-/Dy-containing NdFeB permanent magnet
+    materials", so it is a control on magnets too.  A technology control (``"REE (technology)"``) restricts
+    know-how, not products: its scope adds nothing."""
     out = []
     parents = materials()["parent"]
     for element in str(elements).split(";"):
@@ -72,6 +81,10 @@ def control_materials(elements: str) -> list[str]:
             out.append("rare_earths")
         if material and material not in out:
             out.append(material)
+    if "technology" not in str(elements).lower():
+        for pattern, material in SCOPE_MAGNETS:
+            if pattern.search(str(scope)) and material not in out:
+                out.append(material)
     return out
 
 

@@ -1,0 +1,199 @@
+"""Rare-earth element markets in the scenario model: who buys each separated oxide (trade by proxy, published
+figures), mine events reaching the element content of the same output, magnets named by export controls, and the
+library scenarios of China's 2025 controls element by element."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import minsec
+from minsec.data import catalogue
+from minsec.scenarios import chain as chain_links
+from minsec.scenarios.baseline import REST_OF_WORLD, _element_flows, _published_demand
+from minsec.scenarios.engine import EventTable
+from minsec.scenarios.run import ScenarioContext, run_scenario
+from minsec.scenarios.schema import Scenario, load_scenario
+
+
+@pytest.fixture(scope="module")
+def context() -> ScenarioContext:
+    return ScenarioContext.from_chain(minsec.load())
+
+
+# ------------------------------------------------------------------------------------- controls name magnets
+def test_a_product_control_whose_scope_names_magnets_covers_them():
+    """MOFCOM/GAC No. 18 of 2025 lists seven elements and "Tb-/Dy-containing NdFeB" and SmCo magnet materials
+    (RM125, RM126); a technology control on magnet making (No. 62) restricts know-how, not magnets."""
+    scope = "Metals, oxides … some items extend to SmCo and Tb-/Dy-containing NdFeB permanent magnet materials"
+    named = catalogue.control_materials("Sm;Gd;Tb;Dy;Lu;Sc;Y", scope)
+    assert named[:2] == ["rare_earths", "samarium"]
+    assert {"ndfeb_magnets", "smco_magnets", "dysprosium", "terbium", "yttrium"} <= set(named)
+    assert catalogue.control_materials("Ga;Ge", "gallium nitride, GaAs") == ["gallium", "germanium"]
+    technology = catalogue.control_materials("REE (technology)", "magnet manufacturing technology for NdFeB")
+    assert technology == ["rare_earths"]
+
+
+def test_the_ensemble_prior_records_chinas_magnet_controls(context):
+    from minsec.scenarios.ensemble import recorded_restrictions
+
+    recorded = recorded_restrictions(context)
+    magnets = recorded[recorded["material"].isin(["ndfeb_magnets", "smco_magnets"])]
+    assert set(zip(magnets["country"], magnets["material"], magnets["record"], strict=True)) == {
+        ("CHN", "ndfeb_magnets", "CN-2025-18"), ("CHN", "smco_magnets", "CN-2025-18")}
+
+
+# ---------------------------------------------------------------------- element oxides: trade by proxy
+def _flows(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
+    return pd.DataFrame([{"material": "rare_earths", "stage": "refining", "exporter": e, "importer": i,
+                          "quantity": q} for e, i, q in rows])
+
+
+def test_element_flows_by_hand():
+    """Country A separates 900 t La and 100 t Gd, B 50 t Gd only: A's 200 t of rare-earth compound exports carry
+    Gd at A's mix (10 % → 20 t), B's 30 t are all Gd; C re-exports 40 t but separates nothing (drops out)."""
+    production = pd.DataFrame({"market": ["lanthanum.refining", "gadolinium.refining", "gadolinium.refining"],
+                               "producer": ["AAA", "AAA", "BBB"], "production": [900.0, 100.0, 50.0]})
+    flows = _flows([("AAA", "USA", 150.0), ("AAA", "JPN", 50.0), ("BBB", "USA", 30.0), ("CCC", "USA", 40.0)])
+    gd, basis = _element_flows(flows, production, "gadolinium.refining")
+    got = gd.set_index(["exporter", "importer"])["quantity"]
+    assert got.to_dict() == pytest.approx({("AAA", "USA"): 15.0, ("AAA", "JPN"): 5.0, ("BBB", "USA"): 30.0})
+    assert set(gd["material"]) == {"gadolinium"} and basis.startswith("proxy: rare_earths refining codes")
+    la, _ = _element_flows(flows, production, "lanthanum.refining")
+    assert la["quantity"].sum() == pytest.approx(0.9 * 200.0)
+    assert _element_flows(flows, production, "gallium.refining")[0].empty   # no parent: no proxy
+
+
+def test_a_published_figure_replaces_the_proxy_demand_and_the_rest_of_the_world_balances():
+    """Producers P, Q (rows) × regions USA, EU27, ROW: the USA's proxy purchases 30 t (20 from P, 10 from Q) become
+    the published 60 t with the same mix (40/20); ROW gives up 30 t in that mix; totals are unchanged."""
+    supply = np.array([[20.0, 5.0, 75.0], [10.0, 5.0, 35.0]])
+    basis = np.full(3, "trade", dtype=object)
+    _published_demand(supply, {"USA": (60.0, "USGS apparent consumption")}, ("USA", "EU27", REST_OF_WORLD),
+                      basis, "proxy: x")
+    np.testing.assert_allclose(supply, [[40.0, 5.0, 55.0], [20.0, 5.0, 25.0]])
+    assert list(basis) == ["USGS apparent consumption", "trade (proxy: x)", "remainder"]
+    # more than the rest of the world holds: the region gets what there is, never a negative delivery
+    supply = np.array([[20.0, 5.0, 5.0]])
+    _published_demand(supply, {"USA": (100.0, "published")}, ("USA", "EU27", REST_OF_WORLD), basis, "proxy: x")
+    np.testing.assert_allclose(supply, [[25.0, 5.0, 0.0]])
+
+
+def test_every_partner_buys_separated_oxides_and_china_keeps_its_own_use(context):
+    """Without trade codes of their own, oxides of La … Lu and Y are allocated by the rare-earth compound codes:
+    China's own use stays in China (not in ROW, where a restriction would hit it), the partners buy the rest;
+    demand adds up to world output.  US yttrium is USGS's estimated consumption (MCS 2026)."""
+    baseline = context.baseline
+    demand = baseline.demand.to_pandas()
+    production = baseline.production.sum("producer").to_series()
+    for element in ("lanthanum", "cerium", "samarium", "gadolinium", "europium", "lutetium", "yttrium"):
+        market = f"{element}.refining"
+        row = demand.loc[market]
+        assert row.sum() == pytest.approx(production[market], rel=1e-9)
+        assert row["CHN"] > 0.6 * row.sum()          # China separates ~90 % and uses most of it at home
+        for partner in ("USA", "EU27", "JPN", "KOR"):
+            assert row[partner] > 0, (market, partner)
+            assert str(baseline.demand_basis.sel(market=market, region=partner).item()) != "unknown (pooled in ROW)"
+    us_y = context.chain.salient("yttrium", "Consump_t")
+    assert demand.loc["yttrium.refining", "USA"] == pytest.approx(float(us_y["value"].iloc[-1]))
+    assert str(baseline.demand_basis.sel(market="yttrium.refining", region="USA").item()) == \
+        "USGS apparent consumption"
+
+
+def test_us_oxide_demand_is_close_to_usgs_apparent_consumption(context):
+    """The US's separated oxides (every element, t REO) plus MP Materials' Nd/Pr feed come to within 25 % of
+    USGS's apparent consumption of rare-earth compounds and metals (MCS 2026: 9,010 t REO in 2024), which the
+    model does not use for them (it allocates by trade)."""
+    demand = context.baseline.demand.to_pandas()["USA"]
+    elements = [m for m in demand.index
+                if catalogue.materials()["parent"].get(m.split(".")[0]) == "rare_earths"
+                and m.endswith((".refining",))]
+    us = demand[elements].sum() + demand[["neodymium.mining", "praseodymium.mining"]].sum()
+    published = context.chain.salient("rare_earths", "Consump_Compounds-Metals_t")
+    usgs_2024 = float(published.loc[published["year"] == 2024, "value"].iloc[-1])
+    assert usgs_2024 == 9010
+    assert us == pytest.approx(usgs_2024, rel=0.25)
+
+
+# --------------------------------------------------------------------- mine events reach element content
+def test_split_events_by_hand():
+    """An outage of producer 1 on the REO market (0) is carried to the element markets 1 and 2 that producer 1
+    produces (not to 3, which it does not), each with its own market's leakage."""
+    events = EventTable(scenario=np.array([0, 4]), market=np.array([0, 5]), producer=np.array([1, 1]),
+                        restriction=np.array([False, True]), fraction=np.array([0.5, 1.0]),
+                        start=np.zeros(2), duration=np.array([6.0, 12.0]), targets=np.ones((2, 3), dtype=bool),
+                        leakage=np.array([0.1, 0.2]))
+    production = np.array([[10.0, 10.0], [0.0, 4.0], [0.0, 1.0], [5.0, 0.0], [1.0, 1.0], [1.0, 1.0]])
+    leakage = np.array([0.1, 0.3, 0.4, 0.5, 0.6, 0.7])
+    out = chain_links.split_events(events, {0: np.array([1, 2, 3])}, production, leakage)
+    assert list(out.market) == [0, 5, 1, 2] and list(out.scenario) == [0, 4, 0, 0]
+    np.testing.assert_allclose(out.fraction, [0.5, 1.0, 0.5, 0.5])
+    np.testing.assert_allclose(out.leakage, [0.1, 0.2, 0.3, 0.4])
+
+
+def test_split_markets_are_the_element_mining_markets(context):
+    markets = context.baseline.markets
+    splits = chain_links.split_markets(markets)
+    assert list(splits) == [markets.index("rare_earths.mining")]
+    parts = {markets[i] for i in splits[markets.index("rare_earths.mining")]}
+    assert {"dysprosium.mining", "terbium.mining", "neodymium.mining", "yttrium.mining"} <= parts
+    assert all(p.endswith(".mining") for p in parts)
+
+
+def test_a_myanmar_mine_outage_runs_down_the_chain_to_magnets(context):
+    """Myanmar's ion-adsorption clays lose 60 % of output for 6 months (the October 2024 Kachin seizure of the
+    mining belt, DH059–DH060): the REO outage is an outage of the Dy and Tb in that ore, China (which separates
+    it) runs short of Dy feed, separates and reduces less, and magnet makers lose output for want of Dy."""
+    scenario = Scenario.model_validate({"name": "mmr", "horizon_months": 12, "events": [
+        {"type": "production_outage", "country": "MMR", "materials": ["rare_earths"], "fraction": 0.6,
+         "duration_months": 6}]})
+    result = run_scenario(scenario, context, sensitivity=False)
+    summary = result.summary.set_index("market")
+    dy_mmr = float(context.baseline.supply.sel(market="dysprosium.mining", producer="MMR").sum())
+    assert summary.loc["dysprosium.mining", "lost_t"] == pytest.approx(0.6 * dy_mmr * 0.5)   # 6 of 12 months
+    for market in ("dysprosium.refining", "dysprosium.metal", "ndfeb_magnets.manufacturing"):
+        assert summary.loc[market, "shortfall_t"] > 0, market
+    by_region = result.by_region.set_index(["market", "region"])
+    assert by_region.loc[("dysprosium.mining", "CHN"), "shortfall_t"] > 0
+    assert summary.loc["dysprosium.mining", "peak_price_index_open"] > 1
+    # naming the element too does not count the same mine twice
+    twice = Scenario.model_validate({"name": "mmr2", "horizon_months": 12, "events": [
+        {"type": "production_outage", "country": "MMR", "materials": ["rare_earths", "dysprosium"],
+         "stage": "mining", "fraction": 0.6, "duration_months": 6}]})
+    again = run_scenario(twice, context, sensitivity=False).summary.set_index("market")
+    assert again.loc["dysprosium.mining", "lost_t"] == pytest.approx(summary.loc["dysprosium.mining", "lost_t"])
+
+
+# ------------------------------------------------------------------------------------ library scenarios
+def test_april_2025_licensing_is_seven_element_events_and_magnets(context):
+    """China's April 2025 licensing as element events (Sm, Gd, Tb, Dy, Lu, Y oxides; Tb, Dy metal; magnets):
+    every partner region is short of each oxide in proportion to what it buys from China, not pooled in ROW, and
+    the restricted buyers' oxide prices rise by a factor in the range recorded in Europe (Dy ×2.3–4.0,
+    DH053/DH054; Tb ×2.0–4.3, DH055/DH056)."""
+    result = run_scenario(load_scenario("rare_earths_licensing_2025_04"), context, sensitivity=False)
+    markets = set(result.summary["market"])
+    assert {f"{e}.refining" for e in ("samarium", "gadolinium", "terbium", "dysprosium", "lutetium",
+                                      "yttrium")} <= markets
+    assert "rare_earths.mining" not in markets
+    by_region = result.by_region.set_index(["market", "region"])
+    for market in ("samarium.refining", "gadolinium.refining", "yttrium.refining", "lutetium.refining"):
+        for region in ("USA", "EU27", "JPN"):
+            row = by_region.loc[(market, region)]
+            assert row["targeted"] and row["shortfall_t"] > 0, (market, region)
+        assert by_region.loc[(market, "CHN"), "shortfall_t"] == 0
+    for region in ("USA", "EU27"):
+        assert by_region.loc[("ndfeb_magnets.manufacturing", region), "shortfall_t"] > 0
+    peak = result.summary.set_index("market")["peak_price_index_restricted"]
+    assert 2.3 <= peak["dysprosium.refining"] <= 4.0
+    assert 2.0 <= peak["terbium.refining"] <= 4.3
+    assert not any("pooled in ROW" in w and "refining" in w for w in result.warnings)
+
+
+def test_october_2025_controls_add_five_elements_magnets_and_graphite(context):
+    result = run_scenario(load_scenario("rare_earths_graphite_controls_2025_10"), context, sensitivity=False)
+    markets = set(result.summary["market"])
+    assert {f"{e}.refining" for e in ("holmium", "erbium", "thulium", "europium", "ytterbium")} <= markets
+    assert {"ndfeb_magnets.manufacturing", "graphite.mining"} <= markets
+    short = result.by_region.set_index(["market", "region"])["shortfall_t"]
+    assert short[("europium.refining", "USA")] > 0 and short[("holmium.refining", "EU27")] > 0
