@@ -197,3 +197,85 @@ def test_october_2025_controls_add_five_elements_magnets_and_graphite(context):
     assert {"ndfeb_magnets.manufacturing", "graphite.mining"} <= markets
     short = result.by_region.set_index(["market", "region"])["shortfall_t"]
     assert short[("europium.refining", "USA")] > 0 and short[("holmium.refining", "EU27")] > 0
+
+
+# ----------------------------------------------------------------- stockpiles of oxides and magnets (Project Vault)
+def test_each_party_stocks_for_the_stage_it_uses(context):
+    """Japan's magnet makers buy Dy metal: a Dy stock (held as oxide) covers 1.1477 t Dy₂O₃ per t of metal short;
+    the USA uses yttrium as separated oxide (1:1) and magnets as magnets."""
+    from minsec.stockpile.inputs import stock_market, use_markets
+
+    baseline = context.baseline
+    assert stock_market(baseline.markets, "dysprosium") == "dysprosium.refining"
+    assert stock_market(baseline.markets, "ndfeb_magnets") == "ndfeb_magnets.manufacturing"
+    dy = use_markets(baseline, "dysprosium", ["JPN", "CHN"])
+    assert dy["JPN"] == ("dysprosium.metal", pytest.approx(1.1477))
+    assert use_markets(baseline, "yttrium", ["USA"])["USA"] == ("yttrium.refining", 1.0)
+    assert use_markets(baseline, "ndfeb_magnets", ["EU27"])["EU27"] == ("ndfeb_magnets.manufacturing", 1.0)
+
+
+def test_the_basket_is_stocked_as_its_elements_and_materials_can_be_chosen():
+    from minsec.stockpile.inputs import StockpileInputError, ensemble_materials, expand_materials
+
+    markets = ["rare_earths.mining", "dysprosium.mining", "dysprosium.refining", "gallium.refining",
+               "ndfeb_magnets.manufacturing"]
+    known = ensemble_materials(markets)
+    assert known == ["dysprosium", "gallium", "ndfeb_magnets"]
+    assert expand_materials("rare_earths,magnets", known) == ["dysprosium", "ndfeb_magnets"]
+    assert expand_materials(["Gallium"], known) == ["gallium"]
+    with pytest.raises(StockpileInputError, match="'unobtainium' is neither a material nor a family"):
+        expand_materials("gallium,unobtainium", known)
+    with pytest.raises(StockpileInputError, match="none of them has a shortfall sample"):
+        expand_materials("cobalt", known)
+
+
+def test_project_vault_buys_magnets_and_separated_oxides():
+    """The Project Vault question for rare earths: US$12 bn for the USA, the EU27 and a joint pool, rare-earth
+    oxides and magnets only.  The plan buys NdFeB magnets for both (their Dy and Tb come in magnets), separated
+    oxides that they import (Ce, La, Gd, Y …), no REO basket; nothing above the market-absorption limit, the
+    budget holds, and stock lowers the expected loss."""
+    sc = minsec.load()
+    result = sc.stockpile.optimize(12e9, ensemble=500, seed=3, holders="US,EU,joint", materials="rare_earths,magnets")
+    plan = result.plan[result.plan["quantity_t"] > 1e-6]
+    bought = set(zip(plan["material"], plan["holder"], strict=True))
+    assert {("ndfeb_magnets", "USA"), ("ndfeb_magnets", "EU27")} <= bought
+    oxides = {m for m, _ in bought if m != "ndfeb_magnets"}
+    assert {"cerium", "gadolinium", "yttrium"} <= oxides and "rare_earths" not in oxides
+    assert (plan["share_of_world_supply_pct"] <= 10.0 + 1e-6).all()
+    assert result.summary["acquisition_usd"] <= 12e9
+    assert result.summary["expected_annual_loss_usd"] < result.summary["expected_annual_loss_without_usd"]
+    assert result.summary["materials"] == len(set(result.plan["material"]))
+    assert any("thulium" in w for w in result.warnings)   # no bundled Tm price: left out, said so
+
+
+# ------------------------------------------------------------------- CRMA benchmarks per element and magnets
+def test_benchmarks_per_element_and_for_magnets_by_hand():
+    """The EU27 uses 20 kt of NdFeB a year (RE021) and makes none in the baseline: its Dy consumption is the Dy in
+    those magnets, 20,000 × 0.0090 t Dy metal per t × 1.1477 t Dy₂O₃ per t Dy = 206.6 t oxide; Nd 20,000 × 0.2312 ×
+    1.1664 = 5,393 t.  No EU mine produces rare earths (a known zero: 0 % of the 10 % extraction benchmark); EU
+    separation and magnet making are not recorded (unknown, flagged).  Magnets have no extraction benchmark."""
+    sc = minsec.load()
+    from minsec.investment import benchmarks
+
+    eu = benchmarks.chain_consumption(sc, "EU27").set_index("material")
+    assert eu.loc["dysprosium", "consumption_t"] == pytest.approx(20_000 * 0.0090 * 1.1477)
+    assert eu.loc["neodymium", "consumption_t"] == pytest.approx(20_000 * 0.2312 * 1.1664)
+    assert eu.loc["dysprosium", "current_extraction_t"] == 0
+    assert np.isnan(eu.loc["dysprosium", "current_processing_t"])
+    assert eu.loc["ndfeb_magnets", "consumption_t"] == 20_000
+    assert eu.loc["ndfeb_magnets", "benchmark_stages"] == "processing;recycling"
+    table = sc.invest.benchmarks(regions="EU27,USA")
+    rows = table.set_index(["region", "material", "stage"])
+    assert ("EU27", "ndfeb_magnets", "extraction") not in rows.index
+    assert not rows.loc[("EU27", "dysprosium", "processing"), "current_known"]
+    assert rows.loc[("EU27", "dysprosium", "extraction"), "current_known"]
+    # the USA separates Nd (MP Materials, 952 t Nd₂O₃ of its 1,294 t NdPr oxide in 2024): a known share
+    us = benchmarks.chain_consumption(sc, "USA").set_index("material")
+    nd = rows.loc[("USA", "neodymium", "processing")]
+    assert nd["share_now_pct"] == pytest.approx(100 * us.loc["neodymium", "current_processing_t"]
+                                                / us.loc["neodymium", "consumption_t"])
+    assert nd["current_known"] and np.isnan(us.loc["dysprosium", "current_extraction_t"])   # Mountain Pass Dy 'NA'
+    # US magnet plants of the pipeline with a stated capacity (MP Independence 1,000 t/yr, USA Rare Earth
+    # Stillwater 10,000 t/yr) count towards the processing benchmark of magnets
+    magnets = rows.loc[("USA", "ndfeb_magnets", "processing")]
+    assert magnets["share_end_pct"] == pytest.approx(100 * 11_000 / us.loc["ndfeb_magnets", "consumption_t"])

@@ -39,6 +39,9 @@ SharingOption = Annotated[str, typer.Option("--sharing", help="Joint pool: 'need
 MinDaysOption = Annotated[float, typer.Option(
     "--min-days", help="Minimum holding per holder and material in days of consumption (e.g. 60, JOGMEC).")]
 MethodOption = Annotated[str, typer.Option("--method", help="auto (fast path where it applies), lp or fast.")]
+MaterialsOption = Annotated[str | None, typer.Option(
+    "--materials", help="Only these materials or families, comma-separated (e.g. rare_earths,magnets: the "
+                        "separated rare-earth oxides and NdFeB magnets).")]
 SchedulerOption = Annotated[str, typer.Option(
     "--scheduler", help="Ensemble executor: 'none' (in process), 'local' or a Dask scheduler address.")]
 
@@ -50,7 +53,7 @@ def stockpile_optimize(
     cvar: CvarOption = None, prices: PricesOption = None, loss_per_tonne: LossOption = None,
     holding_cost_rate: HoldingOption = 0.02, max_market_share: ShareOption = 0.10,
     horizon_years: YearsOption = 15.0, sharing: SharingOption = "need", min_days: MinDaysOption = 0.0,
-    method: MethodOption = "auto", scheduler: SchedulerOption = "none",
+    method: MethodOption = "auto", scheduler: SchedulerOption = "none", materials: MaterialsOption = None,
     releases: Annotated[Path | None, typer.Option("--releases", help="Write the release policy per scenario "
                                                                     "(CSV or Parquet).")] = None,
     split: Annotated[str | None, typer.Option("--split", help="Also compare separate stockpiles with this "
@@ -71,7 +74,7 @@ def stockpile_optimize(
             budget, method=method, split=split, scenarios=scenarios, ensemble=ensemble, seed=seed, holders=holders,
             members=members, cvar=cvar, prices=prices, loss_per_tonne=loss_per_tonne,
             holding_cost_rate=holding_cost_rate, max_market_share=max_market_share, horizon_years=horizon_years,
-            sharing=sharing, min_days=min_days, scheduler=scheduler, progress=bar.advance)
+            sharing=sharing, min_days=min_days, scheduler=scheduler, materials=materials, progress=bar.advance)
     if releases is not None:
         if releases.suffix.lower() == ".parquet":
             result.releases.to_parquet(releases, index=False)
@@ -108,7 +111,7 @@ def stockpile_frontier(
     cvar: CvarOption = None, prices: PricesOption = None, loss_per_tonne: LossOption = None,
     holding_cost_rate: HoldingOption = 0.02, max_market_share: ShareOption = 0.10,
     horizon_years: YearsOption = 15.0, sharing: SharingOption = "need", min_days: MinDaysOption = 0.0,
-    method: MethodOption = "auto", scheduler: SchedulerOption = "none",
+    method: MethodOption = "auto", scheduler: SchedulerOption = "none", materials: MaterialsOption = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write the frontier chart (HTML, plotly.js "
                                                              "embedded: opens offline).")] = None,
     fmt: FormatOption = Format.table,
@@ -129,7 +132,7 @@ def stockpile_frontier(
             values, method=method, holders=holders, scenarios=scenarios, ensemble=ensemble, seed=seed,
             members=members, cvar=cvar, prices=prices, loss_per_tonne=loss_per_tonne,
             holding_cost_rate=holding_cost_rate, max_market_share=max_market_share, horizon_years=horizon_years,
-            sharing=sharing, min_days=min_days, scheduler=scheduler, progress=bar.advance)
+            sharing=sharing, min_days=min_days, scheduler=scheduler, materials=materials, progress=bar.advance)
     if plot is not None:
         frontier_figure(table).write_html(plot, include_plotlyjs=True, full_html=True)
     emit(table, fmt, "Efficient frontier")

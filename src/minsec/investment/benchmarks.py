@@ -7,6 +7,13 @@ as one).
 Consumption is apparent consumption P + M − X from the bundled data (:mod:`minsec.risk.import_reliance`,
 latest year with a figure) or the user's table; current capacity is the region's production at the stage in
 that year (processing: the refining series; recycling: not in the bundled data, counted as 0 and flagged).
+
+Rare-earth elements and magnets (:func:`chain_consumption`), which trade data cannot see element by element, come
+from the scenario baseline's supply chain: a region consumes an element directly (the separated oxide or metal it
+buys, metal as the oxide it is reduced from) and embedded in the NdFeB magnets it buys (t magnet × t element
+metal per t magnet × t oxide per t metal, :func:`minsec.scenarios.chain.input_coefficients`), all in t of oxide;
+its extraction is its element mine output and its processing its separated-oxide output.  For magnets, the
+processing benchmark is magnet manufacturing in the region (there is no extraction of a manufactured product).
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ def consumption(chain, region: str) -> pd.DataFrame:
     table = import_reliance_records(chain, region, "all", None, "wmd")
     table = table[table["apparent_consumption_t"].notna() & (table["apparent_consumption_t"] > 0)]
     if table.empty:
-        return pd.DataFrame(columns=["region", "material", "year", "consumption_t", "basis", "stage_basis"])
+        return chain_consumption(chain, region)
     latest = table.sort_values("year").groupby(["material", "stage"]).tail(1)
     rows = []
     for material, rows_m in latest.groupby("material"):
@@ -47,6 +54,77 @@ def consumption(chain, region: str) -> pd.DataFrame:
             out[f"current_{stage_name}_t"] = value
         out["current_recycling_t"] = np.nan
         rows.append(out)
+    table = pd.DataFrame(rows)
+    chain_rows = chain_consumption(chain, region)
+    if len(chain_rows):
+        kept = table[~table["material"].isin(chain_rows["material"])] if len(table) else table
+        table = pd.concat([kept, chain_rows], ignore_index=True)
+    return table
+
+
+def chain_consumption(chain, region: str) -> pd.DataFrame:
+    """The region's consumption of each rare-earth element and of NdFeB magnets from the supply-chain baseline (the
+    module docstring), with current extraction and processing in the region; the rows of :func:`consumption`."""
+    from minsec.data import catalogue
+    from minsec.scenarios.chain import input_coefficients
+    from minsec.stockpile.inputs import use_markets
+
+    baseline = chain.scenarios.context().baseline
+    markets = baseline.markets
+    members = set(chain.members(region))
+    if region not in baseline.regions:
+        return pd.DataFrame()
+    coefficients = input_coefficients(markets)
+    demand = baseline.demand.to_pandas()
+    production = baseline.production.to_pandas()            # market × producer
+    producers = [p for p in production.columns if p in members]
+    magnets = "ndfeb_magnets.manufacturing"
+    magnet_use = float(demand.loc[magnets, region]) if magnets in markets else 0.0
+
+    table = chain.production_table
+    unattributed = table[(table["source"] == "minsec") & (table["measure"] == "production") & table["value"].isna()
+                         & table["country"].isin(members)]
+    unattributed = set(unattributed["material"] + "." + unattributed["stage"])
+
+    def output(market: str) -> tuple[float, bool]:
+        """The region's output of a market and whether it is known: a zero is known at the mines (USGS lists mine
+        output country by country) unless a member's element content is not attributed (US Dy: Mountain Pass's
+        Dy is 'NA' in USGS MYB 2022 Table 2); past the mines, producers outside the few recorded are not named."""
+        value = float(production.loc[market, producers].sum()) if market in markets and producers else 0.0
+        return value, value > 0 or (market.endswith(".mining") and market not in unattributed)
+
+    rows = []
+    parents = catalogue.materials()["parent"]
+    for material in sorted({m.split(".")[0] for m in markets if parents.get(m.split(".")[0]) == "rare_earths"}):
+        stocked = f"{material}.refining"
+        if stocked not in markets:
+            continue
+        use, factor = use_markets(baseline, material, [region]).get(region, (stocked, 1.0))
+        # element content of ore a region buys feeds its own separation (MP Materials' Nd): not consumption
+        direct = float(demand.loc[use, region]) * factor if not use.endswith(".mining") else 0.0
+        metal = f"{material}.metal"
+        per_magnet = coefficients.get((magnets, metal), 0.0) * coefficients.get((metal, stocked), 1.0)
+        embedded = magnet_use * per_magnet
+        if direct + embedded <= 0:
+            continue
+        extraction, extraction_known = output(f"{material}.mining")
+        processing, processing_known = output(stocked)
+        rows.append({"region": region, "material": material, "year": int(baseline.year),
+                     "consumption_t": direct + embedded,
+                     "basis": f"t oxide: {direct:,.0f} direct ({use}) + {embedded:,.0f} in {magnet_use:,.0f} t of "
+                              f"NdFeB magnets × {per_magnet:.4g} t/t (minsec supply-chain baseline)",
+                     "stage_basis": "refining", "benchmark_stages": "extraction;processing;recycling",
+                     "current_extraction_t": extraction if extraction_known else np.nan,
+                     "current_processing_t": processing if processing_known else np.nan,
+                     "current_recycling_t": np.nan})
+    if magnet_use > 0:
+        made, known = output(magnets)
+        rows.append({"region": region, "material": "ndfeb_magnets", "year": int(baseline.year),
+                     "consumption_t": magnet_use,
+                     "basis": f"t NdFeB: {baseline.demand_basis.sel(market=magnets, region=region).item()}",
+                     "stage_basis": "manufacturing", "benchmark_stages": "processing;recycling",
+                     "current_extraction_t": np.nan, "current_processing_t": made if known else np.nan,
+                     "current_recycling_t": np.nan})
     return pd.DataFrame(rows)
 
 
@@ -84,7 +162,10 @@ def gaps(consumption_table: pd.DataFrame) -> pd.DataFrame:
     """Per region × material × stage: target tonnes, current tonnes (NaN → 0, flagged) and the gap."""
     rows = []
     for row in consumption_table.itertuples():
+        applies = str(getattr(row, "benchmark_stages", "") or "").split(";")
         for stage, pct in TARGETS_PCT.items():
+            if applies != [""] and stage not in applies:
+                continue   # e.g. no extraction of a manufactured product (magnets)
             current = getattr(row, f"current_{stage}_t")
             target = pct / 100 * row.consumption_t
             rows.append({"region": row.region, "material": row.material, "stage": stage, "target_pct": pct,
@@ -94,6 +175,18 @@ def gaps(consumption_table: pd.DataFrame) -> pd.DataFrame:
                          "current_pct": 100 * (0.0 if pd.isna(current) else current) / row.consumption_t,
                          "gap_t": max(target - (0.0 if pd.isna(current) else float(current)), 0.0)})
     return pd.DataFrame(rows)
+
+
+def adds(stages: str, benchmark_stage: str, material: str) -> bool:
+    """Whether a project with ``stages`` adds capacity at ``benchmark_stage``: magnet manufacturing is the
+    processing of a manufactured product (``magnets`` family)."""
+    from minsec.data import catalogue
+
+    named = str(stages).split(";")
+    if benchmark_stage in named:
+        return True
+    family = catalogue.materials()["family"].get(material, "")
+    return benchmark_stage == "processing" and family == "magnets" and "manufacturing" in named
 
 
 def online(capacity: np.ndarray, start: np.ndarray, ramp_years: np.ndarray, years: np.ndarray) -> np.ndarray:
@@ -111,7 +204,7 @@ def trajectory(gap_table: pd.DataFrame, projects: pd.DataFrame, members: dict[st
     for need in gap_table.itertuples():
         mine = projects[(projects["material"] == need.material)
                         & projects["country"].isin(members[need.region])
-                        & projects["stages"].str.split(";").map(lambda s, st=need.stage: st in s)]
+                        & projects["stages"].map(lambda s, st=need.stage, m=need.material: adds(s, st, m))]
         added = online(mine["capacity_t_per_yr"].to_numpy(float), mine["expected_start_year"].to_numpy(float),
                        mine["ramp_up_years"].to_numpy(float), years).sum(axis=0) if len(mine) else \
             np.zeros(len(years))

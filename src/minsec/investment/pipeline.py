@@ -20,15 +20,18 @@ import pandas as pd
 from minsec.data import catalogue, countries, files
 from minsec.data import library as shipped
 from minsec.errors import InputError
+from minsec.investment.benchmarks import adds
 
 PIPELINE_COLUMNS = ("project_id", "name", "country_iso3", "materials", "stage", "capacity_value", "capacity_unit",
                     "capex_usd", "expected_start_year", "status", "owner", "owner_country_iso3", "source_url")
 FILL_COLUMNS = ("capex_usd", "capacity_t_per_yr", "expected_start_year", "ramp_up_years")
 BENCHMARK_STAGES = ("extraction", "processing", "recycling")
 DEFAULT_RAMP_UP_YEARS = 3
-#: a material name of the pipeline → minsec material (rare-earth and magnet rows all count as rare earths)
-ALIASES = {"bauxite/alumina/aluminium": "aluminium", "ndfeb magnets": "rare_earths", "ndpr metal": "rare_earths",
-           "permanent magnets (type not stated)": "rare_earths", "rare earth metals/alloys": "rare_earths"}
+#: a material name of the pipeline → minsec material: rare-earth metals count as rare earths; magnet plants as NdFeB
+#: magnets (USA Rare Earth's second plant, "type not stated", makes the company's NdFeB, as its Stillwater plant)
+ALIASES = {"bauxite/alumina/aluminium": "aluminium", "ndfeb magnets": "ndfeb_magnets", "ndpr metal": "rare_earths",
+           "permanent magnets (type not stated)": "ndfeb_magnets", "rare earth metals/alloys": "rare_earths",
+           "ndfeb magnets (rare earths)": "ndfeb_magnets"}
 
 
 class PipelineError(InputError):
@@ -48,7 +51,9 @@ def minsec_material(name: str) -> str | None:
         return text.replace(" ", "_")
     if text in ALIASES:
         return ALIASES[text]
-    if text.startswith("rare earth") or text.startswith("ndfeb"):
+    if text.startswith("ndfeb"):
+        return "ndfeb_magnets"
+    if text.startswith("rare earth"):
         return "rare_earths"
     return None
 
@@ -117,7 +122,7 @@ def _evaluable(frame: pd.DataFrame) -> pd.DataFrame:
         why = []
         if not p.material:
             why.append("no material minsec tracks")
-        if not any(s in BENCHMARK_STAGES for s in str(p.stages).split(";")):
+        if not any(adds(str(p.stages), s, str(p.material)) for s in BENCHMARK_STAGES):
             why.append(f"stage {p.stages!r} is not extraction, processing or recycling")
         if pd.isna(p.capex_usd):
             why.append("capex missing")

@@ -63,6 +63,9 @@ class StockpileOptimisation(_Params):
     seed: int = Field(0, ge=0, le=2**31 - 1)
     cvar: float | None = Field(None, gt=0.5, lt=1)
     method: Literal["auto", "lp", "fast"] = "auto"
+    materials: Annotated[str | None, Field(max_length=500, pattern=r"^[A-Za-z0-9_, -]+$",
+                                           description="only these materials or families, e.g. "
+                                                       "'rare_earths,magnets'")] = None
 
 
 class StockpileFrontier(_Params):
@@ -210,7 +213,8 @@ def run_stockpile(params: StockpileOptimisation, progress: Callable[[float], Non
     # a joint pool alone serves the US and the EU (members); national holders are sampled themselves
     result = analytics_chain().stockpile.optimize(
         params.budget, method=params.method, ensemble=params.ensemble, seed=params.seed, holders=params.holders,
-        members="US,EU", cvar=params.cvar, progress=_scaled(progress, params.ensemble, 0.8))
+        members="US,EU", cvar=params.cvar, materials=params.materials,
+        progress=_scaled(progress, params.ensemble, 0.8))
     progress(0.85)
     return {"summary": result.summary, "plan": _records(result.plan), "by_party": _records(result.by_party),
             "warnings": result.warnings}

@@ -67,9 +67,18 @@ class StockpileAccessor:
                 cvar: float | None = None, prices: str | Path | None = None, loss_per_tonne: str | Path | None = None,
                 holding_cost_rate: float = 0.02, max_market_share: float = 0.10, horizon_years: float = 15.0,
                 sharing: str = "need", min_days: float = 0.0, scheduler: str = "none",
-                progress: Progress | None = None) -> PreparedProblem:
-        """The stockpile problem (shortfall sample, prices, losses, constraints) before it is solved."""
-        from minsec.stockpile.inputs import JOINT, annual_sample, read_material_values, read_shortfall_table
+                materials: str | Iterable[str] | None = None, progress: Progress | None = None) -> PreparedProblem:
+        """The stockpile problem (shortfall sample, prices, losses, constraints) before it is solved.
+
+        ``materials`` limits the plan to some materials or families (``"rare_earths,magnets"``: the separated
+        rare-earth oxides and the magnets — the Project Vault question)."""
+        from minsec.stockpile.inputs import (
+            JOINT,
+            annual_sample,
+            expand_materials,
+            read_material_values,
+            read_shortfall_table,
+        )
         from minsec.stockpile.setup import parse_holders, prepare_problem
 
         holder_list = parse_holders(holders)
@@ -84,6 +93,8 @@ class StockpileAccessor:
                 parties = list(parse_holders(members))
             sample = annual_sample(context, parties, ensemble, seed, None if scheduler == "none" else scheduler,
                                    progress=progress)
+        if materials is not None:
+            sample = sample.select(expand_materials(materials, list(sample.materials)))
         price = read_material_values(prices, "price_usd_per_t") if prices is not None else None
         losses = read_material_values(loss_per_tonne, "loss_usd_per_t") if loss_per_tonne is not None else None
         return prepare_problem(context, sample, budget_usd, holder_list, price, losses, cvar_alpha=cvar,

@@ -221,12 +221,47 @@ def loss_multiplier(facts: pd.DataFrame) -> float:
     return added / materials
 
 
+#: the form a stockpile holds, in order of preference: the refined or separated product (the US National Defense
+#: Stockpile holds separated oxides — NdPr oxide, lanthanum, cerium in the FY2024 Annual Materials Plan), else the
+#: ore, else the metal, else the manufactured product (NdFeB magnet block, also in that plan)
+STOCK_FORMS = ("refining", "mining", "metal", "manufacturing")
+
+
 def stock_market(markets: list[str], material: str) -> str | None:
-    """The market a stockpile of ``material`` holds: the refined product where there is one, else the ore."""
-    for stage in ("refining", "mining"):
+    """The market a stockpile of ``material`` holds (:data:`STOCK_FORMS`)."""
+    for stage in STOCK_FORMS:
         if f"{material}.{stage}" in markets:
             return f"{material}.{stage}"
     return None
+
+
+def use_markets(baseline, material: str, parties: list[str]) -> dict[str, tuple[str, float]]:
+    """party → (the market whose shortfall a stock of ``material`` covers for it, tonnes of the stocked form per
+    tonne of that market).
+
+    A party's use is the most downstream of the material's markets it buys (Japan's magnet makers buy Dy metal,
+    the USA yttrium oxide): counting one stage avoids counting the same shortage twice, as input of a party's
+    processors and again as their lost output.  Metal is held as oxide: one tonne of metal short is covered by
+    the oxide it is reduced from (t oxide per t metal, :func:`minsec.scenarios.chain.input_coefficients`, e.g.
+    1.1477 t Dy₂O₃ per t Dy); the other materials are on one basis across stages (t of content)."""
+    from minsec.scenarios.chain import input_coefficients
+
+    markets = baseline.markets
+    stocked = stock_market(markets, material)
+    if stocked is None:
+        return {}
+    own = [m for m in markets if m.split(".")[0] == material]
+    downstream_first = sorted(own, key=lambda m: ("mining", "refining", "metal", "manufacturing").index(
+        m.rsplit(".", 1)[1]), reverse=True)
+    coefficients = input_coefficients(markets)
+    demand = baseline.demand
+    out = {}
+    for party in parties:
+        if party not in baseline.regions:
+            continue
+        use = next((m for m in downstream_first if float(demand.sel(market=m, region=party)) > 0), stocked)
+        out[party] = (use, coefficients.get((use, stocked), 1.0))
+    return out
 
 
 def material_facts(context, materials: list[str], parties: list[str], members: list[str] | None = None
@@ -254,8 +289,11 @@ def material_facts(context, materials: list[str], parties: list[str], members: l
         row["loss_usd_per_t"] = row["price_usd_per_t"] * multiplier
         row["loss_basis"] = f"{multiplier:.3g} × price (USGS MCS 2024 Fig. 1: value added per $ of material)"
         rows.append(row)
-        use = {p: float(demand.loc[market, p]) if market and p in demand.columns else np.nan for p in parties}
-        pooled = float(demand.loc[market, members].sum()) if market and members else np.nan
+        # consumption at the stage each party uses the material, in tonnes of the stocked form
+        uses = use_markets(baseline, material, [*parties, *members])
+        use = {p: float(demand.loc[uses[p][0], p]) * uses[p][1] if p in uses else np.nan for p in parties}
+        pooled = float(sum(demand.loc[uses[p][0], p] * uses[p][1] for p in members if p in uses)) \
+            if market and members else np.nan
         use[ALL_PARTIES] = use.get(ALL_PARTIES, pooled) if ALL_PARTIES in parties else pooled
         use[JOINT] = pooled
         consumption.append(use)
@@ -276,6 +314,45 @@ def annual_sample(context, parties: list[str], size: int, seed: int, scheduler: 
     return sample_from_ensemble(context, spec, parties, scheduler, progress=progress)
 
 
+def ensemble_materials(markets: list[str]) -> list[str]:
+    """The materials an ensemble sample plans stock for: every material with a market except a total that its
+    parts split (the REO basket ``rare_earths``, held as its separated elements: a stock of "rare earths" is a
+    stock of particular oxides, and counting the basket too would count the same shortfall twice)."""
+    from minsec.scenarios.chain import split_markets
+
+    totals = {markets[k].split(".")[0] for k in split_markets(markets)}
+    return sorted({m.split(".")[0] for m in markets} - totals)
+
+
+def expand_materials(text: str | list[str] | tuple[str, ...], known: list[str]) -> list[str]:
+    """``--materials``: material ids or catalogue families (``magnets``), comma-separated; a total that its parts
+    split (``rare_earths``) means its parts (the elements).  Only materials of ``known`` (those with a sample) are
+    returned; a name that is neither a material nor a family is an error naming it."""
+    from minsec.data import catalogue
+
+    table = catalogue.materials()
+    items = [t.strip() for t in (text.split(",") if isinstance(text, str) else text) if t.strip()]
+    if not items:
+        raise StockpileInputError("--materials: name at least one material or family (e.g. rare_earths,magnets)")
+    families = {f.lower().replace(" ", "_"): list(group.index) for f, group in table.groupby("family")}
+    chosen: list[str] = []
+    for item in items:
+        key = item.lower().replace(" ", "_").replace("-", "_")
+        if key in table.index:
+            children = [m for m in table.index[table["parent"] == key] if m in known]
+            found = children if key not in known and children else [key]
+        elif key in families:
+            found = families[key]
+        else:
+            raise StockpileInputError(f"--materials: {item!r} is neither a material nor a family "
+                                      f"({', '.join(sorted(families))}); see `minsec materials`")
+        chosen += [m for m in found if m in known and m not in chosen]
+    if not chosen:
+        raise StockpileInputError(f"--materials {','.join(items)}: none of them has a shortfall sample "
+                                  "(no market or no bundled price)")
+    return chosen
+
+
 def sample_from_ensemble(context, spec, parties: list[str], scheduler: str | None = None,
                          progress=None) -> ShortfallSample:
     """Run a minsec ensemble and keep each party's annual shortfall of each material's stocked market.
@@ -293,13 +370,16 @@ def sample_from_ensemble(context, spec, parties: list[str], scheduler: str | Non
     result = run_ensemble(context, spec, out=None, scheduler=scheduler, progress=progress, keep_rows=True)
     rows = result.summary["rows"]
     markets = context.baseline.markets
-    materials = sorted({m.split(".")[0] for m in markets})
-    stocked = {material: stock_market(markets, material) for material in materials}
+    materials = ensemble_materials(markets)
+    # each party's shortfall of a material at the stage it uses it, in tonnes of the stocked form
+    factor = {(use, party): f for material in materials
+              for party, (use, f) in use_markets(context.baseline, material, parties).items()}
     n = spec.n_scenarios
     if len(rows):
-        market = rows["material"].astype(str) + "." + rows["stage"].astype(str)
-        keep = market.isin(set(stocked.values())) & rows["importer"].astype(str).isin(parties)
-        rows = rows[keep.to_numpy()]
+        key = pd.Series(list(zip(rows["material"].astype(str) + "." + rows["stage"].astype(str),
+                                 rows["importer"].astype(str), strict=True)), index=rows.index)
+        scale = key.map(factor)
+        rows = rows[scale.notna().to_numpy()].assign(shortfall_t=lambda r: r["shortfall_t"] * scale.dropna())
     scenario = rows["scenario"].to_numpy(np.int64) if len(rows) else np.zeros(0, np.int64)
     return ShortfallSample(
         scenarios=np.arange(n), probability=np.full(n, 1.0 / n), materials=tuple(materials),
