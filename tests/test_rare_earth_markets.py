@@ -279,3 +279,77 @@ def test_benchmarks_per_element_and_for_magnets_by_hand():
     # Stillwater 10,000 t/yr) count towards the processing benchmark of magnets
     magnets = rows.loc[("USA", "ndfeb_magnets", "processing")]
     assert magnets["share_end_pct"] == pytest.approx(100 * 11_000 / us.loc["ndfeb_magnets", "consumption_t"])
+
+
+# ----------------------------------------------------------------- a single reference price for rare earths
+def test_basket_reference_by_hand(tmp_path):
+    """Two oxides: 3 t of Ce at US$1,000/t and 1 t of Nd at US$70,000/t make a basket worth
+    (3·1,000 + 1·70,000) / 4 = US$18,250 per t REO; an element without a price keeps its weight in the table
+    (a null price, not zero) and is left out of the average."""
+    from minsec.data.errors import DataFormatError
+    from minsec.markets.reference import ReferencePrice, basket, read_weights
+    from minsec.markets.series import MarketInputError
+
+    def ref(value):
+        return ReferencePrice("x", "market-based (trailing mean)", value,
+                              {"observations": 3, "first": "2023-07-01", "last": "2025-07-01", "source": "test"})
+
+    weights = pd.Series({"cerium": 3.0, "neodymium": 1.0, "thulium": 0.04})
+    table = basket("rare_earths", {"cerium": ref(1_000.0), "neodymium": ref(70_000.0)}, weights, "test")
+    assert table["reference_usd_per_t"].iloc[0] == pytest.approx((3 * 1_000 + 70_000) / 4)
+    thulium = table.set_index("material").loc["thulium"]
+    assert np.isnan(thulium["reference_usd_per_t"]) and thulium["method"] == "no price"
+    assert "thulium" in table["window"].iloc[0]
+    with pytest.raises(MarketInputError, match="no element of the basket has a price"):
+        basket("rare_earths", {}, weights, "test")
+    path = tmp_path / "w.csv"
+    path.write_text("material,weight\ncerium,3\nneodymium,-1\n")
+    with pytest.raises(DataFormatError, match=r"row 3.*weight"):
+        read_weights(path)
+
+
+def test_single_reference_price_for_rare_earths(context):
+    """`minsec markets reference-price --material rare_earths --method basket`: the partnership's mine basket
+    (element content of partner mine output) at each oxide's 3-year market reference is a weighted mean of them,
+    between the cheapest (La, Ce ~US$1/kg) and NdPr (~US$69/kg); the world's separated basket carries more of the
+    expensive magnet and heavy elements; a CSV of weights works; the basket is rare earths only."""
+    sc = context.chain
+    supply = sc.markets.reference_price("rare_earths", "basket")
+    head, parts = supply.iloc[0], supply.iloc[1:]
+    priced = parts[parts["reference_usd_per_t"].notna()]
+    expected = (priced["weight_t"] * priced["reference_usd_per_t"]).sum() / priced["weight_t"].sum()
+    assert head["reference_usd_per_t"] == pytest.approx(expected)
+    assert 1_000 < head["reference_usd_per_t"] < 69_000
+    tonnes, _ = sc.markets.basket_weights("supply")
+    table = sc.production_table
+    mine = table[(table["source"] == "minsec") & (table["stage"] == "mining") & (table["year"] == 2025)
+                 & table["country"].isin(sc.members("partnership")) & (table["material"] == "neodymium")]
+    assert tonnes["neodymium"] == pytest.approx(mine["value"].sum())
+    nd = priced.set_index("material").loc["neodymium"]
+    assert nd["reference_usd_per_t"] == pytest.approx(sc.markets.reference_price("neodymium").iloc[0][
+        "reference_usd_per_t"])
+    world = sc.markets.reference_price("rare_earths", "basket", weights="world").iloc[0]
+    assert world["reference_usd_per_t"] > head["reference_usd_per_t"]
+    from minsec.errors import InputError
+    with pytest.raises(InputError, match="rare-earth basket"):
+        sc.markets.reference_price("gallium", "basket")
+    with pytest.raises(InputError, match="supply, world or a CSV"):
+        sc.markets.basket_weights("partners")
+
+
+# ------------------------------------------------------------------------------------------ early warnings
+def test_early_warnings_cover_elements_magnets_and_annual_prices():
+    """On 2026-12-06: China's April 2025 licensing warns about each of its elements and the magnets it names;
+    the annual USGS prices of 2025 flag the minor metals China's 2025 controls hit (Bi +270 %, Te +84 %, Ge +106 %,
+    each more than 3 σ from the series' earlier annual moves), not the rare-earth oxides (Ce +41 % is 2.3 σ)."""
+    import datetime as dt
+
+    from minsec import signals
+
+    warnings = signals.collect(minsec.load(), dt.date(2026, 12, 6))
+    april = [w for w in warnings if w.kind == "export_control" and w.evidence["measure_id"] == "CN-2025-18"]
+    assert {"dysprosium", "terbium", "yttrium", "ndfeb_magnets", "smco_magnets"} <= set(april[0].materials)
+    annual = {w.materials[0]: w for w in warnings if w.kind == "price_spike" and "year" in w.evidence}
+    assert set(annual) == {"bismuth", "tellurium", "germanium"}
+    assert annual["bismuth"].evidence["z_score"] > 4 and annual["bismuth"].severity == "high"
+    assert annual["germanium"].severity == "medium" and annual["germanium"].evidence["year"] == "2025"

@@ -9,9 +9,12 @@ Sources and rules (each warning has a fingerprint, so running again publishes on
   ended before the day is flagged separately (the controls may be back in force).  Default TLP:CLEAR (public
   government notices).
 * **Concentration**: a material × stage whose leading producer's share of world output crossed the CRMA's
-  65 % benchmark between the two latest USGS years (upwards: high severity; downwards: info).  GREEN.
+  65 % benchmark between the two latest years of its world table (USGS; minsec's derived rare-earth chain for the
+  elements and magnets USGS does not publish: upwards: high severity; downwards: info).  GREEN.
 * **Price spikes**: a monthly log return more than 3 standard deviations from the mean of the previous 60
-  months, in a bundled monthly price series (falls are reported too: a collapse can signal dumping).  GREEN.
+  months, in a bundled monthly price series (falls are reported too: a collapse can signal dumping); for the
+  annual USGS series (rare-earth oxides by element, minor metals), the latest annual log change against the
+  earlier annual changes by the same 3 σ rule, once a series has at least 6 years.  GREEN.
 * **Trade surveillance**: dumping-margin and import-surge findings for the partnership's imports in the
   latest trade year with high severity and high confidence (:mod:`minsec.markets.surveillance`).  GREEN.
 """
@@ -152,6 +155,46 @@ def price_spike_warnings(pink: pd.DataFrame, catalogue_prices: pd.DataFrame) -> 
     return out
 
 
+ANNUAL_MIN_YEARS = 6
+
+
+def annual_price_warnings(chain, catalogue_prices: pd.DataFrame) -> list[EarlyWarning]:
+    """The latest annual move of each USGS annual price series (one per series) against the series' earlier
+    annual log changes: a warning at 3 σ or more (4 σ: high), once the series has :data:`ANNUAL_MIN_YEARS` years."""
+    from minsec.errors import InputError
+    from minsec.markets.series import material_series
+
+    out = []
+    rows = catalogue_prices[catalogue_prices["source"] == "usgs_salient"].drop_duplicates("series")
+    for row in rows.itertuples():
+        try:
+            series = material_series(chain, row.material, row.stage)
+        except InputError:
+            continue
+        if len(series.prices) < ANNUAL_MIN_YEARS:
+            continue
+        returns = np.diff(np.log(series.prices))
+        history, last = returns[:-1], returns[-1]
+        sigma = history.std(ddof=1)
+        z = (last - history.mean()) / sigma if sigma > 0 else 0.0
+        if abs(z) < SPIKE_SIGMAS:
+            continue
+        year = str(series.dates[-1])[:4]
+        change = np.expm1(last)
+        out.append(EarlyWarning(
+            "price_spike", f"{row.series}|{year}",
+            f"{row.material}: annual price {'rose' if last > 0 else 'fell'} {change:+.1%} in {year} ({z:+.1f} σ)",
+            f"The USGS annual price ({row.series}) moved {change:+.1%} from {series.prices[-2]:,.0f} to "
+            f"{series.prices[-1]:,.0f} USD/t in {year}, {z:+.1f} standard deviations from the series' "
+            f"{len(history)} earlier annual moves. Source: {series.source}.",
+            "high" if abs(z) >= 4 else "medium", "GREEN", [row.material], [], row.stage,
+            "USGS Mineral Commodity Summaries (salient statistics)",
+            {"series": row.series, "year": year, "log_return": float(last), "z_score": float(z),
+             "window_years": len(history), "previous_price": float(series.prices[-2]),
+             "price": float(series.prices[-1])}))
+    return out
+
+
 def surveillance_warnings(findings) -> list[EarlyWarning]:
     out = []
     for f in findings:
@@ -177,8 +220,9 @@ def collect(chain, today: dt.date | None = None) -> list[EarlyWarning]:
 
     today = today or dt.date.today()
     warnings = export_control_warnings(chain.export_controls, today)
-    warnings += concentration_warnings(concentration_table(chain, "usgs", None, None, None))
+    warnings += concentration_warnings(concentration_table(chain, "auto", None, None, None))
     warnings += price_spike_warnings(chain.prices, catalogue_prices())
+    warnings += annual_price_warnings(chain, catalogue_prices())
     partners = chain.groups.members("partnership")
     year = int(chain.trade["year"].max())
     warnings += surveillance_warnings(surveil(chain.trade, catalogue.hs_codes(), "partnership", partners, partners,

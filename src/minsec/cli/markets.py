@@ -152,8 +152,9 @@ def markets_calibrate(
 def markets_reference_price(
     material: Annotated[str, typer.Option("--material", help="Material (bundled series) or a name for your "
                                                              "files.")],
-    method: Annotated[str, typer.Option("--method", help="market (trailing mean of undistorted prices) or cost "
-                                                         "(partner cost curve).")] = "market",
+    method: Annotated[str, typer.Option("--method", help="market (trailing mean of undistorted prices), cost "
+                                                         "(partner cost curve) or basket (rare earths).")]
+    = "market",
     prices: PricesFileOption = None,
     window_years: Annotated[float, typer.Option("--window-years", help="Trailing window, years.")] = 3.0,
     as_of: Annotated[str | None, typer.Option("--as-of", help="End of the window (YYYY-MM-DD).")] = None,
@@ -163,12 +164,17 @@ def markets_reference_price(
                                                                "unit_cost_usd_per_t'.")] = None,
     percentile: Annotated[float, typer.Option("--percentile", help="Share of partner capacity covered.")] = 0.9,
     margin: Annotated[float, typer.Option("--margin", help="Margin over the marginal cost.")] = 0.1,
+    weights: Annotated[str, typer.Option("--weights", help="basket: supply (the element mix of the partnership's "
+                                                           "mine output), world (world separated output) or a CSV "
+                                                           "'material,weight'.")] = "supply",
     fmt: FormatOption = Format.table,
 ) -> None:
-    """A reference price per material: cost-based (partner cost curve) or market-based, with its inputs."""
-    emit(chain().markets.reference_price(material, method, prices=prices, window_years=window_years, as_of=as_of,
-                                         exclude=exclude, costs=costs, percentile=percentile, margin=margin),
-         fmt, "Reference price")
+    """A reference price per material: cost-based (partner cost curve), market-based, or for rare earths a basket
+    of the oxides' market-based references (--method basket --material rare_earths), with its inputs."""
+    table = chain().markets.reference_price(material, method, prices=prices, window_years=window_years, as_of=as_of,
+                                            exclude=exclude, costs=costs, percentile=percentile, margin=margin,
+                                            weights=weights)
+    emit(table, fmt, table.attrs.get("title", "Reference price"))
 
 
 @markets_app.command("surveillance")

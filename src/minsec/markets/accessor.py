@@ -196,14 +196,19 @@ class MarketsAccessor:
     def reference_price(self, material: str, method: str = "market", *, prices: str | Path | None = None,
                         window_years: float = 3.0, as_of: str | None = None, exclude: str | None = None,
                         costs: str | Path | pd.DataFrame | None = None, percentile: float = 0.9,
-                        margin: float = 0.1) -> pd.DataFrame:
+                        margin: float = 0.1, weights: str | Path | pd.Series = "supply") -> pd.DataFrame:
         """A reference price (USD/t, one row with its inputs): ``market`` — the trailing mean of undistorted
         prices over ``window_years`` (``exclude`` distorted periods, e.g. ``"2015-01:2016-06"``); ``cost`` — the
-        capacity-weighted ``percentile`` of a partner cost curve plus ``margin``."""
+        capacity-weighted ``percentile`` of a partner cost curve plus ``margin``; ``basket`` (``rare_earths``) —
+        the single reference price of rare earths per tonne of REO: each oxide's market-based reference weighted
+        by ``weights``: ``supply`` (the element mix of the partnership's mine output), ``world`` (the world's
+        separated-oxide output) or a CSV ``material,weight`` (first row the basket, then its components)."""
         import pandas as pd
 
         from minsec.markets.reference import cost_based, market_based, parse_periods, read_cost_curve
 
+        if method == "basket":
+            return self._basket(material, weights, window_years, as_of, exclude)
         if method == "cost":
             if costs is None:
                 raise InputError("--method cost needs --costs FILE (producer,capacity_t,unit_cost_usd_per_t)")
@@ -213,8 +218,64 @@ class MarketsAccessor:
             result = market_based(material, self.series(material, prices, None), window_years, as_of,
                                   parse_periods(exclude))
         else:
-            raise InputError(f"--method must be market or cost (got {method!r})")
+            raise InputError(f"--method must be market, cost or basket (got {method!r})")
         return pd.DataFrame([result.record()])
+
+    def basket_weights(self, weights: str = "supply") -> tuple[pd.Series, str]:
+        """Tonnes of each rare-earth element in a basket, and what the basket is: ``supply`` — the element content
+        of the partnership members' mine output, ``world`` — the world's separated-oxide output, both in the
+        latest year minsec derives (:mod:`minsec.data.rare_earth_chain`; an element not attributed to a mine is
+        left out of that mine's row, not counted as zero)."""
+        from minsec.data import catalogue
+
+        stage = {"supply": "mining", "world": "refining"}.get(weights)
+        if stage is None:
+            raise InputError(f"--weights must be supply, world or a CSV file (got {weights!r})")
+        table = self._chain.production_table
+        elements = catalogue.materials().index[catalogue.materials()["parent"] == "rare_earths"]
+        rows = table[(table["source"] == "minsec") & (table["stage"] == stage) & (table["measure"] == "production")
+                     & table["material"].isin(elements) & table["value"].notna()]
+        year = int(rows["year"].max())
+        rows = rows[rows["year"] == year]
+        if weights == "supply":
+            members = self._chain.members("partnership")
+            rows = rows[rows["country"].isin(members)]
+            basis = f"element content of the partnership's mine output {year} (t oxide, minsec REE-chain)"
+        else:
+            rows = rows[rows["country"] == "WLD"]
+            basis = f"world separated-oxide output {year} (t, minsec REE-chain)"
+        return rows.groupby("material")["value"].sum(), basis
+
+    def _basket(self, material: str, weights: str | Path | pd.Series, window_years: float, as_of: str | None,
+                exclude: str | None) -> pd.DataFrame:
+        from pathlib import Path
+
+        import pandas as pd
+
+        from minsec.data import catalogue
+        from minsec.markets.reference import basket, market_based, parse_periods, read_weights
+        from minsec.markets.series import material_series
+
+        if material != "rare_earths":
+            raise InputError(f"--method basket prices the rare-earth basket (--material rare_earths), not {material!r}")
+        if isinstance(weights, pd.Series):
+            tonnes, basis = weights, "weights given"
+        elif str(weights) in ("supply", "world"):
+            tonnes, basis = self.basket_weights(str(weights))
+        else:
+            tonnes, basis = read_weights(Path(weights)), f"weights from {weights}"
+        elements = set(catalogue.materials().index[catalogue.materials()["parent"] == "rare_earths"])
+        unknown = [m for m in tonnes.index if m not in elements]
+        if unknown:
+            raise InputError(f"--weights: {unknown[0]!r} is not a rare-earth element ({', '.join(sorted(elements))})")
+        priced = set(catalogue.reference_prices().query("stage == 'refining'")["material"])
+        periods = parse_periods(exclude)
+        components = {m: market_based(m, material_series(self._chain, m, "refining"), window_years, as_of, periods)
+                      for m in tonnes.index if m in priced}
+        table = basket(material, components, tonnes, basis)
+        table.attrs["title"] = (f"Reference price: rare earths, basket of {basis}: "
+                                f"{table['reference_usd_per_t'].iloc[0] / 1000:,.2f} USD/kg REO")
+        return table
 
     def surveillance(self, importer: str = "partnership", year: int | None = None, kind: str | None = None,
                      material: str | None = None, include_ores: bool = False, source: str = "baci",

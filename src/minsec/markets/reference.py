@@ -7,6 +7,11 @@
 * **Market-based**: the mean of the market series over a trailing window ending at the as-of date, leaving
   out observations flagged as distorted (dumping periods found by surveillance, or given by the user):
   ``R = mean{P_t : as_of − window < t ≤ as_of, t not flagged}``.
+* **Basket** (a single reference price for rare earths): the market-based reference of each separated oxide,
+  weighted by the tonnes of each element in a documented basket, per tonne of rare-earth oxide:
+  ``R = Σₑ wₑ·Rₑ / Σₑ wₑ`` over the elements with a price series; the basket's share of elements without one is
+  reported, never priced at zero.  The industry's "basket price" of a concentrate is the same sum over its
+  element distribution (Lynas reports its average selling price per kg of REO sold: parameter facts RK073–RK079).
 """
 
 from __future__ import annotations
@@ -117,3 +122,62 @@ def market_based(material: str, series: PriceSeries, window_years: float = 3.0, 
         "window_years": window_years, "as_of": str(end), "observations": int(used.sum()),
         "excluded_as_distorted": int((in_window & flagged).sum()), "first": str(series.dates[used][0]),
         "last": str(series.dates[used][-1]), "source": series.source})
+
+
+def read_weights(path: str | Path) -> pd.Series:
+    """Basket weights from a CSV ``material,weight`` (tonnes or shares; non-negative, not all zero)."""
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DataFormatError(path, f"cannot read as CSV: {exc}") from None
+    missing = [c for c in ("material", "weight") if c not in frame.columns]
+    if missing:
+        raise DataFormatError(path, f"missing column(s) {missing}; expected material, weight", row=1)
+    values = pd.to_numeric(frame["weight"], errors="coerce")
+    bad = values.isna() | (values < 0) | ~np.isfinite(values.fillna(0))
+    if bad.any():
+        position = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataFormatError(path, f"{frame['weight'].iloc[position]!r} is not a non-negative number",
+                              row=position + 2, column="weight")
+    materials = frame["material"].astype(str).str.strip()
+    if materials.duplicated().any():
+        raise DataFormatError(path, f"material {materials[materials.duplicated()].iloc[0]!r} appears twice")
+    if values.sum() <= 0:
+        raise DataFormatError(path, "the weights add up to zero")
+    return pd.Series(values.to_numpy(float), index=pd.Index(materials, name="material"), name="weight")
+
+
+def basket(material: str, components: dict[str, ReferencePrice], weights: pd.Series, basis: str
+           ) -> pd.DataFrame:
+    """The basket reference price (module docstring) and its components: one row for the basket (first), then
+    one per element with its weight, reference and contribution; elements of the basket without a price are
+    listed with their weight and a null reference."""
+    weights = weights[weights > 0]
+    if weights.empty:
+        raise MarketInputError("the basket has no element with a positive weight")
+    priced = [m for m in weights.index if m in components]
+    if not priced:
+        raise MarketInputError("no element of the basket has a price series")
+    total, covered = float(weights.sum()), float(weights[priced].sum())
+    rows = []
+    for element, weight in weights.sort_values(ascending=False).items():
+        reference = components.get(element)
+        share = weight / covered if reference is not None else np.nan
+        rows.append({"material": element, "method": "market-based (trailing mean)" if reference else "no price",
+                     "weight_t": float(weight), "weight_share": float(weight / total),
+                     "reference_usd_per_t": reference.usd_per_t if reference else np.nan,
+                     "contribution_usd_per_t": share * reference.usd_per_t if reference else np.nan,
+                     "observations": reference.inputs["observations"] if reference else 0,
+                     "window": f"{reference.inputs['first']} … {reference.inputs['last']}" if reference else
+                     "no bundled price series: left out of the basket", "source": reference.inputs["source"]
+                     if reference else ""})
+    value = float(np.nansum([r["contribution_usd_per_t"] for r in rows]))
+    left_out = [r["material"] for r in rows if r["method"] == "no price"]
+    missing = f"{', '.join(left_out) if left_out else 'none'} ({100 * (1 - covered / total):.2g} % of the basket)"
+    head = {"material": material, "method": f"basket ({basis})", "weight_t": total, "weight_share": 1.0,
+            "reference_usd_per_t": value, "contribution_usd_per_t": value,
+            "observations": sum(r["observations"] for r in rows),
+            "window": f"{len(priced)} oxides; left out (no price): {missing}",
+            "source": "USGS Mineral Commodity Summaries oxide prices (per element rows)"}
+    return pd.DataFrame([head, *rows])
