@@ -119,17 +119,24 @@ def test_us_oxide_demand_is_close_to_usgs_apparent_consumption(context):
 # --------------------------------------------------------------------- mine events reach element content
 def test_split_events_by_hand():
     """An outage of producer 1 on the REO market (0) is carried to the element markets 1 and 2 that producer 1
-    produces (not to 3, which it does not), each with its own market's leakage."""
-    events = EventTable(scenario=np.array([0, 4]), market=np.array([0, 5]), producer=np.array([1, 1]),
-                        restriction=np.array([False, True]), fraction=np.array([0.5, 1.0]),
-                        start=np.zeros(2), duration=np.array([6.0, 12.0]), targets=np.ones((2, 3), dtype=bool),
-                        leakage=np.array([0.1, 0.2]))
-    production = np.array([[10.0, 10.0], [0.0, 4.0], [0.0, 1.0], [5.0, 0.0], [1.0, 1.0], [1.0, 1.0]])
+    produces (not to 3, which it does not), each with its own market's leakage; its export restriction to region 2
+    only to market 2, the one part it ships there (it keeps market 1's output at home, region 0)."""
+    events = EventTable(scenario=np.array([0, 4, 7]), market=np.array([0, 5, 0]), producer=np.array([1, 1, 1]),
+                        restriction=np.array([False, True, True]), fraction=np.array([0.5, 1.0, 0.8]),
+                        start=np.zeros(3), duration=np.array([6.0, 12.0, 3.0]),
+                        targets=np.array([[True, True, True], [True, True, True], [False, False, True]]),
+                        leakage=np.array([0.1, 0.2, 0.1]))
+    supply = np.zeros((6, 2, 3))                 # market × producer × region
+    supply[0] = [[10.0, 0, 0], [6.0, 0, 4.0]]
+    supply[1, 1] = [4.0, 0, 0]                   # producer 1's part 1 stays in region 0
+    supply[2, 1] = [0.0, 0, 1.0]                 # part 2 goes to region 2
+    supply[3, 0] = [5.0, 0, 0]                   # part 3: producer 0 only
+    supply[4:] = 1.0
     leakage = np.array([0.1, 0.3, 0.4, 0.5, 0.6, 0.7])
-    out = chain_links.split_events(events, {0: np.array([1, 2, 3])}, production, leakage)
-    assert list(out.market) == [0, 5, 1, 2] and list(out.scenario) == [0, 4, 0, 0]
-    np.testing.assert_allclose(out.fraction, [0.5, 1.0, 0.5, 0.5])
-    np.testing.assert_allclose(out.leakage, [0.1, 0.2, 0.3, 0.4])
+    out = chain_links.split_events(events, {0: np.array([1, 2, 3])}, supply, leakage)
+    assert list(out.market) == [0, 5, 0, 1, 2, 2] and list(out.scenario) == [0, 4, 7, 0, 0, 7]
+    np.testing.assert_allclose(out.fraction, [0.5, 1.0, 0.8, 0.5, 0.5, 0.8])
+    np.testing.assert_allclose(out.leakage, [0.1, 0.2, 0.1, 0.3, 0.4, 0.4])
 
 
 def test_split_markets_are_the_element_mining_markets(context):

@@ -59,10 +59,13 @@ def split_markets(markets: list[str]) -> dict[int, np.ndarray]:
     return {k: np.array(v, dtype=np.int64) for k, v in out.items()}
 
 
-def split_events(events, splits: dict[int, np.ndarray], production: np.ndarray, leakage: np.ndarray | None = None):
+def split_events(events, splits: dict[int, np.ndarray], supply: np.ndarray, leakage: np.ndarray | None = None):
     """``events`` (:class:`minsec.scenarios.engine.EventTable`) plus, for every event on a split market
-    (:func:`split_markets`), the same event on each part its producer produces (``production``: market ×
-    producer, t/yr).  The parts' leakage is their own market's where ``leakage`` (by market) is given."""
+    (:func:`split_markets`), the same event on each part where it has an effect (``supply``: market × producer ×
+    region, t/yr): an outage where the producer produces the part, an export restriction where it ships the part
+    to a region the restriction targets (China's ion-adsorption Dy is separated in China: a restriction of
+    China's ore exports withholds none of it).  The parts' leakage is their own market's where ``leakage`` (by
+    market) is given."""
     if not splits or not len(events):
         return events
     rows, markets = [], []
@@ -70,8 +73,9 @@ def split_events(events, splits: dict[int, np.ndarray], production: np.ndarray, 
         hits = np.flatnonzero(events.market == parent)
         if not len(hits):
             continue
-        producing = production[parts][:, events.producer[hits]] > 0          # parts × hits
-        part, hit = np.nonzero(producing)
+        flows = supply[parts][:, events.producer[hits], :]                     # parts × hits × regions
+        reached = np.where(events.restriction[hits][:, None], events.targets[hits], True)   # hits × regions
+        part, hit = np.nonzero((flows * reached[None]).sum(axis=2) > 0)
         rows.append(hits[hit])
         markets.append(parts[part])
     if not rows:

@@ -45,8 +45,12 @@ from minsec.scenarios.baseline import REST_OF_WORLD, UNNAMED_PRODUCERS
 from minsec.scenarios.chain import split_events, split_markets
 from minsec.scenarios.engine import EventTable, MarketArrays, simulate
 from minsec.scenarios.run import ScenarioContext
+from minsec.scenarios.tail import Tail
 
 THRESHOLDS_PCT = (1.0, 5.0, 10.0, 25.0)
+#: stored tail values (over all cells) above which the per-cell k largest are pruned: bounds the memory of a
+#: million-scenario run (float32 + uint16 per value: 20 million ≈ 120 MB); a 100,000-scenario run stays below it
+TAIL_BUFFER = 20_000_000
 
 
 
@@ -134,9 +138,10 @@ class Candidates:
     targets_all: np.ndarray          # K × R: every region but the producer's own
     targets_partnership: np.ndarray  # K × R: partnership regions but the producer's own
     table: pd.DataFrame = field(repr=False)
-    #: REO mine market → its element markets, and output market × producer, to carry mine events to elements
+    #: REO mine market → its element markets, and supply market × producer × region, to carry mine events to
+    #: the element content of the same output
     splits: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
-    production: np.ndarray | None = field(default=None, repr=False)
+    supply: np.ndarray | None = field(default=None, repr=False)
 
 
 def candidates(context: ScenarioContext, spec: EnsembleSpec) -> Candidates:
@@ -177,7 +182,7 @@ def candidates(context: ScenarioContext, spec: EnsembleSpec) -> Candidates:
                           "instability": instability[producer_idx], "recorded": history,
                           "p_restriction": p_restrict, "p_outage": p_outage})
     return Candidates(market_idx, producer_idx, p_restrict, p_outage, not_own, not_own & partnership[None], table,
-                      split_markets(baseline.markets), production)
+                      split_markets(baseline.markets), baseline.supply.values)
 
 
 def sample_events(spec: EnsembleSpec, cands: Candidates, chunk: int, leakage: np.ndarray) -> tuple[EventTable, int]:
@@ -201,8 +206,8 @@ def sample_events(spec: EnsembleSpec, cands: Candidates, chunk: int, leakage: np
     events = EventTable(scenario=scenario.astype(np.int64), market=market, producer=cands.producer[k],
                         restriction=is_restriction, fraction=depth, start=np.zeros(count), duration=duration,
                         targets=targets, leakage=leakage[market])
-    if cands.production is not None:
-        events = split_events(events, cands.splits, cands.production, leakage)
+    if cands.supply is not None:
+        events = split_events(events, cands.splits, cands.supply, leakage)
     return events, n
 
 
@@ -218,7 +223,7 @@ class ChunkResult:
     rows: pa.Table
     sum_pct: np.ndarray           # M × R Σ over the chunk's scenarios of the shortfall (% of demand)
     exceed: np.ndarray            # thresholds × M × R count of scenarios above each threshold
-    tail: np.ndarray              # k × C the chunk's k largest shortfalls (%) per cell with demand (C cells)
+    tail: Tail                    # the chunk's k largest shortfalls (%) per cell with demand, sparse
     sum_loss: np.ndarray          # M Σ over scenarios of the value at risk (USD)
 
 
@@ -273,17 +278,13 @@ def tabulate_chunk(chunk: int, spec: EnsembleSpec, arrays: MarketArrays, shortfa
         "value_at_risk_usd": pa.array((row_short * value[m]).astype(np.float32)),
         "peak_price_index": pa.array(peak.astype(np.float32)),
     })
-    # the k largest per cell with demand (the others are never short); cells not short in the chunk: zeros
-    k = min(spec.tail_size, n)
-    flat = pct.reshape(n, -1)[:, demand_cells(annual)]
-    if k < n:
-        short = np.flatnonzero(flat.max(axis=0) > 0)
-        tail = np.zeros((k, flat.shape[1]), dtype=np.float32)
-        tail[:, short] = np.partition(flat[:, short], n - k, axis=0)[n - k:]
-    else:
-        tail = flat
-    # sums and counts per cell from the tidy rows (the cells short in a scenario), not the dense S × M × R array
+    # sums, counts and the k largest per cell from the tidy rows (the cells short in a scenario), not the dense
+    # S × M × R array; a cell with demand is the only kind that can be short
     cells, shape = m * len(regions) + r, pct.shape[1:]
+    cell_of = np.full(shape[0] * shape[1], -1, dtype=np.int64)
+    with_demand = demand_cells(annual)
+    cell_of[with_demand] = np.arange(len(with_demand))
+    tail = Tail.of(cell_of[cells], row_pct, min(spec.tail_size, n))
     size = shape[0] * shape[1]
     sum_pct = np.bincount(cells, weights=row_pct, minlength=size).reshape(shape)
     exceed = np.stack([np.bincount(cells[row_pct > threshold], minlength=size).reshape(shape)
@@ -303,7 +304,11 @@ class Summary:
         self.exceed = np.zeros((len(THRESHOLDS_PCT), *shape))
         self.tail_k = spec.tail_size
         self.cells = cells   # flat market × region cells with demand: only they can be short
-        self.tail = np.zeros((0, len(cells)), dtype=np.float32)
+        self.tails: list[Tail] = []
+        self.stored = 0
+        self.limit = TAIL_BUFFER
+        # per cell, the k-th largest shortfall so far once a cell holds k (−∞ before): smaller values never enter
+        self.threshold = np.full(len(cells), -np.inf, dtype=np.float32)
         self.sum_loss = np.zeros(len(markets))
         self.sum_short_t = np.zeros(shape)
 
@@ -312,11 +317,22 @@ class Summary:
         self.sum_pct += chunk.sum_pct
         self.sum_short_t += chunk.sum_pct * annual_demand / 100
         self.exceed += chunk.exceed
-        merged = np.concatenate([self.tail, chunk.tail], axis=0)
-        if merged.shape[0] > self.tail_k:
-            merged.partition(merged.shape[0] - self.tail_k, axis=0)   # in place: the k largest at the end
-            merged = merged[-self.tail_k:].copy()
-        self.tail = merged
+        tail = chunk.tail
+        keep = tail.values > self.threshold[tail.cells]
+        if not keep.all():   # (the order within the tail, grouped by cell, is kept)
+            tail = Tail(tail.cells[keep], tail.values[keep])
+        self.tails.append(tail)
+        self.stored += len(tail.values)
+        if self.stored > self.limit:   # bounded memory: keep only each cell's k largest so far
+            merged = Tail.merge(self.tails, self.tail_k, len(self.cells))
+            self.tails, self.stored = [merged], len(merged.values)
+            counts = np.bincount(merged.cells, minlength=len(self.cells))
+            starts = np.concatenate([[0], np.cumsum(counts)])
+            for cell in np.flatnonzero(counts >= self.tail_k):
+                self.threshold[cell] = merged.values[starts[cell]:starts[cell + 1]].min()
+            # at most k per cell stay; the next compaction when a quarter as much again has come in (geometric:
+            # the work of all compactions stays proportional to the values stored)
+            self.limit = self.stored + max(TAIL_BUFFER, self.stored // 4)
         self.sum_loss += chunk.sum_loss
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -325,10 +341,11 @@ class Summary:
                               "expected_shortfall_t": (self.sum_short_t / self.n).ravel()}, index=index)
         for i, threshold in enumerate(THRESHOLDS_PCT):
             frame[f"p_shortfall_gt_{threshold:g}pct"] = (self.exceed[i] / self.n).ravel()
-        tail = np.zeros((self.tail_k, self.sum_pct.size), dtype=np.float32)
-        tail[: self.tail.shape[0], self.cells] = self.tail
-        tail = tail.reshape(self.tail_k, *self.sum_pct.shape)
-        frame[f"cvar{round(self.spec.cvar_level * 100)}_shortfall_pct"] = tail.mean(axis=0).ravel()
+        # CVaR: the mean of each cell's k largest shortfalls over all scenarios (zeros where fewer are short)
+        cvar = np.zeros(self.sum_pct.size)
+        if self.tails:
+            cvar[self.cells] = Tail.top_sums(self.tails, self.tail_k, len(self.cells))[0] / self.tail_k
+        frame[f"cvar{round(self.spec.cvar_level * 100)}_shortfall_pct"] = cvar
         frame = frame.reset_index()
         frame.insert(1, "material", frame["market"].str.split(".").str[0])
         ranking = pd.DataFrame({"market": self.markets, "expected_loss_usd": self.sum_loss / self.n})

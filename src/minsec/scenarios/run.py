@@ -186,7 +186,7 @@ def _compile_events(scenario: Scenario, context: ScenarioContext, parameters: pd
     affected: list[int] = []
     warnings: list[str] = []
     splits = chain_links.split_markets(baseline.markets)
-    production = baseline.supply.values.sum(axis=2)
+    supply = baseline.supply.values
     for i, event in enumerate(scenario.events):
         where = f"events[{i}]"
         if not isinstance(event, ExportRestriction | ProductionOutage):
@@ -210,8 +210,10 @@ def _compile_events(scenario: Scenario, context: ScenarioContext, parameters: pd
                                 "the event has no effect")
                 continue
             p = producers.index(country)
-            # an event at the mines (REO) is an event on the element content of the same output too
-            parts = [int(k) for k in splits.get(m, ()) if production[k, p] > 0 and k not in named]
+            # an event at the mines (REO) is an event on the element content of the same output too, where it
+            # has an effect (chain.split_events: output for an outage, shipments to a target for a restriction)
+            reached = targets if isinstance(event, ExportRestriction) else np.ones(len(regions), dtype=bool)
+            parts = [int(k) for k in splits.get(m, ()) if (supply[k, p] * reached).sum() > 0 and k not in named]
             affected += parts
             for market in (m, *parts):
                 leakage = parameters.loc[baseline.markets[market], "leakage"]
