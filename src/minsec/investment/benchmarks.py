@@ -204,7 +204,8 @@ def trajectory(gap_table: pd.DataFrame, projects: pd.DataFrame, members: dict[st
     for need in gap_table.itertuples():
         mine = projects[(projects["material"] == need.material)
                         & projects["country"].isin(members[need.region])
-                        & projects["stages"].map(lambda s, st=need.stage, m=need.material: adds(s, st, m))]
+                        & projects["stages"].map(lambda s, st=need.stage, m=need.material: adds(s, st, m))
+                        .astype(bool)]
         added = online(mine["capacity_t_per_yr"].to_numpy(float), mine["expected_start_year"].to_numpy(float),
                        mine["ramp_up_years"].to_numpy(float), years).sum(axis=0) if len(mine) else \
             np.zeros(len(years))

@@ -212,8 +212,11 @@ def cooperation(problem: StockpileProblem, split: dict[str, float], facts: Mater
 
 #: records of the bundled stockpile facts (parameters/stockpiles.csv) a plan is compared with
 REFERENCE_RECORDS = ("ST001", "ST002", "ST008", "ST020", "ST018", "ST019", "ST036", "ST025", "ST026", "ST027",
-                     "ST028")
+                     "ST028", "RK001", "RK003")
 DLA_MATERIALS = {"ST026": "cobalt", "ST027": "antimony", "ST028": "tantalum"}
+#: tonnes the NDS Annual Materials Plan names (FY2024 lanthanum and cerium, via USGS MCS 2025): the plan's tonnes of
+#: that material, every holder, beside them
+DLA_TONNES = {"RK001": "lanthanum", "RK003": "cerium"}
 
 
 def reference_points(plan: StockpilePlan, facts: pd.DataFrame) -> pd.DataFrame:
@@ -236,6 +239,11 @@ def reference_points(plan: StockpilePlan, facts: pd.DataFrame) -> pd.DataFrame:
         elif record == "ST020":
             plan_value = summary["share_of_expected_loss_avoided_pct"]
             note = "share of expected loss from shortfalls the plan avoids"
+        elif record in DLA_TONNES:
+            material = DLA_TONNES[record]
+            plan_value = float(stocked.loc[stocked["material"] == material, "quantity_t"].sum()) if len(stocked) \
+                else 0.0
+            note = f"plan tonnes of {material} (all holders)"
         elif record in DLA_MATERIALS:
             material = DLA_MATERIALS[record]
             spent = float(stocked.loc[stocked["material"] == material, "cost_usd"].sum()) if len(stocked) else 0.0

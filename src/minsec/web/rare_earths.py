@@ -81,7 +81,19 @@ def rare_earth_view(chain) -> dict[str, Any]:
                   Column("usd_per_kg", "USD/kg", "float")], _rows(prices),
                   source="; ".join(dict.fromkeys(prices["source"])) if len(prices) else "",
                   formula="USGS annual average oxide price (China FOB / market), as published")]
-    key_figures = []
+    basket = chain.markets.reference_price("rare_earths", method="basket")
+    parts = basket.assign(usd_per_kg=basket["reference_usd_per_t"] / 1000,
+                          contribution_usd_per_kg=basket["contribution_usd_per_t"] / 1000)
+    tables.append(Table("basket", "A single reference price for rare earths (USD per kg of oxide)", [
+        Column("material", "Element (first row: the basket)", "link"), Column("weight_share", "Weight", "share"),
+        Column("usd_per_kg", "Reference, USD/kg", "float"), Column("contribution_usd_per_kg", "Contribution", "float"),
+        Column("window", "Window"), Column("method", "Method")], _rows(parts),
+        source="USGS MCS oxide prices; weights: element content of the partnership's mine output (minsec REE chain)",
+        formula="R = Σ w_e · R_e / Σ w_e over the priced oxides; R_e = mean of the oxide's annual prices over the "
+                "last 3 years (minsec markets reference-price --material rare_earths --method basket); an element "
+                "without a price keeps its weight in the table and is left out of the mean"))
+    key_figures = [{"label": "Reference price, rare-earth basket of partner mines",
+                    "value": f"US${basket['reference_usd_per_t'].iloc[0] / 1000:,.2f}/kg REO", "source": "#basket"}]
     for material, stage in (("dysprosium", "refining"), ("terbium", "refining"), ("ndfeb_magnets", "manufacturing"),
                             ("dysprosium", "mining")):
         row = stages[(stages["material"] == material) & (stages["stage"] == stage)]
