@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from minsec.scenarios.engine import MarketArrays
+from minsec.scenarios.engine import MarketArrays, SparseOutcome
 from minsec.scenarios.ensemble import EnsembleSpec, candidates, run_ensemble, sample_events, tabulate_chunk
 from minsec.scenarios.run import ScenarioContext
 
@@ -193,12 +193,12 @@ def main() -> int:
 
     started = time.perf_counter()
     fast = simulate(arrays, events, n, loop_spec.n_periods, loop_spec.period_months, detail=False)
-    fast_rows = tabulate_chunk(0, loop_spec, arrays, fast.shortfall, fast.price_restricted, fast.price_open,
-                               fast.targeted, markets, regions).rows
+    fast_rows = tabulate_chunk(0, n, loop_spec, arrays, fast.sparse, markets, regions).rows
     vector_seconds = time.perf_counter() - started
     started = time.perf_counter()
     shortfall, price_a, price_b, targeted = loop_chunk(arrays, events, n, loop_spec)
-    slow_rows = tabulate_chunk(0, loop_spec, arrays, shortfall, price_a, price_b, targeted, markets, regions).rows
+    slow_rows = tabulate_chunk(0, n, loop_spec, arrays, SparseOutcome.from_dense(shortfall, price_a, price_b, targeted),
+                               markets, regions).rows
     loop_seconds = time.perf_counter() - started
     fast_frame, slow_frame = fast_rows.to_pandas(), slow_rows.to_pandas()
     equal = len(fast_frame) == len(slow_frame) and all(

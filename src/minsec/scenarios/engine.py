@@ -112,14 +112,42 @@ class Exogenous:
         return self.demand_shock - self.release - self.restraint - self.substitution
 
 
+@dataclass(frozen=True)
+class SparseOutcome:
+    """An ensemble chunk's outcome on the scenario-markets that can leave the baseline only (``rows``: flat
+    ``scenario · M + market``, ascending): each region's shortfall over the horizon (t), whether a restriction
+    targets it, and the highest price index of the period in each segment.  Every other scenario-market is the
+    baseline (no shortfall, price index 1), so nothing dense is built."""
+
+    rows: np.ndarray               # K int64
+    shortfall: np.ndarray          # K × R, t over the horizon
+    targeted: np.ndarray           # K × R bool
+    peak_restricted: np.ndarray    # K (NaN: no restricted price in any period)
+    peak_open: np.ndarray          # K
+
+    @classmethod
+    def from_dense(cls, shortfall: np.ndarray, price_restricted: np.ndarray, price_open: np.ndarray,
+                   targeted: np.ndarray) -> SparseOutcome:
+        """From dense S × M (× T or R) arrays (the per-scenario loop of the benchmark), keeping every
+        scenario-market with a shortfall or a target."""
+        n_regions = shortfall.shape[-1]
+        flat_short, flat_target = shortfall.reshape(-1, n_regions), targeted.reshape(-1, n_regions)
+        rows = np.flatnonzero((flat_short != 0).any(axis=1) | flat_target.any(axis=1))
+        periods = price_open.shape[-1]
+        return cls(rows, flat_short[rows], flat_target[rows],
+                   np.fmax.reduce(price_restricted.reshape(-1, periods)[rows], axis=1),
+                   price_open.reshape(-1, periods)[rows].max(axis=1))
+
+
 @dataclass
 class SimulationResult:
-    """Outcome arrays (S = scenarios, M = markets, T = periods, R = regions); tonnes per period."""
+    """Outcome arrays (S = scenarios, M = markets, T = periods, R = regions); tonnes per period.  With
+    ``detail=False`` (ensembles) only ``sparse``, ``demand`` and ``period_months`` are set."""
 
-    price_restricted: np.ndarray   # S × M × T price index of the restricted segment (NaN: no restriction)
-    price_open: np.ndarray         # S × M × T
-    targeted: np.ndarray           # S × M × R bool
-    shortfall: np.ndarray          # S × M × T × R (detail) or S × M × R summed over periods
+    price_restricted: np.ndarray | None   # S × M × T price index of the restricted segment (NaN: no restriction)
+    price_open: np.ndarray | None         # S × M × T
+    targeted: np.ndarray | None           # S × M × R bool
+    shortfall: np.ndarray | None          # S × M × T × R
     gap: np.ndarray | None         # S × M × T total net gap (these five: ``detail=True`` only)
     lost: np.ndarray | None        # S × M × T supply withheld or lost
     diverted: np.ndarray | None    # S × M × T
@@ -127,6 +155,7 @@ class SimulationResult:
     unsold: np.ndarray | None      # S × M × T
     demand: np.ndarray             # M × R per period
     period_months: float
+    sparse: SparseOutcome | None = None   # ``detail=False``: the active scenario-markets only
 
 
 def _segment_sums(values: np.ndarray, index: np.ndarray, size: int, active: np.ndarray) -> np.ndarray:
@@ -187,7 +216,11 @@ def simulate(arrays: MarketArrays, events: EventTable, n_scenarios: int, n_perio
             for name in ("price_index", "response", "shortfall", "unsold"):
                 getattr(full, name)[sel] = getattr(part, name)
 
-    clear(np.arange(len(rows)))
+    # markets fed by others are cleared at their stage, on their inputs' outcome (below): clearing them here too
+    # would be overwritten
+    fed = np.zeros(n_markets, dtype=bool)
+    fed[[link[0] for link in arrays.links]] = True
+    clear(np.flatnonzero(~fed[row_market]))
     # the active rows of each market, by one stable sort (ascending within a market, as np.flatnonzero gives)
     by_market = np.argsort(row_market, kind="stable")
     grouping = (by_market, np.searchsorted(row_market[by_market], np.arange(n_markets + 1)))
@@ -251,25 +284,29 @@ def _spare_capacity(arrays: MarketArrays, events: EventTable, local: np.ndarray,
 def _results(a: SegmentOutcome, b: SegmentOutcome, rows: np.ndarray, targeted: np.ndarray, demand: np.ndarray,
              demand_a: np.ndarray, demand_b: np.ndarray, restraint: np.ndarray | None, shape: tuple[int, int, int],
              detail: bool, period_months: float, flows: dict[str, np.ndarray]) -> SimulationResult:
-    """Scatter the active rows back to dense scenario × market (× period × region) arrays."""
+    """Scatter the active rows back to dense scenario × market (× period × region) arrays (``detail``), or keep
+    them sparse, summed over periods (:class:`SparseOutcome`)."""
     size = shape[0] * shape[1]
     with np.errstate(invalid="ignore", divide="ignore"):
         share_a = np.where(demand_a > 0, a.shortfall / demand_a, 0.0)
         share_b = np.where(demand_b > 0, b.shortfall / demand_b, 0.0)
-    target3 = _scatter(targeted, rows, size, False).reshape(shape[0], shape[1], targeted.shape[1])
-    if detail:
-        share_a = _scatter(share_a, rows, size).reshape(shape)
-        share_b = _scatter(share_b, rows, size).reshape(shape)
-        shortfall = np.where(target3[:, :, None, :], share_a[..., None], share_b[..., None]) * demand[None, :, None, :]
-        if restraint is not None:
-            shortfall = shortfall + restraint
-    else:  # summed over periods on the active rows before they are scattered (S × M, not S × M × T)
-        total_a = _scatter(share_a.sum(axis=1), rows, size).reshape(shape[:2])
-        total_b = _scatter(share_b.sum(axis=1), rows, size).reshape(shape[:2])
-        shortfall = np.where(target3, total_a[..., None], total_b[..., None]) * demand[None]
     price_a = np.where((demand_a > 0) & targeted.any(axis=1)[:, None], a.price_index, np.nan)
+    if not detail:  # summed over periods, on the active rows only (K × R, not S × M × R)
+        market = rows % shape[1]
+        shortfall = np.where(targeted, share_a.sum(axis=1)[:, None], share_b.sum(axis=1)[:, None]) * demand[market]
+        sparse = SparseOutcome(rows, shortfall, targeted, np.fmax.reduce(price_a, axis=1),
+                               b.price_index.max(axis=1))
+        return SimulationResult(price_restricted=None, price_open=None, targeted=None, shortfall=None, gap=None,
+                                lost=None, diverted=None, response=None, unsold=None, demand=demand,
+                                period_months=period_months, sparse=sparse)
+    target3 = _scatter(targeted, rows, size, False).reshape(shape[0], shape[1], targeted.shape[1])
+    share_a = _scatter(share_a, rows, size).reshape(shape)
+    share_b = _scatter(share_b, rows, size).reshape(shape)
+    shortfall = np.where(target3[:, :, None, :], share_a[..., None], share_b[..., None]) * demand[None, :, None, :]
+    if restraint is not None:
+        shortfall = shortfall + restraint
     # flows per scenario-market-period are only materialised for detailed (single-scenario) runs
-    dense = {k: _scatter(v, rows, size).reshape(shape) if detail else None for k, v in flows.items()}
+    dense = {k: _scatter(v, rows, size).reshape(shape) for k, v in flows.items()}
     return SimulationResult(
         price_restricted=_scatter(price_a, rows, size, np.nan).reshape(shape),
         price_open=_scatter(b.price_index, rows, size, 1.0).reshape(shape), targeted=target3,

@@ -43,7 +43,7 @@ from minsec.errors import InputError
 from minsec.model.records import records
 from minsec.scenarios.baseline import REST_OF_WORLD, UNNAMED_PRODUCERS
 from minsec.scenarios.chain import split_events, split_markets
-from minsec.scenarios.engine import EventTable, MarketArrays, simulate
+from minsec.scenarios.engine import EventTable, MarketArrays, SparseOutcome, simulate
 from minsec.scenarios.run import ScenarioContext
 from minsec.scenarios.tail import Tail
 
@@ -242,27 +242,26 @@ def run_chunk(chunk: int, spec: EnsembleSpec, arrays: MarketArrays, cands: Candi
     """Sample and simulate one chunk (pure given its inputs; runs on a Dask worker or in process)."""
     events, n = sample_events(spec, cands, chunk, leakage)
     result = simulate(arrays, events, n, spec.n_periods, spec.period_months, detail=False)
-    return tabulate_chunk(chunk, spec, arrays, result.shortfall, result.price_restricted, result.price_open,
-                          result.targeted, markets, regions)
+    return tabulate_chunk(chunk, n, spec, arrays, result.sparse, markets, regions)
 
 
-def tabulate_chunk(chunk: int, spec: EnsembleSpec, arrays: MarketArrays, shortfall: np.ndarray,
-                   price_restricted: np.ndarray, price_open: np.ndarray, targeted: np.ndarray,
+def tabulate_chunk(chunk: int, n: int, spec: EnsembleSpec, arrays: MarketArrays, outcome: SparseOutcome,
                    markets: list[str], regions: list[str]) -> ChunkResult:
-    """Tidy rows and summary matrices from simulated arrays (shared by the vectorised and loop runs)."""
+    """Tidy rows and summary matrices of ``n`` scenarios from their sparse outcome (the active scenario-markets;
+    shared by the vectorised and loop runs)."""
     first, _ = spec.chunk_bounds(chunk)
-    n = shortfall.shape[0]
-    shortfall = np.maximum(shortfall, 0.0, out=shortfall)
+    shortfall = np.maximum(outcome.shortfall, 0.0)                       # K × R
     annual = horizon_demand(arrays, spec)
     with np.errstate(invalid="ignore", divide="ignore"):
         per_demand = np.where(annual > 0, 100.0 / annual, 0.0).astype(np.float32)
-    pct = shortfall.astype(np.float32) * per_demand[None]   # % of horizon demand (float32: what is stored)
     value = np.nan_to_num(arrays.price * arrays.value_multiplier)
-    peak_restricted = np.fmax.reduce(price_restricted, axis=2)   # NaN only where no period has a restricted price
-    peak_open = price_open.max(axis=2)
-    s, m, r = np.nonzero(shortfall > 1e-9)
-    row_short, row_pct = shortfall[s, m, r], pct[s, m, r]
-    peak = np.where(targeted[s, m, r], peak_restricted[s, m], peak_open[s, m])
+    k, r = np.nonzero(shortfall > 1e-9)
+    flat = outcome.rows[k]
+    s, m = flat // len(markets), flat % len(markets)
+    row_short = shortfall[k, r]
+    row_pct = row_short.astype(np.float32) * per_demand[m, r]             # % of horizon demand (float32: stored)
+    targeted = outcome.targeted[k, r]
+    peak = np.where(targeted, outcome.peak_restricted[k], outcome.peak_open[k])
     materials = sorted({x.split(".")[0] for x in markets})
     material_of = np.array([materials.index(x.split(".")[0]) for x in markets], dtype=np.int32)
     stages = list(catalogue.STAGES)
@@ -272,7 +271,7 @@ def tabulate_chunk(chunk: int, spec: EnsembleSpec, arrays: MarketArrays, shortfa
         "material": pa.DictionaryArray.from_arrays(pa.array(material_of[m]), pa.array(materials)),
         "stage": pa.DictionaryArray.from_arrays(pa.array(stage_of[m]), pa.array(stages)),
         "importer": pa.DictionaryArray.from_arrays(pa.array(r.astype(np.int32)), pa.array(regions)),
-        "targeted": pa.array(targeted[s, m, r]),
+        "targeted": pa.array(targeted),
         "shortfall_t": pa.array(row_short.astype(np.float32)),
         "shortfall_pct": pa.array(row_pct),
         "value_at_risk_usd": pa.array((row_short * value[m]).astype(np.float32)),
@@ -280,7 +279,7 @@ def tabulate_chunk(chunk: int, spec: EnsembleSpec, arrays: MarketArrays, shortfa
     })
     # sums, counts and the k largest per cell from the tidy rows (the cells short in a scenario), not the dense
     # S × M × R array; a cell with demand is the only kind that can be short
-    cells, shape = m * len(regions) + r, pct.shape[1:]
+    cells, shape = m * len(regions) + r, annual.shape
     cell_of = np.full(shape[0] * shape[1], -1, dtype=np.int64)
     with_demand = demand_cells(annual)
     cell_of[with_demand] = np.arange(len(with_demand))
