@@ -125,6 +125,15 @@ def concentration_warnings(table: pd.DataFrame) -> list[EarlyWarning]:
     return out
 
 
+def latest_move(prices: np.ndarray, window: int | None = None) -> tuple[float, float, int]:
+    """The latest log price change, its z-score against the ``window`` changes before it (all of them by default)
+    and how many there were: ``z = (r_T − mean(r)) / sd(r)`` (0 where the earlier changes do not vary)."""
+    returns = np.diff(np.log(prices))
+    history, last = (returns[:-1] if window is None else returns[-window - 1:-1]), returns[-1]
+    sigma = history.std(ddof=1)
+    return float(last), float((last - history.mean()) / sigma) if sigma > 0 else 0.0, len(history)
+
+
 def price_spike_warnings(pink: pd.DataFrame, catalogue_prices: pd.DataFrame) -> list[EarlyWarning]:
     """Latest monthly move of each catalogue Pink Sheet series against its previous 60 monthly log returns."""
     out = []
@@ -133,10 +142,7 @@ def price_spike_warnings(pink: pd.DataFrame, catalogue_prices: pd.DataFrame) -> 
         series = pink[pink["series"] == row.series].sort_values("month")
         if len(series) < SPIKE_WINDOW + 2:
             continue
-        returns = np.diff(np.log(series["price"].to_numpy(float)))
-        history, last = returns[-SPIKE_WINDOW - 1:-1], returns[-1]
-        sigma = history.std(ddof=1)
-        z = (last - history.mean()) / sigma if sigma > 0 else 0.0
+        last, z, _ = latest_move(series["price"].to_numpy(float), SPIKE_WINDOW)
         if abs(z) < SPIKE_SIGMAS:
             continue
         month = pd.Timestamp(series["month"].iloc[-1]).strftime("%Y-%m")
@@ -173,10 +179,7 @@ def annual_price_warnings(chain, catalogue_prices: pd.DataFrame) -> list[EarlyWa
             continue
         if len(series.prices) < ANNUAL_MIN_YEARS:
             continue
-        returns = np.diff(np.log(series.prices))
-        history, last = returns[:-1], returns[-1]
-        sigma = history.std(ddof=1)
-        z = (last - history.mean()) / sigma if sigma > 0 else 0.0
+        last, z, earlier = latest_move(series.prices)
         if abs(z) < SPIKE_SIGMAS:
             continue
         year = str(series.dates[-1])[:4]
@@ -186,11 +189,11 @@ def annual_price_warnings(chain, catalogue_prices: pd.DataFrame) -> list[EarlyWa
             f"{row.material}: annual price {'rose' if last > 0 else 'fell'} {change:+.1%} in {year} ({z:+.1f} σ)",
             f"The USGS annual price ({row.series}) moved {change:+.1%} from {series.prices[-2]:,.0f} to "
             f"{series.prices[-1]:,.0f} USD/t in {year}, {z:+.1f} standard deviations from the series' "
-            f"{len(history)} earlier annual moves. Source: {series.source}.",
+            f"{earlier} earlier annual moves. Source: {series.source}.",
             "high" if abs(z) >= 4 else "medium", "GREEN", [row.material], [], row.stage,
             "USGS Mineral Commodity Summaries (salient statistics)",
             {"series": row.series, "year": year, "log_return": float(last), "z_score": float(z),
-             "window_years": len(history), "previous_price": float(series.prices[-2]),
+             "window_years": earlier, "previous_price": float(series.prices[-2]),
              "price": float(series.prices[-1])}))
     return out
 

@@ -40,17 +40,23 @@ class ReferencePrice:
                 **self.inputs}
 
 
-def read_cost_curve(path: str | Path) -> pd.DataFrame:
-    """A cost curve CSV: ``producer, capacity_t, unit_cost_usd_per_t`` (+ optional ``country``)."""
-    path = Path(path)
+def _read_csv(path: Path, required: list[str]) -> pd.DataFrame:
+    """A user's CSV with the ``required`` columns; errors name the file (and row 1 for a missing column)."""
     try:
         frame = pd.read_csv(path)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise DataFormatError(path, f"cannot read as CSV: {exc}") from None
-    required = ["producer", "capacity_t", "unit_cost_usd_per_t"]
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise DataFormatError(path, f"missing column(s) {missing}; expected {', '.join(required)}", row=1)
+    return frame
+
+
+def read_cost_curve(path: str | Path) -> pd.DataFrame:
+    """A cost curve CSV: ``producer, capacity_t, unit_cost_usd_per_t`` (+ optional ``country``)."""
+    path = Path(path)
+    required = ["producer", "capacity_t", "unit_cost_usd_per_t"]
+    frame = _read_csv(path, required)
     for column in required[1:]:
         values = pd.to_numeric(frame[column], errors="coerce")
         bad = values.isna() | (values < 0)
@@ -127,13 +133,7 @@ def market_based(material: str, series: PriceSeries, window_years: float = 3.0, 
 def read_weights(path: str | Path) -> pd.Series:
     """Basket weights from a CSV ``material,weight`` (tonnes or shares; non-negative, not all zero)."""
     path = Path(path)
-    try:
-        frame = pd.read_csv(path)
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataFormatError(path, f"cannot read as CSV: {exc}") from None
-    missing = [c for c in ("material", "weight") if c not in frame.columns]
-    if missing:
-        raise DataFormatError(path, f"missing column(s) {missing}; expected material, weight", row=1)
+    frame = _read_csv(path, ["material", "weight"])
     values = pd.to_numeric(frame["weight"], errors="coerce")
     bad = values.isna() | (values < 0) | ~np.isfinite(values.fillna(0))
     if bad.any():
