@@ -94,8 +94,7 @@ def chain_consumption(chain, region: str) -> pd.DataFrame:
         return value, value > 0 or (market.endswith(".mining") and market not in unattributed)
 
     rows = []
-    parents = catalogue.materials()["parent"]
-    for material in sorted({m.split(".")[0] for m in markets if parents.get(m.split(".")[0]) == "rare_earths"}):
+    for material in sorted(catalogue.parts("rare_earths")):
         stocked = f"{material}.refining"
         if stocked not in markets:
             continue

@@ -232,7 +232,7 @@ class MarketsAccessor:
         if stage is None:
             raise InputError(f"--weights must be supply, world or a CSV file (got {weights!r})")
         table = self._chain.production_table
-        elements = catalogue.materials().index[catalogue.materials()["parent"] == "rare_earths"]
+        elements = catalogue.parts("rare_earths")
         rows = table[(table["source"] == "minsec") & (table["stage"] == stage) & (table["measure"] == "production")
                      & table["material"].isin(elements) & table["value"].notna()]
         year = int(rows["year"].max())
@@ -264,7 +264,7 @@ class MarketsAccessor:
             tonnes, basis = self.basket_weights(str(weights))
         else:
             tonnes, basis = read_weights(Path(weights)), f"weights from {weights}"
-        elements = set(catalogue.materials().index[catalogue.materials()["parent"] == "rare_earths"])
+        elements = set(catalogue.parts("rare_earths"))
         unknown = [m for m in tonnes.index if m not in elements]
         if unknown:
             raise InputError(f"--weights: {unknown[0]!r} is not a rare-earth element ({', '.join(sorted(elements))})")

@@ -259,17 +259,15 @@ def build_baseline(chain: SupplyChain, regions: Iterable[str] | None = None, yea
         own, trade_basis[m] = _market_flows(flows, material, stage, years)
         if own.empty and label not in derived:
             own, trade_basis[m] = _element_flows(flows, production, label)
+        # published consumption (region → t/yr, basis): used where trade is a proxy or missing
+        known = {"USA": (us_consumption[label], "USGS apparent consumption")} if label in us_consumption else {}
+        known.update(published.get(label, {}))
         if not own.empty:
             _supply_from_trade(supply[m], produced, own, region_of, producer_index, region_index, producer_region)
             if trade_basis[m].startswith("proxy"):
-                known = {"USA": (us_consumption[label], "USGS apparent consumption")} \
-                    if label in us_consumption else {}
-                known.update(published.get(label, {}))
                 _published_demand(supply[m], known, regions, demand_basis[m], trade_basis[m])
         else:
             trade_basis[m] = "none: market mix"
-            known = {"USA": (us_consumption[label], "USGS apparent consumption")} if label in us_consumption else {}
-            known.update(published.get(label, {}))
             shares, used = _mix_shares(known, float(output.sum()), regions, demand_basis[m])
             if not used:  # no published demand: the chain may say who buys (derived below)
                 mix_markets.add(label)
@@ -325,9 +323,7 @@ def _element_flows(flows: pd.DataFrame, production: pd.DataFrame, label: str) ->
     parent_flows = flows[(flows["material"] == parent) & (flows["stage"] == stage)] if parent else flows.iloc[0:0]
     if parent_flows.empty:
         return flows.iloc[0:0], ""
-    parents = catalogue.materials()["parent"]
-    siblings = production[production["market"].map(lambda m: m.endswith(f".{stage}")
-                                                   and parents.get(m.split(".")[0]) == parent)]
+    siblings = production[production["market"].isin([f"{m}.{stage}" for m in catalogue.parts(parent)])]
     total = siblings.groupby("producer")["production"].sum()
     own = siblings[siblings["market"] == label].set_index("producer")["production"]
     share = (own / total.reindex(own.index)).where(total.reindex(own.index) > 0)

@@ -325,9 +325,8 @@ class Summary:
         if self.stored > self.limit:   # bounded memory: keep only each cell's k largest so far
             merged = Tail.merge(self.tails, self.tail_k, len(self.cells))
             self.tails, self.stored = [merged], len(merged.values)
-            counts = np.bincount(merged.cells, minlength=len(self.cells))
-            starts = np.concatenate([[0], np.cumsum(counts)])
-            for cell in np.flatnonzero(counts >= self.tail_k):
+            starts = merged.bounds(len(self.cells))
+            for cell in np.flatnonzero(np.diff(starts) >= self.tail_k):
                 self.threshold[cell] = merged.values[starts[cell]:starts[cell + 1]].min()
             # at most k per cell stay; the next compaction when a quarter as much again has come in (geometric:
             # the work of all compactions stays proportional to the values stored)

@@ -28,16 +28,16 @@ class Tail:
         """The k largest values of each cell (``cells`` in any order)."""
         known = cells >= 0
         cells, values = cells[known], values[known]
-        # a stable sort of small integers is a radix sort in NumPy: linear in the number of values
-        order = np.argsort(cells.astype(np.uint16) if cells.size and cells.max() < 2**16 else cells, kind="stable")
-        cells, values = cells[order].astype(np.int32), values[order].astype(np.float32)
-        if cells.size and cells.max() < 2**16:
-            cells = cells.astype(np.uint16)   # 2 bytes a value: a million-scenario run keeps tens of millions
-        counts = np.bincount(cells) if cells.size else np.zeros(0, dtype=np.int64)
-        full = np.flatnonzero(counts > k)
+        # 2 bytes a value where the cells allow (a million-scenario run keeps tens of millions); a stable sort of
+        # small integers is a radix sort in NumPy: linear in the number of values
+        cells = cells.astype(np.uint16 if cells.size and cells.max() < 2**16 else np.int32)
+        order = np.argsort(cells, kind="stable")
+        tail = cls(cells[order], values[order].astype(np.float32))
+        starts = tail.bounds(int(cells.max()) + 1 if cells.size else 0)
+        full = np.flatnonzero(np.diff(starts) > k)
         if not len(full):
-            return cls(cells, values)
-        starts = np.concatenate([[0], np.cumsum(counts)])
+            return tail
+        cells, values = tail.cells, tail.values
         keep = np.ones(len(values), dtype=bool)
         for cell in full:   # cells short in more than k scenarios: the k largest of each
             lo, hi = starts[cell], starts[cell + 1]
@@ -46,14 +46,17 @@ class Tail:
             keep[lo + order[:len(segment) - k]] = False
         return cls(cells[keep], values[keep])
 
+    def bounds(self, n_cells: int) -> np.ndarray:
+        """Where each cell's values start (and, at ``[cell + 1]``, end): the values are grouped by cell."""
+        return np.concatenate([[0], np.cumsum(np.bincount(self.cells, minlength=n_cells))])
+
     @staticmethod
     def _cell_values(parts: list[Tail], k: int, n_cells: int):
         """Per cell with more than k values over ``parts``: (cell, its k largest values); and every cell's count
         and sum.  Each part is grouped by cell, so a cell's values are one slice per part: nothing is re-sorted
         and only the fuller cells are partitioned."""
-        per_part = [np.bincount(p.cells, minlength=n_cells) for p in parts]
-        starts = [np.concatenate([[0], np.cumsum(c)]) for c in per_part]
-        counts = np.sum(per_part, axis=0)
+        starts = [p.bounds(n_cells) for p in parts]
+        counts = np.sum([np.diff(b) for b in starts], axis=0)
         sums = sum((np.bincount(p.cells, weights=p.values, minlength=n_cells) for p in parts), np.zeros(n_cells))
 
         def full():

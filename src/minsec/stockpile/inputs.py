@@ -250,9 +250,10 @@ def use_markets(baseline, material: str, parties: list[str]) -> dict[str, tuple[
     stocked = stock_market(markets, material)
     if stocked is None:
         return {}
+    from minsec.data.catalogue import STAGES
+
     own = [m for m in markets if m.split(".")[0] == material]
-    downstream_first = sorted(own, key=lambda m: ("mining", "refining", "metal", "manufacturing").index(
-        m.rsplit(".", 1)[1]), reverse=True)
+    downstream_first = sorted(own, key=lambda m: STAGES.index(m.rsplit(".", 1)[1]), reverse=True)
     coefficients = input_coefficients(markets)
     demand = baseline.demand
     out = {}
@@ -339,7 +340,7 @@ def expand_materials(text: str | list[str] | tuple[str, ...], known: list[str]) 
     for item in items:
         key = item.lower().replace(" ", "_").replace("-", "_")
         if key in table.index:
-            children = [m for m in table.index[table["parent"] == key] if m in known]
+            children = [m for m in catalogue.parts(key) if m in known]
             found = children if key not in known and children else [key]
         elif key in families:
             found = families[key]

@@ -88,6 +88,13 @@ def control_materials(elements: str, scope: str = "") -> list[str]:
     return out
 
 
+def parts(total: str) -> list[str]:
+    """The materials whose ``parent`` is ``total`` (``parts("rare_earths")``: the rare-earth elements), in
+    catalogue order."""
+    table = materials()
+    return list(table.index[table["parent"] == total])
+
+
 def _path(name: str) -> Path:
     return Path(str(resources.files(__package__).joinpath(name)))
 
