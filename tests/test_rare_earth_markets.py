@@ -360,3 +360,22 @@ def test_early_warnings_cover_elements_magnets_and_annual_prices():
     assert set(annual) == {"bismuth", "tellurium", "germanium"}
     assert annual["bismuth"].evidence["z_score"] > 4 and annual["bismuth"].severity == "high"
     assert annual["germanium"].severity == "medium" and annual["germanium"].evidence["year"] == "2025"
+
+
+def test_bad_materials_and_weights_are_named_before_any_work(monkeypatch):
+    """An unknown --materials name is refused before the ensemble runs; --weights that is neither a basket
+    nor an existing file says what it expects."""
+    from minsec.errors import InputError
+    from minsec.stockpile import inputs
+    from minsec.stockpile.inputs import StockpileInputError
+
+    sc = minsec.load()
+
+    def never(*args, **kwargs):
+        raise AssertionError("the ensemble ran before the materials were checked")
+
+    monkeypatch.setattr(inputs, "sample_from_ensemble", never)
+    with pytest.raises(StockpileInputError, match="'unobtainium' is neither a material nor a family"):
+        sc.stockpile.prepare(1e9, ensemble=50, materials="rare_earths,unobtainium")
+    with pytest.raises(InputError, match="--weights must be supply, world or a CSV file .*'partners'"):
+        sc.markets.reference_price("rare_earths", "basket", weights="partners")

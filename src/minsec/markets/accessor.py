@@ -262,8 +262,11 @@ class MarketsAccessor:
             tonnes, basis = weights, "weights given"
         elif str(weights) in ("supply", "world"):
             tonnes, basis = self.basket_weights(str(weights))
-        else:
+        elif Path(weights).is_file():
             tonnes, basis = read_weights(Path(weights)), f"weights from {weights}"
+        else:
+            raise InputError(f"--weights must be supply, world or a CSV file 'material,weight' (got {weights!r}: "
+                             "no such file)")
         elements = set(catalogue.parts("rare_earths"))
         unknown = [m for m in tonnes.index if m not in elements]
         if unknown:

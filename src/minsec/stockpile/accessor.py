@@ -75,6 +75,7 @@ class StockpileAccessor:
         from minsec.stockpile.inputs import (
             JOINT,
             annual_sample,
+            ensemble_materials,
             expand_materials,
             read_material_values,
             read_shortfall_table,
@@ -83,18 +84,21 @@ class StockpileAccessor:
 
         holder_list = parse_holders(holders)
         context = self._chain.scenarios.context()
+        chosen = None
         if scenarios is not None:
             sample = read_shortfall_table(scenarios)
         else:
             if ensemble < 1:
                 raise InputError("--ensemble must be at least 1")
+            if materials is not None:   # checked before the ensemble runs
+                chosen = expand_materials(materials, ensemble_materials(context.baseline.markets))
             parties = [h for h in holder_list if h != JOINT]
             if JOINT in holder_list and not parties:
                 parties = list(parse_holders(members))
             sample = annual_sample(context, parties, ensemble, seed, None if scheduler == "none" else scheduler,
                                    progress=progress)
         if materials is not None:
-            sample = sample.select(expand_materials(materials, list(sample.materials)))
+            sample = sample.select(chosen or expand_materials(materials, list(sample.materials)))
         price = read_material_values(prices, "price_usd_per_t") if prices is not None else None
         losses = read_material_values(loss_per_tonne, "loss_usd_per_t") if loss_per_tonne is not None else None
         return prepare_problem(context, sample, budget_usd, holder_list, price, losses, cvar_alpha=cvar,
