@@ -377,5 +377,5 @@ def test_bad_materials_and_weights_are_named_before_any_work(monkeypatch):
     monkeypatch.setattr(inputs, "sample_from_ensemble", never)
     with pytest.raises(StockpileInputError, match="'unobtainium' is neither a material nor a family"):
         sc.stockpile.prepare(1e9, ensemble=50, materials="rare_earths,unobtainium")
-    with pytest.raises(InputError, match="--weights must be supply, world or a CSV file .*'partners'"):
+    with pytest.raises(InputError, match=r"--weights must be supply, world or a CSV file .*'partners'"):
         sc.markets.reference_price("rare_earths", "basket", weights="partners")
