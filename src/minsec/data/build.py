@@ -25,6 +25,7 @@ from minsec.data import catalogue, dataset, rare_earth_chain
 from minsec.data.loaders import (
     baci,
     export_controls,
+    io_tables,
     mcs2026,
     mcs2026_trends,
     parameters,
@@ -111,6 +112,16 @@ SOURCES = {
         "citation": "source_title and source_url per record",
         "edition": "compiled facts, each with its own year and source",
         "licence": "Facts cited with attribution (USGS public domain; others per record)",
+    },
+    "io_tables": {
+        "title": "Input-output tables for the economic cost of a disruption: BEA summary Use table 2024 (USA, 71 "
+                 "industries) and the World Input-Output Database 2013 release, 2011 (35 industries, the other "
+                 "partners and China)",
+        "publisher": "U.S. Bureau of Economic Analysis; WIOD (University of Groningen)",
+        "citation": "BEA Input-Output Accounts, summary 2024; Timmer M.P. et al. (2015), An Illustrated User Guide "
+                    "to the World Input-Output Database, Rev. Int. Econ. 23:575-605",
+        "edition": "BEA 2024 summary (released 2025); WIOD November 2013 release, year 2011",
+        "licence": "BEA: public domain; WIOD: free with citation (CC BY 4.0 on DataverseNL)",
     },
 }
 
@@ -287,8 +298,28 @@ def build(raw_dir: str | Path) -> BuildResult:
               "prices": prices, "export_controls": measures, "parameter_facts": facts, "us_trade": us_trade,
               "published_leaders": leaders}
     dataset.validate(tables)
+    # not a table of the dataset format (a user's directory need not have it): the economic-cost model's input
+    tables["io_tables"] = io_tables.read_io_tables(raw_dir, _io_regions())
+    reports["io_tables"].files += [
+        *(f"{io_tables.BEA_DIR}/{name}" for name in ("bea_use_domestic.csv", "bea_use_import.csv",
+                                                     "bea_industry_output.csv")),
+        *(f"{io_tables.WIOD_DIR}/{name}" for name in ("wiot2011_Z.csv", "wiot2011_Y_x.csv"))]
+    reports["io_tables"].gaps += [
+        "no open multi-regional table newer than WIOD 2011: partners other than the USA use 2011 structures "
+        "scaled to current GDP", "WIOD has no Croatia (EU27 = 26 member states) and no value-added rows "
+        "(value added = output − intermediate use)"]
     manifest = _manifest(tables, reports, raw_dir)
     return BuildResult(tables, manifest)
+
+
+def _io_regions() -> dict[str, str]:
+    """ISO3 → region for the input-output tables: the partnership's members (groups stay whole) and China."""
+    groups = catalogue.load_groups()
+    out = {}
+    for member in [*groups.definitions["partnership"]["members"], "CHN"]:
+        for country in groups.resolve(member):
+            out[country] = member
+    return out
 
 
 def _years(frame: pd.DataFrame, column: str = "year") -> list[int]:
@@ -315,6 +346,7 @@ def _manifest(tables: dict[str, pd.DataFrame], reports: dict[str, usgs.LoadRepor
         "parameters": len(tables["parameter_facts"]),
         "usitc_dataweb": len(tables["us_trade"]),
         "rare_earth_chain": int((production["source"] == "minsec").sum()),
+        "io_tables": len(tables["io_tables"]),
     }
     years = {
         "usgs_mcs2026": _years(production[production["release"] == "MCS2026"]),
@@ -329,6 +361,7 @@ def _manifest(tables: dict[str, pd.DataFrame], reports: dict[str, usgs.LoadRepor
         "parameters": _years(tables["parameter_facts"].dropna(subset=["year"])),
         "usitc_dataweb": _years(tables["us_trade"]),
         "rare_earth_chain": _years(production[production["source"] == "minsec"]),
+        "io_tables": _years(tables["io_tables"]),
     }
     wmd_rows = production[production["source"] == "wmd"]
     reports["world_mining_data"].gaps.append(

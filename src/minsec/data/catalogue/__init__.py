@@ -23,6 +23,10 @@ and validates them.
   and the non-mass units kept as they are (helium in million cubic metres, diamonds in carats).
 * ``conversions.csv`` — product → minsec basis by stoichiometry for stated capacities (LiOH·H2O → Li …;
   sources in ``conversions.PROVENANCE.md``).
+* ``first_users.csv`` — the first-using industries of each material with the share of its use and the source
+  (USGS MCS end-use percentages; an equal split over MCS 2026 Table 6's applications where none are published);
+* ``io_sectors.csv`` / ``io_inputs.csv`` — end-use sector → BEA summary and WIOD industry; stage → the industry
+  whose product carries a material to its users (economic cost, :mod:`minsec.risk.io_model`);
 * ``groups.yaml`` — country groups (EU27, the partnership); :meth:`Groups.resolve` turns a group name or an
   ISO3 code into its members, the one place where that is done.
 """
@@ -271,3 +275,25 @@ def load_groups(path: str | Path | None = None) -> Groups:
             except countries.UnknownCountryError:
                 raise InputError(f"{source}: group {name!r}: unknown member {member!r}") from None
     return Groups(raw)
+
+
+@cache
+def first_users() -> pd.DataFrame:
+    """``first_users.csv``: the first-using industries of each material and the share of its use —
+    ``material, application, sector, share, region, year, basis, source_title, source_url, locator, confidence``.
+    ``basis`` is ``published share`` (USGS MCS end-use percentages, sourced facts) or an ``estimate: …`` (equal
+    split over the applications MCS 2026 Table 6 lists, where no percentages are published)."""
+    return pd.read_csv(_path("first_users.csv"), dtype={"year": "Int64"}, keep_default_na=False,
+                       na_values={"share": [""]})
+
+
+@cache
+def io_sectors() -> pd.DataFrame:
+    """``io_sectors.csv``: end-use sector → BEA summary industry and WIOD industry (``sector, bea, wiod, note``)."""
+    return pd.read_csv(_path("io_sectors.csv"), dtype=str).set_index("sector")
+
+
+@cache
+def io_inputs() -> pd.DataFrame:
+    """``io_inputs.csv``: stage → the BEA / WIOD industry whose product carries the material into its users."""
+    return pd.read_csv(_path("io_inputs.csv"), dtype=str).set_index("stage")

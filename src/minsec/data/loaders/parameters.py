@@ -1,4 +1,4 @@
-"""Sourced market, stockpile and disruption facts (``shared/data/parameters``: six CSVs, one fact per row).
+"""Sourced market, stockpile and disruption facts (``data/raw/parameters``: nine CSVs, one fact per row).
 
 Every file shares the conventions of its PROVENANCE.md: ``record_id``, a numeric ``value`` *or* a
 ``value_low``/``value_high`` range, ``value_kind``, ``unit``, year/date and the source (title, URL, tier,
@@ -19,19 +19,25 @@ from minsec.data.errors import DataFormatError
 #: file stem → the column that names the fact in that file
 METRIC_COLUMN = {
     "capacity": "parameter",
+    "consumption": "metric",
     "disruption_history": "metric",
+    "economy": "metric",
     "elasticities": "elasticity_type",
     "prices_recent": "price_type",
     "stockpiles": "parameter",
+    "stocks": "metric",
     "value_at_risk": "metric",
 }
 #: file stem → the column naming the subject (place, programme, product) besides the material
 SUBJECT_COLUMN = {
     "capacity": "site_or_company",
+    "consumption": "scenario_or_context",
     "disruption_history": "event_name",
+    "economy": "scenario_or_context",
     "elasticities": "horizon",
     "prices_recent": "product_spec",
     "stockpiles": "program",
+    "stocks": "holder",
     "value_at_risk": "scenario_or_context",
 }
 COLUMNS = ["file", "record_id", "event_id", "material", "country", "subject", "metric", "value", "value_low",
@@ -91,7 +97,7 @@ def read_fact_file(path: str | Path) -> pd.DataFrame:
 
 
 def read_facts(directory: str | Path) -> pd.DataFrame:
-    """All six parameters files of ``directory`` as one long table (see :data:`COLUMNS`)."""
+    """All the parameters files of ``directory`` as one long table (see :data:`COLUMNS`)."""
     directory = Path(directory)
     frames = [read_fact_file(directory / f"{stem}.csv") for stem in METRIC_COLUMN]
     return pd.concat(frames, ignore_index=True)
