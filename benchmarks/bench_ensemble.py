@@ -52,6 +52,28 @@ def clear_scalar(gap, demand, capacity, eps_d, eps_s, floor):
     return 1 + rise, response, eps_d * rise * demand
 
 
+def clear_pair(gap_a, gap_b, demand_a, demand_b, capacity, outsiders, friction, args):
+    """Both segments of one market and period, linked by the producers outside the restrictions: they move
+    ``shift`` from open to restricted buyers until the open rise is (1 − φ) of the restricted one (at most what
+    they sell to open buyers); the restrictor's own output cut is withheld volume, not a supply response; where
+    restricted buyers would pay less than open ones the two clear as one market.  Returns the price indices and
+    shortfalls of both segments."""
+    gap_a, gap_b = min(gap_a, demand_a), min(gap_b, demand_b)
+    shift = 0.0
+    if demand_a > 0:
+        denominator = demand_a + (1 - friction) * demand_b
+        if denominator > 0:
+            shift = ((1 - friction) * gap_a * demand_b - gap_b * demand_a) / denominator
+        shift = min(max(shift, 0.0), outsiders)
+    xa, response_a, short_a = clear_scalar(gap_a - shift, demand_a, capacity, *args)
+    xb, _, short_b = clear_scalar(gap_b + shift, demand_b, capacity - max(response_a, 0.0), *args)
+    if demand_a > 0 and xb > xa:
+        x, _, short = clear_scalar(gap_a + gap_b, demand_a + demand_b, capacity, *args)
+        share = demand_a / (demand_a + demand_b)
+        return x, x, short * share, short * (1 - share)
+    return xa, xb, short_a, short_b
+
+
 def loop_chunk(arrays: MarketArrays, events, n: int, spec: EnsembleSpec):
     """Per-scenario loop: for each scenario, for each market it touches, for each period and region."""
     n_markets, _, n_regions = arrays.supply.shape
@@ -115,6 +137,10 @@ def loop_chunk(arrays: MarketArrays, events, n: int, spec: EnsembleSpec):
                                 gap_b[t] += lost
             demand_a = sum(demand[m, r] for r in range(n_regions) if targeted[r])
             demand_b = demand[m].sum() - demand_a
+            restrictors = {int(events.producer[e]) for e in own if events.restriction[e]}
+            held = sum(arrays.supply[m, p, r] * per_period for p in restrictors for r in range(n_regions)
+                       if not targeted[r])
+            outsiders = max(demand_b - held, 0.0) if restrictors else 0.0
             spare = max(spare, 0.0)
             region_share = [[0.0] * n_regions for _ in range(periods)]
             for t in range(periods):
@@ -123,12 +149,11 @@ def loop_chunk(arrays: MarketArrays, events, n: int, spec: EnsembleSpec):
                 ramp = min(max(mid / months, 0.0), 1.0) if months > 0 else float(mid >= 0)
                 capacity = spare * ramp * per_period
                 args = (arrays.demand_elasticity[m], arrays.supply_elasticity[m], arrays.price_floor[m])
-                xa, response_a, short_a = clear_scalar(min(gap_a[t], demand_a), demand_a, capacity, *args)
-                xb, _, short_b = clear_scalar(min(gap_b[t], demand_b), demand_b, capacity - max(response_a, 0.0),
-                                              *args)
+                xa, xb, short_a, short_b = clear_pair(gap_a[t], gap_b[t], demand_a, demand_b, capacity, outsiders,
+                                                      arrays.trade_friction[m], args)
                 if any(targeted) and demand_a > 0:
                     price_a[s, m, t] = xa
-                price_b[s, m, t] = xb
+                price_b[s, m, t] = xb if demand_b > 1e-6 * (demand_a + demand_b) else math.nan
                 for r in range(n_regions):
                     if targeted[r]:
                         share = short_a / demand_a if demand_a > 0 else 0.0

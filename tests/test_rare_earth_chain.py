@@ -177,10 +177,13 @@ def test_dy_tb_ban_shows_usa_and_eu_shortfalls(sc):
     assert eu_dy["embedded_shortfall_t"] == pytest.approx(magnets_eu["shortfall_t"] * 0.0090)
     assert magnets_eu["demand_basis"].startswith("published: RE021")
     prices = result.price_path.set_index("market")
-    assert prices.loc["dysprosium.metal", "price_index_restricted"].max() > 1.5
-    assert prices.loc["terbium.metal", "price_index_restricted"].max() > 1.5
+    # metal makers outside China (the unallocated ~10 % of world Dy metal) move their sales to Japan's and Korea's
+    # magnet makers, which caps the restricted premium; the open price never exceeds the restricted one
+    for metal in ("dysprosium.metal", "terbium.metal"):
+        assert prices.loc[metal, "price_index_restricted"].max() > 1.1
+        assert (prices.loc[metal, "price_index_open"] <= prices.loc[metal, "price_index_restricted"] + 1e-9).all()
     sectors = set(result.by_sector.loc[result.by_sector["shortfall_t"] > 0, "sector"])
-    assert {"wind turbines", "electric vehicles (NEV traction and auxiliary motors)"} <= sectors
+    assert {"wind turbines", "electric vehicles (traction and auxiliary motors)"} <= sectors
     # Japan's magnet makers (a partner, targeted) are short of Dy metal themselves
     jpn = result.by_region.set_index(["market", "region"]).loc[("dysprosium.metal", "JPN")]
     assert jpn["shortfall_t"] > 0 and jpn["targeted"]

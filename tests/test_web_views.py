@@ -118,12 +118,14 @@ def test_ensemble_outlook_invariants():
         material_outlook(context, spec, "unobtainium")
 
 
-def test_ensemble_view_of_a_material_no_partner_uses_has_prices_only():
-    """Tellurium has no partner with a known demand (HS 280450 mixes it with boron, no content factor): the
-    result has prices only, and the page says so."""
+def test_ensemble_view_of_a_material_without_partner_demand_has_prices_only():
+    """A result whose fan is empty (no partner with a demand for the material: since every material has a
+    published or estimated partner demand, made by hand here) has prices only, and the page says so."""
     from minsec.service.jobs import EnsembleOutlook, _jsonable, run_outlook
 
     result = _jsonable(run_outlook(EnsembleOutlook(material="tellurium", n_scenarios=200), lambda _: None, None))
+    assert result["fan"], "tellurium: the partners' estimated demand gives a shortfall fan"
+    result["fan"], result["exceedance"] = [], []
     view = views.job_result("scenario_ensemble", result)
     assert view["warnings"] and "tellurium" in view["warnings"][0]
     assert view["figures"] and all(k.startswith("price-") for k in view["figures"])

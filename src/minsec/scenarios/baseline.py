@@ -37,6 +37,7 @@ from minsec.data import catalogue, countries
 from minsec.data.loaders.parameters import point_value
 from minsec.errors import InputError
 from minsec.model.supply_chain import SupplyChain
+from minsec.risk import io_model
 from minsec.scenarios import chain as chain_links
 
 TRADE_YEARS = 3
@@ -166,10 +167,13 @@ def _trade(chain: SupplyChain, year: int) -> pd.DataFrame:
     return flows.reset_index()
 
 
-def _us_consumption(chain: SupplyChain) -> pd.Series:
-    """US apparent consumption per market from the salient statistics (latest year with a value)."""
+def _us_consumption(chain: SupplyChain, replacing: bool = False) -> pd.Series:
+    """US apparent consumption per market from the salient statistics (latest year with a value); with
+    ``replacing``, only the markets where it replaces trade (``replaces_trade``: the trade codes miss the stage
+    the US buys — antimony oxide and metal, rare-earth compounds), else only the others."""
     out = {}
-    for row in catalogue.us_consumption().itertuples():
+    table = catalogue.us_consumption()
+    for row in table[(table["replaces_trade"] == "yes") == replacing].itertuples():  # "blind": as "no"
         values = chain.salient(row.material, row.field)
         if len(values):
             out[market_label(row.material, row.stage)] = float(values["value"].iloc[-1]) * row.to_t
@@ -246,29 +250,33 @@ def build_baseline(chain: SupplyChain, regions: Iterable[str] | None = None, yea
     demand_basis = np.full((len(markets), len(regions)), "trade", dtype=object)
     trade_basis = np.full(len(markets), "", dtype=object)
     flows = _trade(chain, year)
-    us_consumption = _us_consumption(chain)
-    published = published_consumption(chain)
+    sources = _DemandSources.of(chain, markets)
     notes, mix_markets = [], set()
     producer_region = np.array([region_index[region_of.get(str(p), REST_OF_WORLD)] for p in producers])
-    derived = {upstream for _, upstream in chain_links.input_coefficients(markets)}
     for m, label in enumerate(markets):
         material, stage = label.split(".")
         output = production[production["market"] == label].set_index("producer")["production"]
         produced = np.zeros(len(producers))
         produced[[producer_index[p] for p in output.index]] = output.to_numpy(float)
         own, trade_basis[m] = _market_flows(flows, material, stage, years)
-        if own.empty and label not in derived:
+        if label in sources.blind:   # the only codes are of a stage no one buys at (antimony ore): no trade
+            own, trade_basis[m] = own.iloc[0:0], ""
+        if own.empty and label not in sources.derived:
             own, trade_basis[m] = _element_flows(flows, production, label)
-        # published consumption (region → t/yr, basis): used where trade is a proxy or missing
-        known = {"USA": (us_consumption[label], "USGS apparent consumption")} if label in us_consumption else {}
-        known.update(published.get(label, {}))
+        known = sources.known(label)
         if not own.empty:
             _supply_from_trade(supply[m], produced, own, region_of, producer_index, region_index, producer_region)
             if trade_basis[m].startswith("proxy"):
                 _published_demand(supply[m], known, regions, demand_basis[m], trade_basis[m])
+            elif label in sources.us_replacing and "USA" in regions:
+                basis = "USGS apparent consumption (all forms; the trade codes miss the stage bought)"
+                _published_demand(supply[m], {"USA": (sources.us_replacing[label], basis)}, regions,
+                                  demand_basis[m], trade_basis[m], world_mix=True)
         else:
-            trade_basis[m] = "none: market mix"
-            shares, used = _mix_shares(known, float(output.sum()), regions, demand_basis[m])
+            trade_basis[m] = "none: market mix" + (" (trade codes of another stage)" if label in sources.blind
+                                                   else "")
+            shares, used = _mix_shares(known, float(output.sum()), regions, demand_basis[m],
+                                       sources.estimates(label, regions, known))
             if not used:  # no published demand: the chain may say who buys (derived below)
                 mix_markets.add(label)
             supply[m] += produced[:, None] * shares[None, :]
@@ -294,6 +302,43 @@ def build_baseline(chain: SupplyChain, regions: Iterable[str] | None = None, yea
         trade_basis=xr.DataArray(trade_basis, dims="market", coords={"market": markets}),
         production_year=xr.DataArray([years[m] for m in markets], dims="market", coords={"market": markets}),
         regions=regions, region_of=region_of, year=year, notes=notes, links=chain_links.links(markets))
+
+
+@dataclass(frozen=True)
+class _DemandSources:
+    """What says a region's demand besides trade: USGS apparent consumption (``us``; ``us_replacing`` where it
+    replaces trade of the wrong stage; ``blind`` markets whose trade codes are of a stage no one buys at),
+    published facts, the markets whose buyers the chain derives, and world output shares for the estimate."""
+
+    us: pd.Series
+    us_replacing: pd.Series
+    blind: set[str]
+    published: dict[str, dict[str, tuple[float, str]]]
+    derived: set[str]
+    output_shares: pd.DataFrame
+
+    @classmethod
+    def of(cls, chain: SupplyChain, markets: list[str]) -> _DemandSources:
+        table = catalogue.us_consumption()
+        return cls(_us_consumption(chain), _us_consumption(chain, replacing=True),
+                   {market_label(r.material, r.stage) for r in table[table["replaces_trade"] == "blind"].itertuples()},
+                   published_consumption(chain), {u for _, u in chain_links.input_coefficients(markets)},
+                   io_model.output_shares(chain.parameter_facts))
+
+    def known(self, label: str) -> dict[str, tuple[float, str]]:
+        """Published consumption of a market: region → (t/yr, basis)."""
+        known = {"USA": (self.us[label], "USGS apparent consumption")} if label in self.us else {}
+        known.update(self.published.get(label, {}))
+        return known
+
+    def estimates(self, label: str, regions: tuple[str, ...], known: dict) -> dict[str, tuple[float, str]]:
+        """The last-resort estimate for the named regions without a published figure — except where the chain
+        derives who buys the market (magnet makers' Dy metal)."""
+        if label in self.derived:
+            return {}
+        material = label.split(".")[0]
+        return {r: e for r in regions if r != REST_OF_WORLD and r not in known
+                and (e := io_model.demand_share(material, r, self.output_shares)) is not None}
 
 
 def _market_flows(flows: pd.DataFrame, material: str, stage: str, years: dict[str, int]
@@ -336,11 +381,12 @@ def _element_flows(flows: pd.DataFrame, production: pd.DataFrame, label: str) ->
 
 
 def _published_demand(supply: np.ndarray, known: dict[str, tuple[float, str]], regions: tuple[str, ...],
-                      demand_basis: np.ndarray, trade_basis: str) -> None:
+                      demand_basis: np.ndarray, trade_basis: str, world_mix: bool = False) -> None:
     """One market's producer × region supply (in place) where trade is a proxy: a region with a published
     consumption (``known``: region → (t/yr, basis)) buys that much, with the producer mix of its proxy purchases
-    (the market's mix where it has none); the rest of the world (``ROW``) gives or takes the difference, at most
-    all it holds."""
+    (the market's mix where it has none, or with ``world_mix`` — the trade seen is of another stage, antimony
+    ore for a buyer of oxide, whose makers use the world's ore); the rest of the world (``ROW``) gives or takes
+    the difference, at most all it holds."""
     row = regions.index(REST_OF_WORLD)
     for r in range(len(regions)):
         demand_basis[r] = "remainder" if r == row else f"trade ({trade_basis})"
@@ -350,7 +396,7 @@ def _published_demand(supply: np.ndarray, known: dict[str, tuple[float, str]], r
             continue
         r = regions.index(region)
         current = supply[:, r].copy()
-        mix = current / current.sum() if current.sum() > 0 else output / max(output.sum(), 1e-300)
+        mix = current / current.sum() if current.sum() > 0 and not world_mix else output / max(output.sum(), 1e-300)
         target = min(tonnes, current.sum() + supply[:, row].sum())
         supply[:, row] += current - target * mix
         supply[:, r] = target * mix
@@ -388,12 +434,15 @@ def _supply_from_trade(supply: np.ndarray, produced: np.ndarray, own: pd.DataFra
 
 
 def _mix_shares(known: dict[str, tuple[float, str]], world: float, regions: tuple[str, ...],
-                demand_basis: np.ndarray) -> tuple[np.ndarray, bool]:
+                demand_basis: np.ndarray, estimates: dict[str, tuple[float, str]] | None = None
+                ) -> tuple[np.ndarray, bool]:
     """Without bilateral trade, regions buy the world production mix: those with a published consumption
     (``known``: region → (t/yr, basis) — USGS apparent consumption for the USA, sourced facts in
-    ``published_consumption.csv``) that much, the rest pooled in ROW; ``demand_basis`` (one market's row) says
-    which is which.  Published figures adding up to more than the world output are scaled down to it.
-    Returns the shares and whether any published figure was used."""
+    ``published_consumption.csv``) that much; the others their estimated share of world use (``estimates``:
+    region → (share, basis), :func:`minsec.risk.io_model.demand_share`, flagged ``estimate``); the rest is ROW.
+    ``demand_basis`` (one market's row) says which is which.  Published figures adding up to more than the world
+    output are scaled down to it; estimates fill at most what the published figures leave.
+    Returns the shares and whether any published figure or estimate was used."""
     shares = np.zeros(len(regions))
     used = False
     for region, (tonnes, basis) in known.items():
@@ -403,6 +452,14 @@ def _mix_shares(known: dict[str, tuple[float, str]], world: float, regions: tupl
             used = True
     if shares.sum() > 1.0:
         shares /= shares.sum()
+    estimated = np.zeros(len(regions))
+    for region, (share, basis) in (estimates or {}).items():
+        estimated[regions.index(region)] = share
+        demand_basis[regions.index(region)] = basis
+        used = True
+    if estimated.sum() > 1.0 - shares.sum():
+        estimated *= (1.0 - shares.sum()) / estimated.sum()
+    shares += estimated
     shares[regions.index(REST_OF_WORLD)] += 1.0 - shares.sum()
     for r, name in enumerate(regions):
         if demand_basis[r] == "trade":

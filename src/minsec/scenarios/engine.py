@@ -70,6 +70,7 @@ class MarketArrays:
     diversion: np.ndarray
     value_multiplier: np.ndarray
     price_floor: np.ndarray
+    trade_friction: np.ndarray
     links: tuple[tuple[int, int, float, int], ...]  # (downstream, upstream, weight, level) by level
     feedstock: np.ndarray         # market × region × source region (NaN where no link)
     producer_region: np.ndarray   # producer → region index
@@ -91,6 +92,7 @@ class MarketArrays:
                    diversion=table["diversion"].to_numpy(float),
                    value_multiplier=table["value_multiplier"].to_numpy(float),
                    price_floor=table["price_floor"].to_numpy(float),
+                   trade_friction=table["trade_friction"].to_numpy(float),
                    links=links, feedstock=baseline.feedstock.values,
                    producer_region=baseline.producer_region())
 
@@ -136,7 +138,7 @@ class SparseOutcome:
         periods = price_open.shape[-1]
         return cls(rows, flat_short[rows], flat_target[rows],
                    np.fmax.reduce(price_restricted.reshape(-1, periods)[rows], axis=1),
-                   price_open.reshape(-1, periods)[rows].max(axis=1))
+                   np.fmax.reduce(price_open.reshape(-1, periods)[rows], axis=1))
 
 
 @dataclass
@@ -153,6 +155,7 @@ class SimulationResult:
     diverted: np.ndarray | None    # S × M × T
     response: np.ndarray | None    # S × M × T
     unsold: np.ndarray | None      # S × M × T
+    redirected: np.ndarray | None  # S × M × T moved by outside producers from open to restricted buyers
     demand: np.ndarray             # M × R per period
     period_months: float
     sparse: SparseOutcome | None = None   # ``detail=False``: the active scenario-markets only
@@ -200,18 +203,37 @@ def simulate(arrays: MarketArrays, events: EventTable, n_scenarios: int, n_perio
     eps_d = arrays.demand_elasticity[row_market][:, None]
     eps_s = arrays.supply_elasticity[row_market][:, None]
     floor = arrays.price_floor[row_market][:, None]
+    friction = arrays.trade_friction[row_market][:, None]
+    outsiders = _outsiders_open(arrays, events, local, row_market, targeted, per_period, demand_b)
     a = SegmentOutcome(np.ones((len(rows), n_periods)), *(np.zeros((len(rows), n_periods)) for _ in range(3)))
     b = SegmentOutcome(np.ones((len(rows), n_periods)), *(np.zeros((len(rows), n_periods)) for _ in range(3)))
+    moved = np.zeros((len(rows), n_periods))
 
     def clear(sel: np.ndarray) -> None:
-        """Clear the given active rows in place."""
+        """Clear the given active rows in place, the two segments linked by producers outside the restrictions
+        (:func:`redirected`)."""
         cap = capacity[sel]
         # a segment cannot lose more than all it buys: a direct event and lost inputs on the same rows (magnets
         # restricted and short of Dy) add up to at most the segment's demand
-        ra = clear_segment(np.minimum(gap_a[sel], demand_a[sel]), demand_a[sel], cap, eps_d[sel], eps_s[sel],
+        gap_r, gap_o = np.minimum(gap_a[sel], demand_a[sel]), np.minimum(gap_b[sel], demand_b[sel])
+        shift = redirected(gap_r, gap_o, demand_a[sel], demand_b[sel], friction[sel], outsiders[sel])
+        ra = clear_segment(gap_r - shift, demand_a[sel], cap, eps_d[sel], eps_s[sel], floor[sel])
+        rb = clear_segment(gap_o + shift, demand_b[sel], cap - np.maximum(ra.response, 0.0), eps_d[sel], eps_s[sel],
                            floor[sel])
-        rb = clear_segment(np.minimum(gap_b[sel], demand_b[sel]), demand_b[sel], cap - np.maximum(ra.response, 0.0),
-                           eps_d[sel], eps_s[sel], floor[sel])
+        # once every outside tonne of the open segment has gone to restricted buyers, what is left there is the
+        # restrictor's own volume: the output it cuts as its home price falls is volume it withholds (unsold),
+        # not a supply response of producers who sell to the restricted buyers at more
+        drained = (shift >= outsiders[sel] - 1e-12 * np.maximum(demand_b[sel], 1.0)) & (ra.price_index > 1.0)
+        cut = np.where(drained, np.maximum(-rb.response, 0.0), 0.0)
+        rb = SegmentOutcome(rb.price_index, rb.response + cut, rb.shortfall, rb.unsold + cut)
+        # the restricted buyers are never cheaper than the open ones (a restriction over, substitution going on):
+        # then they buy from the same producers, and the two segments clear as one market
+        pool = (demand_a[sel] > 0) & (rb.price_index > ra.price_index)
+        if pool.any():
+            ra, rb = _pooled(ra, rb, pool, gap_r + gap_o, demand_a[sel], demand_b[sel], cap, eps_d[sel], eps_s[sel],
+                             floor[sel])
+            shift = np.where(pool, 0.0, shift)
+        moved[sel] = shift
         for full, part in ((a, ra), (b, rb)):
             for name in ("price_index", "response", "shortfall", "unsold"):
                 getattr(full, name)[sel] = getattr(part, name)
@@ -229,7 +251,8 @@ def simulate(arrays: MarketArrays, events: EventTable, n_scenarios: int, n_perio
                          demand_a, demand_b, gap_a, gap_b, grouping))
     return _results(a, b, rows, targeted, demand, demand_a, demand_b, restraint, (n_scenarios, n_markets, n_periods),
                     detail, period_months, {"gap": gap_a + gap_b, "lost": lost, "diverted": diverted,
-                                            "response": a.response + b.response, "unsold": a.unsold + b.unsold})
+                                            "response": a.response + b.response, "unsold": a.unsold + b.unsold,
+                                            "redirected": moved})
 
 
 def _active_rows(arrays: MarketArrays, events: EventTable, n_scenarios: int, everything: bool) -> np.ndarray:
@@ -243,6 +266,58 @@ def _active_rows(arrays: MarketArrays, events: EventTable, n_scenarios: int, eve
     for downstream, upstream, _weight, _level in arrays.links:  # in level order: hits travel down the chain
         hit[:, downstream] |= hit[:, upstream]
     return np.flatnonzero(hit)
+
+
+def redirected(gap_r: np.ndarray, gap_o: np.ndarray, demand_r: np.ndarray, demand_o: np.ndarray,
+               friction: np.ndarray, outsiders: np.ndarray) -> np.ndarray:
+    """Volume that producers outside the restrictions move from open to restricted buyers (t per period).
+
+    They sell where they are paid most, so the open segment's price rise is (1 − φ) of the restricted one's,
+    φ = ``trade_friction`` (the share of the premium lost to freight, qualification and broken contracts).  With
+    both segments priced by the incidence formula (same elasticities), x − 1 = gap / (k·D), the condition
+
+        (G_o + T) / D_o = (1 − φ)·(G_r − T) / D_r   ⇒   T = ((1 − φ)·G_r·D_o − G_o·D_r) / (D_r + (1 − φ)·D_o)
+
+    and T lies between 0 and what those producers deliver to open buyers (``outsiders``).  Then
+    G_r − T = D_r·(G_r + G_o) / (D_r + (1 − φ)·D_o): the restricted price falls only in a world glut.  Without
+    restricted buyers T = 0."""
+    denominator = demand_r + (1.0 - friction) * demand_o
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shift = np.where(denominator > 0, ((1.0 - friction) * gap_r * demand_o - gap_o * demand_r) / denominator, 0.0)
+    return np.clip(np.where(demand_r > 0, shift, 0.0), 0.0, outsiders)
+
+
+def _pooled(ra: SegmentOutcome, rb: SegmentOutcome, pool: np.ndarray, gap: np.ndarray, demand_r: np.ndarray,
+            demand_o: np.ndarray, capacity: np.ndarray, eps_d: np.ndarray, eps_s: np.ndarray, floor: np.ndarray
+            ) -> tuple[SegmentOutcome, SegmentOutcome]:
+    """Where ``pool``: both segments cleared as one market (the sum of their gaps over the sum of their demand),
+    its volumes shared in proportion to each segment's demand."""
+    at = np.flatnonzero(pool.any(axis=1))      # only the rows with a pooled period are cleared again
+    demand = demand_r[at] + demand_o[at]
+    one = clear_segment(gap[at], demand, capacity[at], eps_d[at], eps_s[at], floor[at])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share_r = np.where(demand > 0, demand_r[at] / demand, 0.0)
+    where = pool[at]
+    for part, share in ((ra, share_r), (rb, 1.0 - share_r)):
+        part.price_index[at] = np.where(where, one.price_index, part.price_index[at])
+        for name in ("response", "shortfall", "unsold"):
+            getattr(part, name)[at] = np.where(where, share * getattr(one, name), getattr(part, name)[at])
+    return ra, rb
+
+
+def _outsiders_open(arrays: MarketArrays, events: EventTable, local: np.ndarray, row_market: np.ndarray,
+                    targeted: np.ndarray, per_period: float, demand_open: np.ndarray) -> np.ndarray:
+    """Per active row (× 1): what producers restricting nothing in the row deliver to the buyers no restriction
+    targets, per period — the volume they can move to restricted buyers (:func:`redirected`)."""
+    restricting = np.flatnonzero(events.restriction)
+    if len(restricting) == 0:
+        return np.zeros_like(demand_open)
+    n_producers = arrays.supply.shape[1]
+    pairs = np.unique(local[restricting] * n_producers + events.producer[restricting])   # each (row, producer) once
+    row, producer = pairs // n_producers, pairs % n_producers
+    flows = (arrays.supply[row_market[row], producer] * ~targeted[row]).sum(axis=1) * per_period
+    held = np.bincount(row, weights=flows, minlength=len(row_market))
+    return np.maximum(demand_open - held[:, None], 0.0)
 
 
 def _event_gaps(arrays: MarketArrays, events: EventTable, local: np.ndarray, n_rows: int, n_periods: int,
@@ -291,13 +366,17 @@ def _results(a: SegmentOutcome, b: SegmentOutcome, rows: np.ndarray, targeted: n
         share_a = np.where(demand_a > 0, a.shortfall / demand_a, 0.0)
         share_b = np.where(demand_b > 0, b.shortfall / demand_b, 0.0)
     price_a = np.where((demand_a > 0) & targeted.any(axis=1)[:, None], a.price_index, np.nan)
+    # no price where a segment has (next to) no buyers: a restriction on everyone leaves the restrictor's own
+    # market, where nothing is bought (the DRC's cobalt) — its glut price would say nothing
+    b = SegmentOutcome(np.where(demand_b > 1e-6 * (demand_a + demand_b), b.price_index, np.nan), b.response,
+                       b.shortfall, b.unsold)
     if not detail:  # summed over periods, on the active rows only (K × R, not S × M × R)
         market = rows % shape[1]
         shortfall = np.where(targeted, share_a.sum(axis=1)[:, None], share_b.sum(axis=1)[:, None]) * demand[market]
         sparse = SparseOutcome(rows, shortfall, targeted, np.fmax.reduce(price_a, axis=1),
-                               b.price_index.max(axis=1))
+                               np.fmax.reduce(b.price_index, axis=1))
         return SimulationResult(price_restricted=None, price_open=None, targeted=None, shortfall=None, gap=None,
-                                lost=None, diverted=None, response=None, unsold=None, demand=demand,
+                                lost=None, diverted=None, response=None, unsold=None, redirected=None, demand=demand,
                                 period_months=period_months, sparse=sparse)
     target3 = _scatter(targeted, rows, size, False).reshape(shape[0], shape[1], targeted.shape[1])
     share_a = _scatter(share_a, rows, size).reshape(shape)
