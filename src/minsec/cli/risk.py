@@ -8,9 +8,10 @@ from typing import Annotated
 
 import typer
 
-from minsec.cli.core import Format, FormatOption, chain, emit, emit_json, fail, records
+from minsec.cli.core import Format, FormatOption, chain, emit, emit_json, fail, note, records
 
-risk_app = typer.Typer(help="Supply-risk indices: concentration, GeoPolRisk, import reliance, routes.",
+risk_app = typer.Typer(help="Supply-risk indices: concentration, GeoPolRisk, import reliance, routes; "
+                                "economic impact.",
                        no_args_is_help=True)
 
 MATERIAL_HELP = "Material id or name, any case (see `minsec materials`)."
@@ -36,6 +37,58 @@ def risk_concentration(
     a missing value inside a result stays missing: '—' in the table, empty in CSV, null in JSON, never 0."""
     emit(chain().risk.concentration(material=material, stage=stage, year=year, source=source), fmt,
          "Production concentration")
+
+
+@risk_app.command("economic-impact")
+def risk_economic_impact(
+    importer: Annotated[str, typer.Option(help="A region of the model (USA, EU27, JPN, KOR, GBR, CAN, AUS, CHN), "
+                                               "several separated by commas, or 'partnership'.")] = "partnership",
+    n: Annotated[int, typer.Option("--n", min=100, max=1_000_000,
+                                   help="Year-long disruption scenarios in the ensemble.")] = 10_000,
+    seed: Annotated[int, typer.Option(min=0, help="Seed (results are reproducible from it).")] = 0,
+    scheduler: Annotated[str, typer.Option(help="'none' (this process), 'local' (Dask LocalCluster) or a Dask "
+                                                "scheduler address: the same numbers either way.")] = "none",
+    top: Annotated[int, typer.Option(min=1, help="Materials shown per importer in the table.")] = 15,
+    levers: Annotated[bool, typer.Option(help="Also the loss with the partnership's levers: own stocks, shared "
+                                              "stocks, the investments a joint portfolio selects.")] = False,
+    invest_budget: Annotated[float, typer.Option(min=0, max=1e12, help="Budget (USD) of the joint portfolio "
+                                                                       "evaluated with --levers.")] = 5e9,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """GDP lost by each importer from disruptions of every material (USGS OFR 2025-1047 method, simplified).
+
+    Per importer × material: expected_gdp_loss_usd (mean over the ensemble's year-long disruption scenarios, i.e.
+    probability-weighted), p95_gdp_loss_usd, the industries most hit, the material value at risk beside it; the
+    partnership's ranking (all importers together). A loss that cannot be computed (no reference price, no
+    first-using industries, no input-output table) is null with the reason in `basis`. Method: docs/methods.md."""
+    from minsec.cli.core import ProgressBar
+
+    sc = chain()
+    chosen_levers, described = None, {}
+    if levers:
+        from minsec.investment.levers import partnership_levers
+
+        sc.scenarios.context()
+        chosen_levers, described = partnership_levers(sc, invest_budget, seed=seed)
+    with ProgressBar(fmt, "scenarios", n) as bar:
+        result = sc.scenarios.economic_impact(importer, n, seed, scheduler=scheduler, progress=bar.advance,
+                                              levers=chosen_levers)
+    if fmt is Format.json:
+        emit_json({**result.to_dict(), "levers_assumed": described})
+        return
+    if fmt is Format.csv:
+        emit(result.by_material, fmt)
+        return
+    shown = ["material", "expected_gdp_loss_usd", "p95_gdp_loss_usd", "material_value_at_risk_usd",
+             "expected_shortfall_t", "industries_most_hit"]
+    for region, table in result.by_material.groupby("importer", sort=False):
+        emit(table[shown].head(top), fmt, f"{region}: expected GDP loss per year, {n:,} scenarios (USD)")
+    if result.by_material["importer"].nunique() > 1:
+        emit(result.partnership.head(top), fmt, "All importers together: materials ranked by expected GDP loss")
+    if levers:
+        emit(result.levers, fmt, "Expected GDP loss a year (USD) with the partnership's levers, on the same scenarios")
+        for name, text in described.items():
+            note(f"{name}: {text}")
 
 
 @risk_app.command("geopolrisk")

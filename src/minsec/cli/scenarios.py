@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from minsec.cli.core import Format, FormatOption, ProgressBar, chain, emit, emit_json, fail, note
+from minsec.cli.core import Format, FormatOption, ProgressBar, chain, emit, emit_json, fail, note, records
 
 scenario_app = typer.Typer(help="Disruption scenarios: run one, run a Monte Carlo ensemble, see the calibration.",
                            no_args_is_help=True)
@@ -30,7 +30,8 @@ def scenario_run(
     scenario: Annotated[str, typer.Argument(help="A scenario file (YAML/JSON) or a shipped scenario's name.")],
     demand: DemandOption = None,
     table: Annotated[str, typer.Option(help=f"With --format csv: {'|'.join(TABLES)}.")] = "regions",
-    sensitivity: Annotated[bool, typer.Option(help="Also run with elasticities ×0.5 and ×2.")] = True,
+    sensitivity: Annotated[bool, typer.Option(
+        help="Also run with the demand and the supply elasticity ×0.5 and ×2.")] = True,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Propagate one scenario: price path, shortfall per region and sector, value at risk."""
@@ -49,27 +50,51 @@ def scenario_run(
         return
     emit(result.summary[["market", "peak_price_index_restricted", "peak_price_index_open", "lost_t",
                          "supply_response_t", "shortfall_t", "shortfall_pct_world", "value_at_risk_usd"]],
-         fmt, f"{result.scenario.name}: per market over {result.scenario.horizon_months} months")
+         fmt, f"{result.scenario.name}: per market over the {result.scenario.horizon_months:g}-month horizon")
     regions = result.by_region[result.by_region["demand_t"] > 0]
-    emit(regions[["market", "region", "targeted", "demand_t", "shortfall_t", "shortfall_pct",
-                  "peak_month_shortfall_pct", "value_at_risk_usd", "demand_basis"]], fmt, "Per region")
+    months = result.scenario.horizon_months
+    emit(regions[["market", "region", "targeted", "demand_t_per_year", "demand_t", "shortfall_t", "shortfall_pct",
+                  "peak_month_shortfall_pct", "value_at_risk_usd", "gdp_loss_usd", "demand_basis"]], fmt,
+         f"Per region: demand_t_per_year a year; demand_t, shortfall_t, value at risk and GDP loss (USD) over the "
+         f"{months:g}-month horizon")
     if len(result.by_element):
         shown = result.by_element[result.by_element["total_shortfall_t"] > 0]
         emit(shown.drop(columns="basis"), fmt,
              "Rare-earth elements short over the horizon, directly and embedded in magnets (t of metal)")
     if len(result.by_sector):
         sectors = result.by_sector[result.by_sector["shortfall_t"] > 0]
-        emit(sectors.groupby(["market", "sector"], as_index=False)["shortfall_t"].sum(), fmt, "Sectors hit")
+        emit(sectors.groupby(["market", "sector"], as_index=False)[["shortfall_t", "gdp_loss_usd"]].sum(min_count=1),
+             fmt, f"Sectors hit over the {months:g}-month horizon (first users, USGS MCS end uses)")
     if len(result.sensitivity):
-        emit(result.sensitivity, fmt, "Sensitivity to the elasticities")
+        emit(result.sensitivity, fmt, "Sensitivity: one elasticity at a time ×0.5 and ×2 (over the horizon)")
     for warning in result.warnings:
         note(warning)
 
 
 @scenario_app.command("calibrate")
-def scenario_calibrate(fmt: FormatOption = Format.table) -> None:
-    """How the default elasticities were calibrated on recorded disruptions (E = supply cut / price change)."""
-    emit(chain().scenarios.calibration(), fmt, "Calibration events (records in data/raw/parameters)")
+def scenario_calibrate(
+    check: Annotated[bool, typer.Option(help="Also replay each event with its shipped scenario and print modelled "
+                                             "vs recorded price change and supply cut.")] = True,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """How the default elasticities were calibrated on recorded disruptions (E = supply cut / price change), and
+    how far the model lands from each record (the calibration error)."""
+    sc = chain()
+    table = sc.scenarios.calibration()
+    if not check:
+        emit(table, fmt, "Calibration events (records in data/raw/parameters)")
+        return
+    with ProgressBar(fmt, "events", len(table)) as bar:
+        checked = sc.scenarios.calibration_check()
+        bar.advance(len(table))
+    if fmt is Format.json:
+        emit_json({"calibration": records(table), "check": records(checked)})
+    elif fmt is Format.csv:
+        emit(checked, fmt)
+    else:
+        emit(table.drop(columns="method"), fmt, "Calibration events (records in data/raw/parameters)")
+        emit(checked, fmt, "Modelled vs recorded (price change and supply cut as shares; price_error = modelled − "
+                           "recorded)")
 
 
 @scenario_app.command("parameters")

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from minsec.model.supply_chain import SupplyChain
     from minsec.scenarios.allocation import AllocationResult
+    from minsec.scenarios.economic import EconomicImpact
     from minsec.scenarios.ensemble import EnsembleResult
     from minsec.scenarios.run import ScenarioContext, ScenarioResult
     from minsec.scenarios.schema import Scenario
@@ -75,6 +76,13 @@ class ScenariosAccessor:
         """How the default elasticities were calibrated: one row per recorded disruption, E = g / (ΔP/P)."""
         return self.context().calibration
 
+    def calibration_check(self) -> pd.DataFrame:
+        """The model against the recorded disruptions: per calibration event, its shipped scenario's modelled price
+        change and supply cut beside the recorded ones (:func:`minsec.scenarios.run.check_calibration`)."""
+        from minsec.scenarios.run import check_calibration
+
+        return check_calibration(self.context())
+
     def parameters(self, material: str | None = None) -> pd.DataFrame:
         """The market-response parameters in use per market, each with its source."""
         table = self.context().parameters.reset_index()
@@ -87,7 +95,8 @@ class ScenariosAccessor:
     def run(self, scenario: ScenarioLike, *, demand: Demand = None, sensitivity: bool = True) -> ScenarioResult:
         """Propagate one scenario — a shipped name (:meth:`library`), a YAML/JSON file, a
         :class:`~minsec.scenarios.schema.Scenario` or its dict — through the market: price path, shortfall per
-        region and end-use sector (t), value at risk (USD); ``sensitivity`` reruns with elasticities ×0.5 and ×2."""
+        region and end-use sector (t), value at risk and GDP loss (USD); ``sensitivity`` reruns with the demand
+        and the supply elasticity ×0.5 and ×2."""
         from minsec.scenarios.run import run_scenario
 
         return run_scenario(as_scenario(scenario), self.context(demand), sensitivity=sensitivity)
@@ -112,6 +121,23 @@ class ScenariosAccessor:
                 raise InputError(f"--out {out}: cannot create its folder: {exc.strerror}") from None
         chosen = ensemble_spec(spec, n_scenarios=n, seed=seed, chunk_size=chunk_size)
         return run_ensemble(self.context(), chosen, out, None if scheduler == "none" else scheduler, progress)
+
+    def economic_impact(self, importers: str | Iterable[str] = "partnership", n: int = 10_000, seed: int = 0, *,
+                        scheduler: str = "none", spec: str | Path | Mapping[str, Any] | None = None,
+                        progress: Callable[[int], None] | None = None,
+                        levers: Mapping[str, Callable] | None = None) -> EconomicImpact:
+        """Expected and 95th-percentile GDP loss of each importer (a region of the model, or ``partnership`` for
+        every partner) from every material, over ``n`` year-long disruption scenarios, with the industries most
+        hit and the partnership's ranking (USGS OFR 2025-1047 method, simplified: docs/methods.md).  ``levers``:
+        name → shortfall adjustment (:func:`minsec.investment.levers.partnership_levers` gives the partnership's
+        stocks, sharing and investments) adds the expected loss with each."""
+        from minsec.scenarios.economic import economic_impact
+
+        context = self.context()
+        chosen = economic_importers(importers, context)
+        spec_ = ensemble_spec(spec, n_scenarios=n, seed=seed, horizon_months=12.0)
+        return economic_impact(context, chosen, spec_, None if scheduler == "none" else scheduler, progress,
+                               dict(levers) if levers else None)
 
     def outlook(self, material: str, n: int = 5_000, seed: int = 0, horizon_months: float = 24.0,
                 progress: Callable[[int], None] | None = None) -> dict[str, pd.DataFrame]:
@@ -149,6 +175,25 @@ class ScenariosAccessor:
                                                    restraint=restraint))
         allocation.scenario = loaded.name
         return allocation
+
+
+def economic_importers(importers: str | Iterable[str], context) -> list[str]:
+    """Importer names → regions of the model (``partnership`` = every partner); unknown names raise
+    :class:`InputError` naming them and the regions there are."""
+    names = [x.strip() for x in importers.split(",")] if isinstance(importers, str) else [str(x) for x in importers]
+    partners = [r for r in context.baseline.regions if r not in ("CHN", "ROW")]
+    out: list[str] = []
+    for name in names:
+        chosen = partners if name.lower() == "partnership" else [name.upper()]
+        for region in chosen:
+            if region not in context.baseline.regions or region == "ROW":
+                raise InputError(f"--importer {name!r}: not a region of the model; choose from "
+                                 f"{', '.join(r for r in context.baseline.regions if r != 'ROW')} or partnership")
+            if region not in out:
+                out.append(region)
+    if not out:
+        raise InputError("--importer: name at least one region")
+    return out
 
 
 def as_scenario(scenario: ScenarioLike) -> Scenario:

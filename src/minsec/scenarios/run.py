@@ -21,6 +21,7 @@ from minsec.scenarios import chain as chain_links
 from minsec.scenarios import parameters as params
 from minsec.scenarios.baseline import REST_OF_WORLD, MarketBaseline, build_baseline
 from minsec.scenarios.engine import EventTable, Exogenous, MarketArrays, SimulationResult, simulate
+from minsec.scenarios.gdp import scenario_gdp
 from minsec.scenarios.market import active_share
 from minsec.scenarios.schema import (
     DemandRestraint,
@@ -316,34 +317,40 @@ def _demand_warnings(baseline: MarketBaseline, affected: list[int]) -> list[str]
 
 def _sensitivity(context: ScenarioContext, parameters: pd.DataFrame, events: EventTable, exogenous: Exogenous,
                  scenario: Scenario, affected: list[int]) -> pd.DataFrame:
+    """Reruns with the demand elasticity and, separately, the supply elasticity ×0.5 and ×2: scaling both together
+    moves only the price (the shortfall share of a gap is |ε_d| / (|ε_d| + ε_s)); scaling one moves the shortfall
+    too."""
     rows = []
-    for factor in SENSITIVITY:
-        varied = parameters.copy()
-        varied["demand_elasticity"] *= factor
-        varied["supply_elasticity"] *= factor
-        arrays = MarketArrays.from_baseline(context.baseline, varied)
-        result = simulate(arrays, events, 1, scenario.n_periods, scenario.period_months, exogenous)
-        for m in affected:
-            peak = np.nanmax(np.concatenate([result.price_restricted[0, m], result.price_open[0, m]]))
-            rows.append({"market": context.baseline.markets[m], "elasticity_factor": factor,
-                         "peak_price_index": peak,
-                         "shortfall_t": float(np.maximum(result.shortfall[0, m], 0).sum())})
+    for parameter in ("demand_elasticity", "supply_elasticity"):
+        for factor in SENSITIVITY:
+            varied = parameters.copy()
+            varied[parameter] *= factor
+            arrays = MarketArrays.from_baseline(context.baseline, varied)
+            result = simulate(arrays, events, 1, scenario.n_periods, scenario.period_months, exogenous)
+            for m in affected:
+                peak = np.nanmax(np.concatenate([result.price_restricted[0, m], result.price_open[0, m]]))
+                rows.append({"market": context.baseline.markets[m], "parameter": parameter,
+                             "elasticity_factor": factor, "peak_price_index": peak,
+                             "shortfall_t": float(np.maximum(result.shortfall[0, m], 0).sum())})
     return pd.DataFrame(rows)
 
 
 def end_use_shares(context: ScenarioContext) -> pd.DataFrame:
-    """End-use shares by material from the value-at-risk facts (``end-use share: <sector>`` rows)."""
-    facts = context.chain.parameter_facts
-    rows = facts[(facts["file"] == "value_at_risk") & facts["metric"].str.startswith("end-use share")]
-    material = rows["material"].str.replace(" ", "_")
-    recorded = pd.DataFrame({"material": material, "sector": rows["metric"].str.split(": ", n=1).str[1],
-                             "share": rows["value"] / 100, "scope": rows["country"], "year": rows["year"],
-                             "record_id": rows["record_id"]})
-    products = catalogue.end_uses()   # magnets and the elements that go into them (catalogue end_uses.csv)
-    compiled = pd.DataFrame({"material": products["material"], "sector": products["sector"],
-                             "share": products["share"], "scope": "World", "year": 2024,
-                             "record_id": products["facts"]})
-    return pd.concat([recorded, compiled], ignore_index=True)
+    """End-use shares by material: the first-using industries of ``catalogue/first_users.csv`` (USGS MCS end-use
+    percentages, sourced facts; an equal split over MCS 2026 Table 6's applications where none are published),
+    one region's figures per material (the USA's where there are)."""
+    table = catalogue.first_users()
+    rows = []
+    for material, group in table.groupby("material", sort=False):
+        scope = "USA" if (group["region"] == "USA").any() else group["region"].iloc[0]
+        chosen = group[group["region"] == scope]
+        total = chosen["share"].sum()
+        for row in chosen.itertuples():
+            rows.append({"material": material, "sector": row.application, "io_sector": row.sector,
+                         "share": row.share / total, "scope": scope, "year": row.year,
+                         "record_id": row.source_title if row.basis == "published share"
+                         else f"{row.source_title}; {row.basis}"})
+    return pd.DataFrame(rows)
 
 
 def _tabulate(scenario: Scenario, context: ScenarioContext, parameters: pd.DataFrame, result: SimulationResult,
@@ -364,6 +371,7 @@ def _tabulate(scenario: Scenario, context: ScenarioContext, parameters: pd.DataF
             region_rows.append({
                 "market": label, "material": material, "stage": stage, "region": region,
                 "targeted": bool(result.targeted[0, m, r]), "demand_t": float(horizon_demand[m, r]),
+                "demand_t_per_year": float(baseline.demand.values[m, r]),
                 "shortfall_t": short,
                 "shortfall_pct": 100 * short / horizon_demand[m, r] if horizon_demand[m, r] > 0 else np.nan,
                 "peak_month_shortfall_pct": float(np.max(shortfall[m, :, r] / result.demand[m, r]) * 100)
@@ -384,20 +392,70 @@ def _tabulate(scenario: Scenario, context: ScenarioContext, parameters: pd.DataF
             "market": label, "material": material, "stage": stage,
             "peak_price_index_restricted": float(np.nanmax(result.price_restricted[0, m]))
             if np.isfinite(result.price_restricted[0, m]).any() else np.nan,
-            "peak_price_index_open": float(result.price_open[0, m].max()),
+            "peak_price_index_open": float(np.nanmax(result.price_open[0, m]))
+            if np.isfinite(result.price_open[0, m]).any() else np.nan,
             "lost_t": float(result.lost[0, m].sum()), "supply_response_t": float(result.response[0, m].sum()),
             "shortfall_t": total_short, "shortfall_pct_world": 100 * total_short / horizon_demand[m].sum(),
             "value_at_risk_usd": total_short * value, "price_usd_per_t": price})
     by_region = pd.DataFrame(region_rows)
+    price_table = pd.DataFrame(price_rows)
+    if len(by_region):
+        by_region = by_region.merge(scenario_gdp(context, by_region, price_table), on=["market", "region"],
+                                    how="left")
     shares = end_use_shares(context)
     sector_rows = []
     for row in by_region.itertuples():
         for share in shares[shares["material"] == row.material].itertuples():
             sector_rows.append({"market": row.market, "region": row.region, "sector": share.sector,
-                                "shortfall_t": row.shortfall_t * share.share, "share": share.share,
+                                "io_sector": share.io_sector, "shortfall_t": row.shortfall_t * share.share,
+                                "gdp_loss_usd": row.gdp_loss_usd * share.share, "share": share.share,
                                 "share_source": f"{share.record_id} ({share.scope} {share.year})"})
     used = parameters.loc[[markets[m] for m in affected]]
-    return ScenarioResult(scenario, pd.DataFrame(summary_rows), by_region, pd.DataFrame(price_rows),
+    return ScenarioResult(scenario, pd.DataFrame(summary_rows), by_region, price_table,
                           pd.DataFrame(sector_rows), sensitivity, used, warnings, result,
                           chain_links.element_content(by_region))
 
+
+
+def check_calibration(context: ScenarioContext) -> pd.DataFrame:
+    """The model against the recorded disruptions: each calibration event replayed by its shipped scenario, with
+    the modelled and the recorded price change and supply cut side by side (``price_error`` = modelled −
+    recorded, in price-index points).  The model's price is the peak of the segment the record observed — the
+    restricted buyers' where the scenario restricts exports, else the open market's; its supply cut is the peak
+    period's withheld volume as a share of what the buyers it hits use (the restricted buyers', else the world's)
+    — the recorded cut is of the affected buyers' supply too."""
+    from minsec.scenarios.parameters import CALIBRATION_EVENTS
+    from minsec.scenarios.schema import load_scenario
+
+    calibration = context.calibration.set_index("event_id")
+    rows = []
+    for event in CALIBRATION_EVENTS:
+        recorded = calibration.loc[event.event_id]
+        row = {"event_id": event.event_id, "scenario": event.scenario or "", "market": event.market,
+               "recorded_price_change": float(recorded["price_change"]),
+               "recorded_supply_cut": float(recorded["supply_cut"]),
+               "modelled_price_change": np.nan, "modelled_supply_cut": np.nan, "modelled_shortfall_pct_world": np.nan,
+               "price_error": np.nan, "used_in_calibration": bool(recorded["used"]),
+               "note": recorded["note"] or ""}
+        if event.scenario is None:
+            row["note"] = "no shipped scenario replays this event" + (f"; {row['note']}" if row["note"] else "")
+            rows.append(row)
+            continue
+        result = run_scenario(load_scenario(event.scenario), context, sensitivity=False)
+        summary = result.summary.set_index("market")
+        if event.market not in summary.index:
+            row["note"] = f"the scenario does not reach {event.market}"
+            rows.append(row)
+            continue
+        market = summary.loc[event.market]
+        peak = market["peak_price_index_restricted"]
+        peak = peak if np.isfinite(peak) else market["peak_price_index_open"]
+        path = result.price_path[result.price_path["market"] == event.market]
+        regions = result.by_region[result.by_region["market"] == event.market]
+        hit = regions[regions["targeted"]] if regions["targeted"].any() else regions
+        per_period = float(hit["demand_t"].sum()) / result.scenario.n_periods
+        row.update(modelled_price_change=float(peak) - 1, modelled_supply_cut=float(path["lost_t"].max()) / per_period,
+                   modelled_shortfall_pct_world=float(market["shortfall_pct_world"]),
+                   price_error=float(peak) - 1 - float(recorded["price_change"]))
+        rows.append(row)
+    return pd.DataFrame(rows)
