@@ -210,6 +210,8 @@ def test_cli_economic_impact_json():
     assert {r["importer"] for r in doc["by_material"]} == {"USA", "EU27"}
     bad = CliRunner().invoke(app, ["risk", "economic-impact", "--importer", "XXX", "--n", "300"])
     assert bad.exit_code == 2 and "XXX" in bad.output
+    few = CliRunner().invoke(app, ["risk", "economic-impact", "--n", "50"])   # typer's own bound: a usage error
+    assert few.exit_code == 2 and "--n" in few.output and "internal error" not in few.output
 
 
 # ------------------------------------------------------------------------------------------------ one demand

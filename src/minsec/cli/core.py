@@ -34,8 +34,13 @@ class GuardedGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         # typer >= 0.2x raises its own Exit (a RuntimeError, not click's) for --help and typer.Exit(n)
-        except (click.exceptions.Exit, typer.Exit, click.exceptions.Abort, click.ClickException):
+        # typer >= 0.2x also has its own ClickException family (its BadParameter for an Option's min/max)
+        except (click.exceptions.Exit, typer.Exit, click.exceptions.Abort, click.ClickException,
+                typer.TyperException):
             raise
+        except BrokenPipeError:   # `minsec … | head`: the reader has gone; nothing more to say
+            sys.stderr.close()
+            raise typer.Exit(0) from None
         except MinsecError as exc:
             if State.debug:
                 raise

@@ -132,7 +132,8 @@ def scenario_ensemble(
         table = summary["by_market_importer"]
         partners = table[table["importer"].isin(sc.scenarios.context().baseline.regions[:-2])]
         top = partners.sort_values(table.columns[-1], ascending=False).head(15)
-        emit(top, fmt, "Largest tail shortfalls of partners")
+        months = result.spec.horizon_months
+        emit(top, fmt, f"Largest tail shortfalls of partners (% of demand over the {months:g}-month horizon)")
         typer.echo(f"{result.spec.n_scenarios:,} scenarios on {result.executor}; "
                    f"{result.rows_written:,} rows" + (f" written to {out}" if out else ""), err=True)
 
@@ -165,5 +166,6 @@ def emergency_allocate(
         emit(allocation.releases, fmt, "Release orders")
         emit(allocation.transfers, fmt, "Transfers")
         emit(allocation.partners[["partner", "market", "demand_t", "shortfall_before_t", "restraint_t",
-                                  "unmet_t", "unmet_pct", "sharing_bound"]], fmt, "Partners after allocation")
+                                  "unmet_t", "unmet_pct", "sharing_bound"]], fmt,
+             "Partners after allocation (tonnes over the scenario's horizon)")
         typer.echo(f"LP {allocation.status} in {allocation.solve_seconds:.2f} s", err=True)

@@ -406,9 +406,11 @@ def _scenario_run(result: dict[str, Any]) -> dict[str, Any]:
     summary = pd.DataFrame(result["summary"])
     tables = [Table("scenario-regions", "Shortfall by region", [
         Column("market", "Market"), Column("region", "Region"), Column("targeted", "Targeted"),
-        Column("demand_t", "Demand t", "float"), Column("shortfall_t", "Shortfall t", "float"),
+        Column("demand_t_per_year", "Demand t/yr", "float"), Column("demand_t", "Demand t (horizon)", "float"),
+        Column("shortfall_t", "Shortfall t (horizon)", "float"),
         Column("shortfall_pct", "Shortfall %", "float"), Column("peak_month_shortfall_pct", "Peak month %", "float"),
-        Column("value_at_risk_usd", "Value at risk", "usd"), Column("demand_basis", "Demand basis")],
+        Column("value_at_risk_usd", "Value at risk", "usd"), Column("gdp_loss_usd", "GDP loss", "usd"),
+        Column("demand_basis", "Demand basis")],
         _rows(regions), source="minsec scenario engine over the bundled baseline (USGS, BACI)",
         formula="shortfall = lost supply − diverted − supply response, cleared per market and month "
                 "(docs/methods.md, Scenarios)"),
