@@ -199,31 +199,7 @@ def quantity_coefficient(model: IOModel, material: str, stage: str, price: float
 
 @cache
 def industry_names() -> dict[str, str]:
-    """BEA summary and WIOD industry code → name (for the 'industries most hit')."""
-    names = dict(_WIOD_NAMES)
-    names.update(_BEA_NAMES)
-    return names
-
-
-_WIOD_NAMES = {
-    "c1": "agriculture, forestry, fishing", "c2": "mining and quarrying", "c3": "food, beverages, tobacco",
-    "c4": "textiles", "c5": "leather and footwear", "c6": "wood products", "c7": "pulp, paper, printing",
-    "c8": "coke and refined petroleum", "c9": "chemicals", "c10": "rubber and plastics",
-    "c11": "other non-metallic minerals", "c12": "basic and fabricated metals", "c13": "machinery",
-    "c14": "electrical and optical equipment", "c15": "transport equipment", "c16": "manufacturing n.e.c.",
-    "c17": "electricity, gas, water", "c18": "construction", "c19": "motor vehicle trade", "c20": "wholesale trade",
-    "c21": "retail trade", "c22": "hotels and restaurants", "c23": "inland transport", "c24": "water transport",
-    "c25": "air transport", "c26": "transport services", "c27": "post and telecoms", "c28": "financial services",
-    "c29": "real estate", "c30": "business services", "c31": "public administration", "c32": "education",
-    "c33": "health", "c34": "other services", "c35": "private households"}
-_BEA_NAMES = {
-    "111CA": "farms", "113FF": "forestry, fishing", "211": "oil and gas extraction", "212": "mining, except oil "
-    "and gas", "213": "mining support", "22": "utilities", "23": "construction", "321": "wood products",
-    "327": "nonmetallic mineral products", "331": "primary metals", "332": "fabricated metal products",
-    "333": "machinery", "334": "computer and electronic products", "335": "electrical equipment",
-    "3361MV": "motor vehicles and parts", "3364OT": "other transportation equipment", "337": "furniture",
-    "339": "miscellaneous manufacturing", "311FT": "food and beverages", "313TT": "textile mills",
-    "315AL": "apparel and leather", "322": "paper products", "323": "printing", "324": "petroleum and coal "
-    "products", "325": "chemical products", "326": "plastics and rubber products", "42": "wholesale trade",
-    "484": "truck transportation", "5412OP": "professional services", "55": "management of companies",
-    "561": "administrative services", "531": "real estate"}
+    """BEA summary and WIOD industry code → name (``catalogue/io_industries.csv``: BEA's 2017-schema summary
+    industry names, WIOD 2013's ISIC rev. 3 names), for the 'industries most hit'."""
+    table = catalogue.io_industries()
+    return dict(zip(table["code"], table["name"], strict=True))

@@ -28,7 +28,8 @@ TOP_INDUSTRIES = 3
 @dataclass
 class EconomicImpact:
     """Per importer × material: expected and 95th-percentile GDP loss, the industries most hit, the scenario
-    weights used (``by_material``); the ensemble's description (``ensemble``)."""
+    weights used (``by_material``); the quantity channel's expected loss by industry for the three industries
+    most hit (``by_industry``); the ensemble's description (``ensemble``)."""
 
     by_material: pd.DataFrame
     by_industry: pd.DataFrame
@@ -106,8 +107,10 @@ def economic_impact(context: ScenarioContext, importers: list[str], spec: Ensemb
             for code, share in split.head(TOP_INDUSTRIES).items():
                 name = io_model.industry_names().get(code, code)
                 top.append(name)
+                # the quantity channel's loss by industry (the price channel falls on the buyers, not split)
                 industry_rows.append({"importer": c.region, "material": c.material, "industry_code": code,
-                                      "industry": name, "expected_gdp_loss_usd": totals["quantity_usd"][cell] * share})
+                                      "industry": name,
+                                      "expected_quantity_loss_usd": totals["quantity_usd"][cell] * share})
         out.append({"importer": c.region, "material": c.material, "market": c.market,
                     "expected_gdp_loss_usd": float(totals["gdp_loss_usd"][cell]) if known else np.nan,
                     "p95_gdp_loss_usd": _quantile_with_zeros(scenario_losses, n, 0.95) if known else np.nan,
@@ -115,7 +118,7 @@ def economic_impact(context: ScenarioContext, importers: list[str], spec: Ensemb
                     "scenarios_with_loss": int((scenario_losses > 0).sum()),
                     "material_value_at_risk_usd": float(totals["value_usd"][cell])
                     if np.isfinite(c.price_usd_per_t) else np.nan,
-                    "industries_most_hit": ", ".join(top),
+                    "industries_most_hit": "; ".join(top),
                     **{f"expected_gdp_loss_usd_{name}": float(values[cell]) if known else np.nan
                        for name, values in with_levers.items()},
                     "demand_t_per_year": c.demand_t_per_year, "basis": c.basis if known else f"null: {c.basis}"})

@@ -27,6 +27,7 @@ and validates them.
   (USGS MCS end-use percentages; an equal split over MCS 2026 Table 6's applications where none are published);
 * ``io_sectors.csv`` / ``io_inputs.csv`` — end-use sector → BEA summary and WIOD industry; stage → the industry
   whose product carries a material to its users (economic cost, :mod:`minsec.risk.io_model`);
+  ``io_industries.csv`` their names (BEA summary 2017 schema, WIOD 2013);
 * ``groups.yaml`` — country groups (EU27, the partnership); :meth:`Groups.resolve` turns a group name or an
   ISO3 code into its members, the one place where that is done.
 """
@@ -297,3 +298,9 @@ def io_sectors() -> pd.DataFrame:
 def io_inputs() -> pd.DataFrame:
     """``io_inputs.csv``: stage → the BEA / WIOD industry whose product carries the material into its users."""
     return pd.read_csv(_path("io_inputs.csv"), dtype=str).set_index("stage")
+
+
+@cache
+def io_industries() -> pd.DataFrame:
+    """``io_industries.csv``: ``classification`` (bea / wiod), ``code``, ``name`` of the input-output industries."""
+    return pd.read_csv(_path("io_industries.csv"), dtype=str)
