@@ -32,8 +32,11 @@ _database = connect(f"sqlite:///{_directory / 'schema.db'}")
 upgrade(_database)
 _partnership = seed_partnership(_database)
 app = create_app(_database, secure_cookies=False)
+# job submissions are left out: each example would start an analysis (up to 200,000 scenarios) that keeps a core
+# busy long after the test; their validation is tested by name (tests/test_service_risk.py, test_service.py)
 schema = schemathesis.openapi.from_asgi("/openapi.json", app).exclude(
-    path_regex=r"^/api/alerts/stream$").exclude(method="POST", path="/api/jobs")
+    path_regex=r"^/api/alerts/stream$").exclude(method="POST", path="/api/jobs").exclude(
+    method="GET", path="/api/risk/economic-impact")
 
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,

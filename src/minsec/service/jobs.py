@@ -109,8 +109,19 @@ class EarlyWarnings(_Params):
     kind: Literal["early_warnings"] = "early_warnings"
 
 
+class EconomicImpact(_Params):
+    kind: Literal["economic_impact"] = "economic_impact"
+    importer: Annotated[str, Field(min_length=3, max_length=60, pattern=r"^[A-Za-z0-9, ]+$",
+                                   description="A region of the model (USA, EU27, JPN, KOR, GBR, CAN, AUS, CHN), "
+                                               "several separated by commas, or 'partnership'")] = "partnership"
+    n_scenarios: int = Field(10_000, ge=100, le=200_000, description="Year-long disruption scenarios")
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    levers: bool = Field(False, description="Also the loss with the partnership's stocks, sharing and investments")
+    invest_budget: float = Field(5e9, ge=0, le=1e12, description="USD, the joint portfolio evaluated with levers")
+
+
 JobParams = Annotated[ScenarioRun | EnsembleOutlook | StockpileOptimisation | StockpileFrontier | FloorValuation
-                      | Surveillance | EarlyWarnings,
+                      | Surveillance | EarlyWarnings | EconomicImpact,
                       Field(discriminator="kind")]
 
 
@@ -270,10 +281,24 @@ def run_warnings(params: EarlyWarnings, progress: Callable[[float], None], datab
     return warnings.publish(database, found) | {"warnings": len(found)}
 
 
+def run_economic_impact(params: EconomicImpact, progress: Callable[[float], None], database: Database) -> dict:
+    """The CLI's ``minsec risk economic-impact -f json`` (same numbers for the same parameters)."""
+    sc = analytics_chain()
+    chosen, described = None, {}
+    if params.levers:
+        from minsec.investment.levers import partnership_levers
+
+        chosen, described = partnership_levers(sc, params.invest_budget, seed=params.seed)
+    progress(0.1)
+    result = sc.scenarios.economic_impact(params.importer, params.n_scenarios, params.seed,
+                                          progress=_scaled(progress, params.n_scenarios, 0.9), levers=chosen)
+    return {**result.to_dict(), "levers_assumed": described}
+
+
 RUNNERS: dict[str, Callable] = {"scenario_run": run_scenario, "scenario_ensemble": run_outlook,
                                 "stockpile_optimize": run_stockpile, "stockpile_frontier": run_frontier,
                                 "markets_floor": run_floor, "surveillance": run_surveillance,
-                                "early_warnings": run_warnings}
+                                "early_warnings": run_warnings, "economic_impact": run_economic_impact}
 PERMISSION = {"early_warnings": "run_warnings"}
 
 
