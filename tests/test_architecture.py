@@ -18,7 +18,8 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "minsec"
 LAYERS: list[set[str]] = [
     {"errors"}, {"data"}, {"model"}, {"risk", "markets", "optimization"}, {"signals"}, {"scenarios"},
-    {"stockpile"}, {"investment", "rules"}, {"accessors"}, {"minsec"}, {"service"}, {"web"}, {"server"}, {"cli"},
+    {"stockpile"}, {"investment", "rules", "research"}, {"accessors"}, {"minsec"}, {"service"}, {"web"}, {"server"},
+    {"cli"},
 ]
 LEVEL = {unit: level for level, units in enumerate(LAYERS) for unit in units}
 MAX_MODULE_LINES = 600

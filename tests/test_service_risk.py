@@ -73,3 +73,20 @@ def test_economic_impact_is_a_job_with_the_cli_result(service):
     theirs = {(r["importer"], r["material"]): r["expected_gdp_loss_usd"] for r in expected["by_material"]}
     assert mine == pytest.approx(theirs, nan_ok=True)
     assert {"partnership", "by_industry", "ensemble"} <= set(result)
+
+
+def test_research_registry_and_gaps_on_the_api(service):
+    client, p = service
+    headers = p.headers("us_analyst")
+    listed = client.get("/api/research/programmes", params={"material": "gallium"}, headers=headers)
+    assert listed.status_code == 200
+    assert listed.json() == cli_json("research", "list", "--material", "gallium")
+    assert client.get("/api/research/programmes", params={"stage": "mining"}, headers=headers).status_code == 422
+    submitted = client.get("/api/research/gaps", params={"n_scenarios": 300}, headers=headers)
+    assert submitted.status_code == 202
+    job = wait_for(client, headers, submitted.json()["id"], timeout=300)
+    assert job["status"] == "done", job
+    result = client.get(f"/api/jobs/{job['id']}/result", headers=headers).json()
+    expected = cli_json("research", "gaps", "--n", "300")
+    assert [(r["material"], r["stage"]) for r in result["gaps"]] == [(r["material"], r["stage"])
+                                                                     for r in expected["gaps"]]

@@ -1,5 +1,5 @@
 """Registers every capability's accessor on :class:`~minsec.model.SupplyChain` (``sc.risk``, ``sc.markets``,
-``sc.scenarios``, ``sc.stockpile``, ``sc.rules``, ``sc.invest``).
+``sc.scenarios``, ``sc.stockpile``, ``sc.rules``, ``sc.invest``, ``sc.research``).
 
 Each accessor lives in its own package (``minsec/<capability>/accessor.py``) and registers itself on import
 (:func:`minsec.model.supply_chain.register_accessor`, as xarray's accessors do), so the model layer never
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import minsec.investment.accessor
 import minsec.markets.accessor
+import minsec.research.accessor
 import minsec.risk.accessor
 import minsec.rules.accessor
 import minsec.scenarios.accessor

@@ -23,12 +23,23 @@ from minsec.service import sharing
 from minsec.service.db import Database
 from minsec.service.deps import Db
 from minsec.service.middleware import MAX_BODY_BYTES, BodyLimit, SecurityHeaders
-from minsec.service.routers import admin, alerts, analytics, audit, auth, jobs, public, submissions, subscriptions
+from minsec.service.routers import (
+    admin,
+    alerts,
+    analytics,
+    audit,
+    auth,
+    jobs,
+    public,
+    research,
+    submissions,
+    subscriptions,
+)
 from minsec.service.runtime import ServiceState
 from minsec.service.schemas import Problem
 from minsec.web import pages
 
-ROUTERS = (auth, admin, alerts, public, subscriptions, submissions, audit, jobs, analytics)
+ROUTERS = (auth, admin, alerts, public, subscriptions, submissions, audit, jobs, analytics, research)
 #: what each error a caller can cause answers (the most specific class wins; any other MinsecError — an unknown
 #: material, a year not in the data — is input that cannot be used: 422 with its message)
 ERROR_STATUS = ((sharing.ForbiddenError, 403), (sharing.NotFoundError, 404), (sharing.InvalidError, 422),

@@ -6,7 +6,7 @@ traceback).  Heavy libraries are imported inside the commands so that ``minsec -
 
 from __future__ import annotations
 
-from minsec.cli import data, invest, markets, risk, rules, scenarios, service, stockpile
+from minsec.cli import data, invest, markets, research, risk, rules, scenarios, service, stockpile
 from minsec.cli.core import Format, FormatOption, State, app, emit
 
 app.add_typer(data.data_app, name="data")
@@ -21,6 +21,7 @@ app.add_typer(markets.markets_app, name="markets")
 app.add_typer(rules.rules_app, name="rules")
 app.add_typer(rules.commitments_app, name="commitments")
 app.add_typer(invest.invest_app, name="invest")
+app.add_typer(research.research_app, name="research")
 app.command("serve")(service.serve)
 app.add_typer(service.admin_app, name="admin")
 app.add_typer(service.audit_app, name="audit")

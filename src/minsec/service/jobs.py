@@ -120,8 +120,14 @@ class EconomicImpact(_Params):
     invest_budget: float = Field(5e9, ge=0, le=1e12, description="USD, the joint portfolio evaluated with levers")
 
 
+class ResearchGaps(_Params):
+    kind: Literal["research_gaps"] = "research_gaps"
+    n_scenarios: int = Field(4_000, ge=100, le=200_000, description="Year-long scenarios for the expected GDP loss")
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+
+
 JobParams = Annotated[ScenarioRun | EnsembleOutlook | StockpileOptimisation | StockpileFrontier | FloorValuation
-                      | Surveillance | EarlyWarnings | EconomicImpact,
+                      | Surveillance | EarlyWarnings | EconomicImpact | ResearchGaps,
                       Field(discriminator="kind")]
 
 
@@ -295,10 +301,18 @@ def run_economic_impact(params: EconomicImpact, progress: Callable[[float], None
     return {**result.to_dict(), "levers_assumed": described}
 
 
+def run_research_gaps(params: ResearchGaps, progress: Callable[[float], None], database: Database) -> dict:
+    """The CLI's ``minsec research gaps -f json``."""
+    table = analytics_chain().research.gaps(params.n_scenarios, params.seed,
+                                            progress=_scaled(progress, params.n_scenarios))
+    return {"gaps": _records(table), "general_programmes": table.attrs.get("general_programmes")}
+
+
 RUNNERS: dict[str, Callable] = {"scenario_run": run_scenario, "scenario_ensemble": run_outlook,
                                 "stockpile_optimize": run_stockpile, "stockpile_frontier": run_frontier,
                                 "markets_floor": run_floor, "surveillance": run_surveillance,
-                                "early_warnings": run_warnings, "economic_impact": run_economic_impact}
+                                "early_warnings": run_warnings, "economic_impact": run_economic_impact,
+                                "research_gaps": run_research_gaps}
 PERMISSION = {"early_warnings": "run_warnings"}
 
 

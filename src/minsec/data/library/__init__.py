@@ -9,6 +9,7 @@ folder            what it holds
 ``commitments``   the partnership's commitments register (no export restrictions between partners …)
 ``examples``      worked inputs: a bill of materials (``ev_battery_pack.json``), the MP Materials price floor
 ``projects``      the critical-mineral project pipeline (113 sourced projects, with PROVENANCE.md)
+``research``      public R&D programmes on critical-mineral supply chains (108 sourced rows, with PROVENANCE.md)
 ================  ==========================================================================================
 """
 
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from minsec.errors import UnknownNameError
 
-KINDS = ("scenarios", "policies", "commitments", "examples", "projects")
+KINDS = ("scenarios", "policies", "commitments", "examples", "projects", "research")
 
 
 def folder(kind: str) -> Path:
