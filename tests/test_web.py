@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "test-output"
 PAGES = {"overview": "/", "materials": "/materials", "material-cobalt": "/materials/cobalt",
          "material-gallium": "/materials/gallium", "risk": "/risk?importer=EU27", "scenarios": "/scenarios",
-         "stockpile": "/stockpile", "markets": "/markets", "alerts": "/alerts", "rare-earths": "/rare-earths"}
+         "stockpile": "/stockpile", "markets": "/markets", "alerts": "/alerts", "rare-earths": "/rare-earths",
+         "research": "/research"}
 SECRET_TITLE = "Gallium licence backlog at the border (US to the Commission only)"
 
 
@@ -270,6 +271,9 @@ EXPECTED = {  # page → (selector, text it must contain or minimum count) provi
     # the chain: China's share at 4 stages × 4 elements + magnets drawn as bars, the oxide prices as lines
     "rare-earths": [(".js-plotly-plot .bars path", 13), (".js-plotly-plot .scatterlayer .trace", 10),
                     ("#chain td", "dysprosium"), ("#chain td", "separation (oxide)"), ("#prices td", "terbium")],
+    # the gaps chart (20 material × stage bars) and budgets by stage, the ranking, the overlaps and the registry
+    "research": [(".js-plotly-plot .bars path", 20), ("#gaps td", "terbium"), ("#overlaps td", "EU27"),
+                 ("#programmes td", "Critical Materials")],
 }
 
 
@@ -429,10 +433,12 @@ def test_keyboard_reaches_the_content_and_the_navigation(site, browser):
     assert page.evaluate("location.hash") == "#main"
     focused = []
     page.evaluate("document.querySelector('.brand').focus()")
-    for _ in range(8):
+    from minsec.web.pages import NAVIGATION
+
+    for _ in range(len(NAVIGATION) + 1):            # every navigation link, in order
         page.keyboard.press("Tab")
         focused.append(page.evaluate("document.activeElement.textContent.trim()"))
-    assert {"Overview", "Materials", "Risk matrix", "Alerts"} <= set(focused)
+    assert {"Overview", "Materials", "Risk matrix", "Research", "Alerts"} <= set(focused)
     page.select_option("#importer", "USA")                  # changing the importer reloads the matrix
     page.wait_for_url(re.compile(r".*importer=USA"))
     page.wait_for_function("() => document.body.dataset.rendered")

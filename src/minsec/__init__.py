@@ -9,11 +9,12 @@ The public Python API is one function and the object it returns::
     sc.stockpile.optimize(budget_usd=12e9)
 
 :func:`load` returns a :class:`~minsec.model.SupplyChain` (every table of the dataset as a field, labelled arrays,
-and the accessors ``risk``, ``scenarios``, ``stockpile``, ``markets``, ``rules``, ``invest``); docs/python.md walks
+and the accessors ``risk``, ``scenarios``, ``stockpile``, ``markets``, ``rules``, ``invest``,
+``research``); docs/python.md walks
 through a session.  Errors a user can correct are :class:`~minsec.errors.MinsecError`.
 
 Layers (imports point one way, towards the core): ``errors`` → ``data`` → ``model`` → ``risk``, ``markets`` →
-``signals`` → ``scenarios`` → ``stockpile`` → ``investment``, ``rules`` → ``accessors`` (:func:`load`) →
+``signals`` → ``scenarios`` → ``stockpile`` → ``investment``, ``rules``, ``research`` → ``accessors`` (:func:`load`) →
 ``service`` → ``web`` → ``server`` → ``cli``.  Imports are lazy so that ``import minsec`` and ``minsec --help``
 stay fast.
 """

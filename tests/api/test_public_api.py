@@ -65,9 +65,9 @@ def test_load_returns_the_cached_spine_with_every_table_as_a_field():
         assert isinstance(getattr(sc, name), pd.DataFrame) and len(getattr(sc, name)) > 0, table
     assert {"groups", "manifest", "path"} <= fields
     assert sc.path == bundled_dir()
-    assert set(sc.accessors) == {"risk", "scenarios", "stockpile", "markets", "rules", "invest"}
+    assert set(sc.accessors) == {"risk", "scenarios", "stockpile", "markets", "rules", "invest", "research"}
     assert "minsec.SupplyChain" in repr(sc)
-    assert "accessors invest, markets, risk, rules, scenarios, stockpile" in repr(sc)
+    assert "accessors invest, markets, research, risk, rules, scenarios, stockpile" in repr(sc)
 
 
 def test_load_reads_a_users_tidy_directory(tmp_path):

@@ -40,6 +40,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
 
 NAVIGATION = (("overview", "/", "Overview"), ("materials", "/materials", "Materials"),
               ("rare-earths", "/rare-earths", "Rare earths"), ("risk", "/risk", "Risk matrix"),
+              ("research", "/research", "Research"),
               ("scenarios", "/scenarios", "Scenarios"), ("stockpile", "/stockpile", "Stockpile"),
               ("markets", "/markets", "Markets"), ("alerts", "/alerts", "Alerts"))
 
@@ -121,6 +122,11 @@ class WebData:
         from minsec.web.rare_earths import rare_earth_view
 
         return self.memo(chain, ("rare-earths",), lambda: _rendered(rare_earth_view(chain)))
+
+    def research(self, chain):
+        from minsec.web.research import research_view
+
+        return self.memo(chain, ("research",), lambda: _rendered(research_view(chain)))
 
     def risk(self, chain, importer: str):
         return self.memo(chain, ("risk", importer), lambda: _rendered(views.risk_matrix(chain, importer)))
@@ -222,6 +228,11 @@ def material_page(material: str, request: Request, caller: SignedIn, chain: Chai
                 preload_geometry=any(name.startswith("map-") for name in view["figures"]))
 
 
+@router.get("/research")
+def research_page(request: Request, caller: SignedIn, chain: Chain) -> Response:
+    return page(request, caller, "research.html", "research", "Research", view=_DATA.research(chain))
+
+
 @router.get("/rare-earths")
 def rare_earths_page(request: Request, caller: SignedIn, chain: Chain) -> Response:
     return page(request, caller, "rare_earths.html", "rare-earths", "Rare earths", view=_DATA.rare_earths(chain))
@@ -263,7 +274,7 @@ def material_rows(material: str, table: str, request: Request, caller: Viewer, c
 @router.get("/data/{table}.csv")
 def data_csv(table: str, request: Request, caller: Viewer, chain: Chain, stage: str | None = None,
              importer: str | None = None, material: str | None = None) -> Response:
-    """Whole analysis tables behind the overview and the risk matrix, as CSV."""
+    """Whole analysis tables behind the overview, the risk matrix and the research page, as CSV."""
     if caller is None:
         return Response("authentication required", status_code=401, media_type="text/plain")
     from minsec.risk.tables import concentration_table, geopolrisk_table
@@ -273,6 +284,13 @@ def data_csv(table: str, request: Request, caller: Viewer, chain: Chain, stage: 
             rows = concentration_table(chain, "usgs", material, stage, None)
         elif table == "geopolrisk":
             rows = geopolrisk_table(chain, importer or "all", "all", material)
+        elif table == "research-programmes":
+            rows = chain.research.programmes(material=material)
+            rows = rows.assign(materials=rows["materials"].map(";".join), stages=rows["stages"].map(";".join))
+        elif table == "research-gaps":
+            from minsec.web.research import PAGE_SCENARIOS
+
+            rows = chain.research.gaps(PAGE_SCENARIOS, 0)
         else:
             return Response(f"unknown table {table!r}", status_code=404, media_type="text/plain")
     except MinsecError as exc:

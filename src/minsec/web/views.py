@@ -169,6 +169,15 @@ def material(chain, material_id: str, as_of: dt.date | None = None) -> dict[str,
     _trade_section(page, chain)
     _price_section(page, chain)
     _export_controls_section(page, chain, as_of or dt.date.today())
+    research = chain.research.programmes(material=material_id)
+    research = research[research["materials"].map(lambda ms: material_id in ms)]   # the material's own
+    page.tables.append(Table("research", "Public research programmes on this material", [
+        Column("programme", "Programme"), Column("project", "Project"), Column("partner", "Partner"),
+        Column("budget_usd", "US$", "usd"), Column("start_year", "From", "int"), Column("source_title", "Source")],
+        _rows(research.drop(columns=["materials", "stages"])),
+        source="minsec research registry (data/raw/research/PROVENANCE.md; sources per row)",
+        empty="No programme in the registry names this material (general critical-minerals programmes are on "
+              "/research)."))
     return {"material": material_id, "name": str(info["name"]), "family": str(info["family"]),
             "eu_crma": str(info["eu_crma_2023"]), "us_critical": str(info["us_critical_2025"]),
             "note": str(info["note"]) if isinstance(info["note"], str) else "",
