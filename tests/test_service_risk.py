@@ -4,6 +4,7 @@ and the economic impact (a background job)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -90,3 +91,37 @@ def test_research_registry_and_gaps_on_the_api(service):
     expected = cli_json("research", "gaps", "--n", "300")
     assert [(r["material"], r["stage"]) for r in result["gaps"]] == [(r["material"], r["stage"])
                                                                      for r in expected["gaps"]]
+
+
+def test_rules_commitments_and_investments_give_the_cli_documents(service):
+    from minsec.data import library
+
+    client, p = service
+    headers = p.headers("us_analyst")
+    assert client.get("/api/rules/policies", headers=headers).json() == cli_json("rules", "list")
+    bom = json.loads(Path(library.example("ev_battery_pack.json")).read_text())
+    checked = client.post("/api/rules/check", json={"bom": bom, "policy": "us_30d", "date": "2025-06-01"},
+                          headers=headers)
+    assert checked.status_code == 200, checked.text
+    assert checked.json() == cli_json("rules", "check", "ev_battery_pack.json", "--policy", "us_30d",
+                                      "--date", "2025-06-01")
+    both = client.post("/api/rules/check", json={"bom": bom, "policy": "us_30d", "policy_yaml": "x: 1"},
+                       headers=headers)
+    assert both.status_code == 422
+    text = (Path(library.folder("policies")) / "us_30d.yaml").read_text()
+    assert client.post("/api/rules/validate", json={"policy_yaml": text}, headers=headers).status_code == 200
+    broken = client.post("/api/rules/validate", json={"policy_yaml": text.replace("rules:", "rulez:", 1)},
+                         headers=headers)
+    assert broken.status_code == 422 and "line" in broken.text
+    breaches = client.get("/api/commitments/breaches", params={"date": "2026-12-06"}, headers=headers).json()
+    assert breaches == cli_json("commitments", "check", "--date", "2026-12-06")
+    assert "parties" in json.dumps(client.get("/api/commitments", headers=headers).json())
+    assert client.get("/api/invest/projects", headers=headers).json() == cli_json("invest", "pipeline")
+    assert client.get("/api/invest/benchmarks", headers=headers).json() == cli_json("invest", "benchmarks")
+    submitted = client.post("/api/invest/portfolio", json={"kind": "invest_portfolio", "budget": 1e9},
+                            headers=headers)
+    assert submitted.status_code == 202, submitted.text
+    job = wait_for(client, headers, submitted.json()["id"], timeout=300)
+    assert job["status"] == "done", job
+    result = client.get(f"/api/jobs/{job['id']}/result", headers=headers).json()
+    assert result == cli_json("invest", "optimize", "--budget", "1e9")

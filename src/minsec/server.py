@@ -30,6 +30,7 @@ from minsec.service.routers import (
     audit,
     auth,
     jobs,
+    policy,
     public,
     research,
     submissions,
@@ -39,7 +40,7 @@ from minsec.service.runtime import ServiceState
 from minsec.service.schemas import Problem
 from minsec.web import pages
 
-ROUTERS = (auth, admin, alerts, public, subscriptions, submissions, audit, jobs, analytics, research)
+ROUTERS = (auth, admin, alerts, public, subscriptions, submissions, audit, jobs, analytics, research, policy)
 #: what each error a caller can cause answers (the most specific class wins; any other MinsecError — an unknown
 #: material, a year not in the data — is input that cannot be used: 422 with its message)
 ERROR_STATUS = ((sharing.ForbiddenError, 403), (sharing.NotFoundError, 404), (sharing.InvalidError, 422),

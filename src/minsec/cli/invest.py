@@ -39,8 +39,9 @@ def invest_pipeline(projects: ProjectsOption = None, fill: FillOption = None,
     sc = chain()
     table = sc.invest.pipeline(projects, fill)
     shown = table[table["evaluable"]] if evaluable_only else table
-    emit(shown[["project_id", "name", "country", "material", "stages", "capacity_t_per_yr", "capex_usd",
-                "expected_start_year", "status", "evaluable", "not_evaluable"]], fmt,
+    from minsec.investment.accessor import PIPELINE_COLUMNS
+
+    emit(shown[PIPELINE_COLUMNS], fmt,
          f"Project pipeline ({int(shown['evaluable'].sum())} of {len(shown)} evaluable)")
 
 

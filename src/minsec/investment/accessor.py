@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 REGIONS = ("EU27", "USA")
 GAP_COLUMNS = ["region", "material", "stage", "gap_t", "target_pct", "consumption_t", "current_t", "current_known",
                "target_t", "current_pct"]
+#: what the pipeline shows (``minsec invest pipeline``, ``GET /api/invest/projects``)
+PIPELINE_COLUMNS = ["project_id", "name", "country", "material", "stages", "capacity_t_per_yr", "capex_usd",
+                    "expected_start_year", "status", "evaluable", "not_evaluable"]
 CHOSEN_COLUMNS = ["project_id", "name", "country", "material", "stages", "capacity_t_per_yr", "capex_usd",
                   "cost_per_t_per_yr_usd", "expected_start_year", "start_year_assumed"]
 

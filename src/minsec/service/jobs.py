@@ -120,6 +120,17 @@ class EconomicImpact(_Params):
     invest_budget: float = Field(5e9, ge=0, le=1e12, description="USD, the joint portfolio evaluated with levers")
 
 
+class InvestPortfolio(_Params):
+    kind: Literal["invest_portfolio"] = "invest_portfolio"
+    budget: float = Field(ge=0, le=1e13, description="USD")
+    objective: Literal["benchmarks", "shortfall"] = "benchmarks"
+    regions: Annotated[str, Field(max_length=60, pattern=r"^[A-Za-z0-9, ]+$")] = "EU27,USA"
+    split: Annotated[str | None, Field(max_length=100, pattern=r"^[A-Za-z0-9=.,]+$",
+                                       description="each partner's share of the budget, e.g. 'US=0.5,EU=0.5'")] = None
+    ensemble: int = Field(2_000, ge=100, le=50_000)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+
+
 class ResearchGaps(_Params):
     kind: Literal["research_gaps"] = "research_gaps"
     n_scenarios: int = Field(4_000, ge=100, le=200_000, description="Year-long scenarios for the expected GDP loss")
@@ -127,7 +138,7 @@ class ResearchGaps(_Params):
 
 
 JobParams = Annotated[ScenarioRun | EnsembleOutlook | StockpileOptimisation | StockpileFrontier | FloorValuation
-                      | Surveillance | EarlyWarnings | EconomicImpact | ResearchGaps,
+                      | Surveillance | EarlyWarnings | EconomicImpact | ResearchGaps | InvestPortfolio,
                       Field(discriminator="kind")]
 
 
@@ -301,6 +312,13 @@ def run_economic_impact(params: EconomicImpact, progress: Callable[[float], None
     return {**result.to_dict(), "levers_assumed": described}
 
 
+def run_invest_portfolio(params: InvestPortfolio, progress: Callable[[float], None], database: Database) -> dict:
+    """The CLI's ``minsec invest optimize -f json``."""
+    result = analytics_chain().invest.optimize(params.budget, params.objective, regions=params.regions,
+                                               split=params.split, ensemble=params.ensemble, seed=params.seed)
+    return result.to_dict()
+
+
 def run_research_gaps(params: ResearchGaps, progress: Callable[[float], None], database: Database) -> dict:
     """The CLI's ``minsec research gaps -f json``."""
     table = analytics_chain().research.gaps(params.n_scenarios, params.seed,
@@ -312,7 +330,7 @@ RUNNERS: dict[str, Callable] = {"scenario_run": run_scenario, "scenario_ensemble
                                 "stockpile_optimize": run_stockpile, "stockpile_frontier": run_frontier,
                                 "markets_floor": run_floor, "surveillance": run_surveillance,
                                 "early_warnings": run_warnings, "economic_impact": run_economic_impact,
-                                "research_gaps": run_research_gaps}
+                                "research_gaps": run_research_gaps, "invest_portfolio": run_invest_portfolio}
 PERMISSION = {"early_warnings": "run_warnings"}
 
 
