@@ -125,3 +125,27 @@ def test_rules_commitments_and_investments_give_the_cli_documents(service):
     assert job["status"] == "done", job
     result = client.get(f"/api/jobs/{job['id']}/result", headers=headers).json()
     assert result == cli_json("invest", "optimize", "--budget", "1e9")
+
+
+def test_planning_and_markets_routes_give_the_cli_numbers(service):
+    client, p = service
+    headers = p.headers("us_analyst")
+    assert client.get("/api/markets/prices", headers=headers).json() == cli_json("markets", "prices")
+    assert client.get("/api/markets/prices", params={"material": "terbium", "values": True},
+                      headers=headers).json() == cli_json("markets", "prices", "--material", "terbium", "--values")
+    basket = client.get("/api/markets/reference-price", params={"material": "rare_earths", "method": "basket"},
+                        headers=headers)
+    assert basket.status_code == 200
+    assert basket.json() == cli_json("markets", "reference-price", "--material", "rare_earths", "--method", "basket")
+    assert client.get("/api/markets/reference-price", params={"material": "unobtainium"},
+                      headers=headers).status_code == 422
+    calibration = client.get("/api/scenarios/calibration", headers=headers).json()
+    assert calibration == cli_json("scenario", "calibrate")
+    submitted = client.post("/api/scenarios/run", json={"scenario": "gallium_partnership_ban_12m",
+                                                        "sensitivity": False}, headers=headers)
+    assert submitted.status_code == 202
+    job = wait_for(client, headers, submitted.json()["id"], timeout=300)
+    assert job["status"] == "done", job
+    result = client.get(f"/api/jobs/{job['id']}/result", headers=headers).json()
+    expected = cli_json("scenario", "run", "gallium_partnership_ban_12m", "--no-sensitivity")
+    assert result["by_region"] == expected["by_region"]

@@ -30,6 +30,7 @@ from minsec.service.routers import (
     audit,
     auth,
     jobs,
+    planning,
     policy,
     public,
     research,
@@ -40,7 +41,8 @@ from minsec.service.runtime import ServiceState
 from minsec.service.schemas import Problem
 from minsec.web import pages
 
-ROUTERS = (auth, admin, alerts, public, subscriptions, submissions, audit, jobs, analytics, research, policy)
+ROUTERS = (auth, admin, alerts, public, subscriptions, submissions, audit, jobs, analytics, research, policy,
+           planning)
 #: what each error a caller can cause answers (the most specific class wins; any other MinsecError — an unknown
 #: material, a year not in the data — is input that cannot be used: 422 with its message)
 ERROR_STATUS = ((sharing.ForbiddenError, 403), (sharing.NotFoundError, 404), (sharing.InvalidError, 422),

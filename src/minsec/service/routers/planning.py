@@ -1,0 +1,95 @@
+"""``/api/scenarios/…``, ``/api/emergency/…``, ``/api/stockpile/…``, ``/api/markets/…``: emergency planning,
+stockpiles and market mechanisms — thin routes over the Python API, the CLI's numbers for the same inputs.
+Quick reads answer at once; analyses that run an ensemble, an optimisation or a Monte Carlo answer 202 with a
+background job (``/api/jobs``) whose result is the CLI's JSON."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+
+from minsec.service.deps import Caller, Chain, Runner
+from minsec.service.jobs import (
+    FloorValuation,
+    JobOut,
+    ScenarioRun,
+    StockpileFrontier,
+    StockpileOptimisation,
+    Surveillance,
+    job_out,
+)
+from minsec.service.routers.common import ERRORS
+
+router = APIRouter(prefix="/api", tags=["emergency planning, stockpiles, markets"])
+JOB_RESPONSES = {401: ERRORS[401], 403: ERRORS[403], 422: ERRORS[422]}
+Material = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_ -]+$")]
+
+
+def _rows(frame) -> list[dict[str, Any]]:
+    from minsec.model.records import records
+    from minsec.service.jobs import _jsonable
+
+    return _jsonable(records(frame))
+
+
+@router.post("/scenarios/run", status_code=202, response_model=JobOut, responses=JOB_RESPONSES)
+def run_scenario(body: ScenarioRun, caller: Caller, runner: Runner) -> dict:
+    """Propagate a shipped scenario (``scenario``) or your own (``definition``): a job whose result is ``minsec
+    scenario run -f json`` (price path, shortfall, value at risk and GDP loss per region and sector)."""
+    return job_out(runner.submit(caller, body))
+
+
+@router.get("/scenarios/calibration", responses={401: ERRORS[401]})
+def calibration(caller: Caller, chain: Chain) -> dict[str, Any]:
+    """How the elasticities were calibrated and how far the model lands from each recorded disruption
+    (``minsec scenario calibrate -f json``)."""
+    return {"calibration": _rows(chain.scenarios.calibration()), "check": _rows(chain.scenarios.calibration_check())}
+
+
+@router.post("/stockpile/plans", status_code=202, response_model=JobOut, responses=JOB_RESPONSES)
+def stockpile_plan(body: StockpileOptimisation, caller: Caller, runner: Runner) -> dict:
+    """What to stock, how much and held by whom under a budget (``minsec stockpile optimize``): a job."""
+    return job_out(runner.submit(caller, body))
+
+
+@router.post("/stockpile/frontier", status_code=202, response_model=JobOut, responses=JOB_RESPONSES)
+def stockpile_frontier(body: StockpileFrontier, caller: Caller, runner: Runner) -> dict:
+    """Expected loss avoided against the budget, joint and separate stockpiles (``minsec stockpile frontier``)."""
+    return job_out(runner.submit(caller, body))
+
+
+@router.post("/markets/floors", status_code=202, response_model=JobOut, responses=JOB_RESPONSES)
+def price_floor(body: FloorValuation, caller: Caller, runner: Runner) -> dict:
+    """A price floor as a contract for difference (and a variable tariff): a Monte Carlo job (``minsec markets
+    floor``)."""
+    return job_out(runner.submit(caller, body))
+
+
+@router.post("/markets/surveillance", status_code=202, response_model=JobOut, responses=JOB_RESPONSES)
+def surveillance(body: Surveillance, caller: Caller, runner: Runner) -> dict:
+    """Dumping margins, import surges, undercutting and outside-supplier shares (``minsec markets
+    surveillance``): a job whose findings carry the flows behind them."""
+    return job_out(runner.submit(caller, body))
+
+
+@router.get("/markets/prices", responses={401: ERRORS[401], 404: ERRORS[404], 422: ERRORS[422]})
+def prices(caller: Caller, chain: Chain, material: Material | None = None,
+           stage: Literal["mining", "refining", "metal", "manufacturing"] | None = None,
+           since: Annotated[int | None, Query(ge=1960, le=2100)] = None, values: bool = False
+           ) -> list[dict[str, Any]]:
+    """The bundled price series (source, unit, frequency, first and last observation, latest price); with
+    ``values=true`` and a material, its dated prices in USD/t (``minsec markets prices``)."""
+    if values and material is not None:
+        return _rows(chain.markets.prices(material, stage, since))
+    return _rows(chain.markets.price_series(material, stage))
+
+
+@router.get("/markets/reference-price", responses={401: ERRORS[401], 404: ERRORS[404], 422: ERRORS[422]})
+def reference_price(caller: Caller, chain: Chain, material: Material,
+                    method: Literal["market", "basket"] = "market",
+                    window_years: Annotated[float, Query(gt=0, le=30)] = 3.0,
+                    weights: Literal["supply", "world"] = "supply") -> list[dict[str, Any]]:
+    """A market-based reference price, or for rare earths the basket of the oxides' references (``minsec markets
+    reference-price``; a cost-based one needs your cost curve: the CLI's ``--costs``)."""
+    return _rows(chain.markets.reference_price(material, method, window_years=window_years, weights=weights))
