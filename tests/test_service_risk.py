@@ -149,3 +149,20 @@ def test_planning_and_markets_routes_give_the_cli_numbers(service):
     result = client.get(f"/api/jobs/{job['id']}/result", headers=headers).json()
     expected = cli_json("scenario", "run", "gallium_partnership_ban_12m", "--no-sensitivity")
     assert result["by_region"] == expected["by_region"]
+
+
+def test_a_finished_analysis_is_served_again_for_the_same_inputs_and_data(service):
+    client, p = service
+    headers = p.headers("us_analyst")
+    body = {"params": {"kind": "markets_floor", "floor": 110.0, "volume": 10.0, "years": 2, "spot": 100.0,
+                       "vol": 0.3, "paths": 500, "seed": 3}}
+    first = client.post("/api/jobs", json=body, headers=headers).json()
+    assert wait_for(client, headers, first["id"])["status"] == "done"
+    again = client.post("/api/jobs", json=body, headers=headers)
+    assert again.status_code == 202 and again.json()["id"] == first["id"] and again.json()["status"] == "done"
+    assert again.json()["params"]["data_version"]
+    other = client.post("/api/jobs", json={"params": body["params"] | {"seed": 4}}, headers=headers).json()
+    assert other["id"] != first["id"]                      # other inputs: a new job
+    # another organisation never sees this one's jobs
+    theirs = client.post("/api/jobs", json=body, headers=p.headers("ec_coord")).json()
+    assert theirs["id"] != first["id"]

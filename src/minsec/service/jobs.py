@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from minsec.errors import MinsecError, UnknownNameError
 from minsec.scenarios.schema import Scenario
@@ -332,6 +332,15 @@ RUNNERS: dict[str, Callable] = {"scenario_run": run_scenario, "scenario_ensemble
                                 "early_warnings": run_warnings, "economic_impact": run_economic_impact,
                                 "research_gaps": run_research_gaps, "invest_portfolio": run_invest_portfolio}
 PERMISSION = {"early_warnings": "run_warnings"}
+UNCACHED = {"early_warnings"}
+
+
+def data_version() -> str:
+    """A short digest of the analysed dataset's manifest: a new build (or another ``--data``) is a new version."""
+    import hashlib
+
+    manifest = analytics_chain().manifest
+    return hashlib.sha256(json.dumps(manifest, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 class JobRunner:
@@ -347,19 +356,39 @@ class JobRunner:
                                     finished_at=utcnow()))
 
     def submit(self, principal: Principal, params: BaseModel) -> Job:
+        """Queue an analysis — or, when the organisation already has it done on the same inputs and the same
+        data (``data_version``, the dataset manifest's digest), answer with that job: results are cached per
+        input and data version (every analysis is seeded, so the same inputs give the same result).  The early-
+        warning scan is never cached: it publishes."""
         permission = PERMISSION.get(params.kind, "run_analysis")
         if not principal.may(permission):
             from minsec.service.sharing import ForbiddenError
 
             raise ForbiddenError(f"{params.kind} jobs need a role with the {permission} permission")
+        stored = params.model_dump(mode="json") | {"data_version": data_version()}
+        if params.kind not in UNCACHED:
+            done = self._done_with(principal.org_id, params.kind, stored)
+            if done is not None:
+                with self.database.writing() as session:
+                    audit.append(session, "job.submit", actor_user_id=principal.user_id,
+                                 actor_org_id=principal.org_id, object_type="job", object_id=done.id,
+                                 detail={"kind": params.kind, "cached": True})
+                return done
         with self.database.writing() as session:
-            job = Job(id=str(uuid.uuid4()), kind=params.kind, params=params.model_dump(mode="json"),
+            job = Job(id=str(uuid.uuid4()), kind=params.kind, params=stored,
                       status="queued", progress=0.0, user_id=principal.user_id, org_id=principal.org_id)
             session.add(job)
             audit.append(session, "job.submit", actor_user_id=principal.user_id, actor_org_id=principal.org_id,
                          object_type="job", object_id=job.id, detail={"kind": params.kind})
         self.pool.submit(self._run, job.id, params)
         return job
+
+    def _done_with(self, org_id: int, kind: str, stored: dict) -> Job | None:
+        """The organisation's newest finished job of this kind on exactly these inputs and data, if any."""
+        with self.database.reading() as session:
+            rows = session.execute(select(Job).where(Job.org_id == org_id, Job.kind == kind, Job.status == "done")
+                                   .order_by(Job.created_at.desc()).limit(200)).scalars().all()
+            return next((row for row in rows if row.params == stored), None)
 
     def _set(self, job_id: str, **values) -> None:
         with self.database.writing() as session:
