@@ -166,3 +166,18 @@ def test_a_finished_analysis_is_served_again_for_the_same_inputs_and_data(servic
     # another organisation never sees this one's jobs
     theirs = client.post("/api/jobs", json=body, headers=p.headers("ec_coord")).json()
     assert theirs["id"] != first["id"]
+
+
+def test_emergency_allocation_job_gives_the_cli_document(service):
+    client, p = service
+    headers = p.headers("us_analyst")
+    body = {"scenario": "gallium_partnership_ban_12m", "stock_days": {"JPN": 60}, "joint_days": 10}
+    submitted = client.post("/api/emergency/allocation", json=body, headers=headers)
+    assert submitted.status_code == 202, submitted.text
+    job = wait_for(client, headers, submitted.json()["id"], timeout=300)
+    assert job["status"] == "done", job
+    result = client.get(f"/api/jobs/{job['id']}/result", headers=headers).json()
+    expected = cli_json("emergency", "allocate", "gallium_partnership_ban_12m", "--stock-days", "JPN=60",
+                        "--joint-days", "10")
+    result.pop("solve_seconds", None), expected.pop("solve_seconds", None)
+    assert result["partners"] == expected["partners"] and result["releases"] == expected["releases"]

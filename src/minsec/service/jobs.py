@@ -120,6 +120,18 @@ class EconomicImpact(_Params):
     invest_budget: float = Field(5e9, ge=0, le=1e12, description="USD, the joint portfolio evaluated with levers")
 
 
+class EmergencyAllocation(_Params):
+    kind: Literal["emergency_allocate"] = "emergency_allocate"
+    scenario: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[a-z0-9_]+$",
+                                   description="A scenario of the shipped library (`GET /api/scenarios`)")]
+    stock_days: dict[Annotated[str, Field(pattern=r"^[A-Z0-9]{2,5}$")], Annotated[float, Field(ge=0, le=3650)]] = \
+        Field(default_factory=dict, max_length=20, description="national stocks: region → days of its consumption "
+                                                               "of every affected market (e.g. JPN: 60)")
+    joint_days: float = Field(0.0, ge=0, le=3650, description="joint pool, days of the partners' consumption")
+    sharing: bool = True
+    restraint: bool = True
+
+
 class InvestPortfolio(_Params):
     kind: Literal["invest_portfolio"] = "invest_portfolio"
     budget: float = Field(ge=0, le=1e13, description="USD")
@@ -138,7 +150,8 @@ class ResearchGaps(_Params):
 
 
 JobParams = Annotated[ScenarioRun | EnsembleOutlook | StockpileOptimisation | StockpileFrontier | FloorValuation
-                      | Surveillance | EarlyWarnings | EconomicImpact | ResearchGaps | InvestPortfolio,
+                      | Surveillance | EarlyWarnings | EconomicImpact | ResearchGaps | InvestPortfolio
+                      | EmergencyAllocation,
                       Field(discriminator="kind")]
 
 
@@ -312,6 +325,18 @@ def run_economic_impact(params: EconomicImpact, progress: Callable[[float], None
     return {**result.to_dict(), "levers_assumed": described}
 
 
+def run_allocation(params: EmergencyAllocation, progress: Callable[[float], None], database: Database) -> dict:
+    """The CLI's ``minsec emergency allocate -f json``."""
+    from minsec.scenarios.schema import library
+
+    if params.scenario not in library():
+        raise UnknownNameError(f"scenario: unknown scenario {params.scenario!r}; known: "
+                               f"{', '.join(sorted(library()))}")
+    return analytics_chain().scenarios.allocate(params.scenario, stock_days=params.stock_days,
+                                                joint_days=params.joint_days, sharing=params.sharing,
+                                                restraint=params.restraint).to_dict()
+
+
 def run_invest_portfolio(params: InvestPortfolio, progress: Callable[[float], None], database: Database) -> dict:
     """The CLI's ``minsec invest optimize -f json``."""
     result = analytics_chain().invest.optimize(params.budget, params.objective, regions=params.regions,
@@ -330,7 +355,8 @@ RUNNERS: dict[str, Callable] = {"scenario_run": run_scenario, "scenario_ensemble
                                 "stockpile_optimize": run_stockpile, "stockpile_frontier": run_frontier,
                                 "markets_floor": run_floor, "surveillance": run_surveillance,
                                 "early_warnings": run_warnings, "economic_impact": run_economic_impact,
-                                "research_gaps": run_research_gaps, "invest_portfolio": run_invest_portfolio}
+                                "research_gaps": run_research_gaps, "invest_portfolio": run_invest_portfolio,
+                                "emergency_allocate": run_allocation}
 PERMISSION = {"early_warnings": "run_warnings"}
 UNCACHED = {"early_warnings"}
 

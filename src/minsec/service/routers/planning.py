@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 
 from minsec.service.deps import Caller, Chain, Runner
 from minsec.service.jobs import (
+    EmergencyAllocation,
     FloorValuation,
     JobOut,
     ScenarioRun,
@@ -37,6 +38,13 @@ def _rows(frame) -> list[dict[str, Any]]:
 def run_scenario(body: ScenarioRun, caller: Caller, runner: Runner) -> dict:
     """Propagate a shipped scenario (``scenario``) or your own (``definition``): a job whose result is ``minsec
     scenario run -f json`` (price path, shortfall, value at risk and GDP loss per region and sector)."""
+    return job_out(runner.submit(caller, body))
+
+
+@router.post("/emergency/allocation", status_code=202, response_model=JobOut, responses=JOB_RESPONSES)
+def allocation(body: EmergencyAllocation, caller: Caller, runner: Runner) -> dict:
+    """Release orders and transfers that minimise weighted unmet demand among the partners in a shipped
+    scenario's outcome, sharing the shortfall (``minsec emergency allocate``; LP, HiGHS): a job."""
     return job_out(runner.submit(caller, body))
 
 
