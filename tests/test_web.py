@@ -25,7 +25,7 @@ OUTPUT = ROOT / "test-output"
 PAGES = {"overview": "/", "materials": "/materials", "material-cobalt": "/materials/cobalt",
          "material-gallium": "/materials/gallium", "risk": "/risk?importer=EU27", "scenarios": "/scenarios",
          "stockpile": "/stockpile", "markets": "/markets", "alerts": "/alerts", "rare-earths": "/rare-earths",
-         "research": "/research"}
+         "research": "/research", "invest": "/invest"}
 SECRET_TITLE = "Gallium licence backlog at the border (US to the Commission only)"
 
 
@@ -274,6 +274,9 @@ EXPECTED = {  # page → (selector, text it must contain or minimum count) provi
     # the gaps chart (20 material × stage bars) and budgets by stage, the ranking, the overlaps and the registry
     "research": [(".js-plotly-plot .bars path", 20), ("#gaps td", "terbium"), ("#overlaps td", "EU27"),
                  ("#programmes td", "Critical Materials")],
+    # the benchmark and pipeline charts, both tables, and the portfolio form
+    "invest": [(".js-plotly-plot .bars path", 10), ("#benchmarks td", "EU27"), ("#pipeline td", "Keliber"),
+               ("form.job-form", 1)],
 }
 
 

@@ -189,3 +189,15 @@ def test_brief_pdf_is_printed_by_chromium(tmp_path):
     pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
     assert data.startswith(b"%PDF") and 1 <= pages <= 2
     assert not (tmp_path / "cobalt.pdf.partial").exists()
+
+
+def test_portfolio_job_result_shows_the_chosen_projects():
+    """A finished invest_portfolio job (the CLI's JSON) as the /invest page draws it."""
+    result = {"summary": {"budget_usd": 5e9, "spent_usd": 1.985e9, "projects_chosen": 1,
+                          "objective_unit": "USD a year of expected loss avoided"},
+              "chosen": [{"project_id": "crma1-fi-keliber", "name": "Keliber Lithium", "country": "FIN",
+                          "material": "lithium", "capacity_t_per_yr": 2481.0, "capex_usd": 6.5e8,
+                          "expected_start_year": 2026}]}
+    view = views.job_result("invest_portfolio", result)
+    assert view["tables"][0].rows[0]["project_id"] == "crma1-fi-keliber"
+    assert view["key_figures"][0]["value"] == "US$1.99 bn of 5.00"

@@ -40,7 +40,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
 
 NAVIGATION = (("overview", "/", "Overview"), ("materials", "/materials", "Materials"),
               ("rare-earths", "/rare-earths", "Rare earths"), ("risk", "/risk", "Risk matrix"),
-              ("research", "/research", "Research"),
+              ("invest", "/invest", "Investments"), ("research", "/research", "Research"),
               ("scenarios", "/scenarios", "Scenarios"), ("stockpile", "/stockpile", "Stockpile"),
               ("markets", "/markets", "Markets"), ("alerts", "/alerts", "Alerts"))
 
@@ -122,6 +122,11 @@ class WebData:
         from minsec.web.rare_earths import rare_earth_view
 
         return self.memo(chain, ("rare-earths",), lambda: _rendered(rare_earth_view(chain)))
+
+    def invest(self, chain):
+        from minsec.web.invest import invest_view
+
+        return self.memo(chain, ("invest",), lambda: _rendered(invest_view(chain)))
 
     def research(self, chain):
         from minsec.web.research import research_view
@@ -226,6 +231,11 @@ def material_page(material: str, request: Request, caller: SignedIn, chain: Chai
         return page(request, caller, "error.html", "materials", "Unknown material", message=str(exc), status=404)
     return page(request, caller, "material.html", "materials", view["name"], view=view,
                 preload_geometry=any(name.startswith("map-") for name in view["figures"]))
+
+
+@router.get("/invest")
+def invest_page(request: Request, caller: SignedIn, chain: Chain) -> Response:
+    return page(request, caller, "invest.html", "invest", "Investments", view=_DATA.invest(chain))
 
 
 @router.get("/research")

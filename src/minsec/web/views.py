@@ -388,6 +388,10 @@ def job_result(kind: str, result: dict[str, Any]) -> dict[str, Any]:
     """Figures, tables and key figures of a finished job (the Scenarios, Stockpile and Markets pages)."""
     builder = {"scenario_run": _scenario_run, "scenario_ensemble": _ensemble, "stockpile_optimize": _stockpile,
                "stockpile_frontier": _frontier, "markets_floor": _floor, "surveillance": _surveillance}.get(kind)
+    if kind == "invest_portfolio":
+        from minsec.web.invest import portfolio_result
+
+        return portfolio_result(result)
     if builder is None:
         return {"figures": {}, "tables": [], "key_figures": []}
     return builder(result)
