@@ -201,3 +201,12 @@ def test_portfolio_job_result_shows_the_chosen_projects():
     view = views.job_result("invest_portfolio", result)
     assert view["tables"][0].rows[0]["project_id"] == "crma1-fi-keliber"
     assert view["key_figures"][0]["value"] == "US$1.99 bn of 5.00"
+
+
+def test_years_are_never_printed_with_a_thousands_separator():
+    from minsec.web.views import Column, cell
+
+    assert cell(2026, Column("start_year", "From", "year")) == "2026"
+    assert cell(2026.0, Column("year", "Year", "year")) == "2026"
+    assert cell(float("nan"), Column("year", "Year", "year")) == "no data"
+    assert cell(12345, Column("n", "N", "int")) == "12,345"

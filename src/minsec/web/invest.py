@@ -16,14 +16,18 @@ from minsec.web.views import Column, Table, _rows
 BENCHMARKS_FORMULA = ("share = the region's capacity at the stage (current + pipeline projects with a capacity) / "
                       "its consumption; targets 10 % extraction, 40 % processing, 25 % recycling (EU CRMA, "
                       "Regulation (EU) 2024/1252 Art. 5); a share whose current capacity is not recorded is empty, "
-                      "not 0")
+                      "not 0, and with the pipeline a lower bound")
 
 
 def invest_view(chain) -> dict[str, Any]:
     """The page: benchmark shares now and at the end of the span per region, material and stage; the pipeline."""
     bench = chain.invest.benchmarks()
     # a current capacity the data do not record is unknown, not zero (missing is never zero)
-    bench = bench.assign(share_now_pct=bench["share_now_pct"].where(bench["current_known"], np.nan))
+    unknown = ~bench["current_known"].astype(bool)
+    bench = bench.assign(share_now_pct=bench["share_now_pct"].where(~unknown, np.nan),
+                         # with an unrecorded current capacity the share with the pipeline is a lower bound: shown
+                         # where the pipeline adds capacity, empty where it adds none
+                         share_end_pct=bench["share_end_pct"].where(~unknown | (bench["share_end_pct"] > 0), np.nan))
     processing = bench[bench["stage"] == "processing"].dropna(subset=["share_end_pct"])
     processing = processing[processing["share_end_pct"] > 0].assign(
         label=lambda t: t["material"] + " · " + t["region"])
@@ -43,14 +47,14 @@ def invest_view(chain) -> dict[str, Any]:
         Table("benchmarks", "Capacity benchmarks by region, material and stage", [
             Column("region", "Region"), Column("material", "Material", "link"), Column("stage", "Stage"),
             Column("target_pct", "Target %", "float"), Column("share_now_pct", "Now %", "float"),
-            Column("share_end_pct", "With pipeline %", "float"), Column("first_year_met", "Met in", "int")],
+            Column("share_end_pct", "With pipeline %", "float"), Column("first_year_met", "Met in", "year")],
             _rows(bench), source="minsec invest benchmarks: bundled production and consumption, the project "
                                  "pipeline (data/raw/projects)", formula=BENCHMARKS_FORMULA),
         Table("pipeline", f"Project pipeline ({int(pipeline['evaluable'].sum())} of {len(pipeline)} evaluable)",
               [Column("project_id", "Project"), Column("name", "Name"), Column("country", "Country"),
                Column("material", "Material", "link"), Column("stages", "Stages"),
                Column("capacity_t_per_yr", "Capacity t/yr", "float"), Column("capex_usd", "Capex", "usd"),
-               Column("expected_start_year", "Start", "int"), Column("not_evaluable", "Missing")],
+               Column("expected_start_year", "Start", "year"), Column("not_evaluable", "Missing")],
               _rows(pipeline[PIPELINE_COLUMNS]), source="data/raw/projects/PROVENANCE.md (EU CRMA strategic "
                                                        "projects, US programmes, company filings)",
               formula="capacity converted to minsec's basis; a project without capex or capacity cannot be "
@@ -70,7 +74,7 @@ def portfolio_result(result: dict[str, Any]) -> dict[str, Any]:
     tables = [Table("portfolio-chosen", "Chosen projects", [
         Column("project_id", "Project"), Column("name", "Name"), Column("country", "Country"),
         Column("material", "Material", "link"), Column("capacity_t_per_yr", "Capacity t/yr", "float"),
-        Column("capex_usd", "Capex", "usd"), Column("expected_start_year", "Start", "int")], _rows(chosen),
+        Column("capex_usd", "Capex", "usd"), Column("expected_start_year", "Start", "year")], _rows(chosen),
         source="minsec invest optimize (MILP, HiGHS)", formula=str(summary.get("objective_unit", "")),
         empty="No project chosen: none of the evaluable projects closes a need within the budget.")]
     spent, budget = summary.get("spent_usd", 0) / 1e9, summary.get("budget_usd", 0) / 1e9

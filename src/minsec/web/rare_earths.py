@@ -68,7 +68,7 @@ def rare_earth_view(chain) -> dict[str, Any]:
         figs["prices"] = figures.lines(prices, "year", "usd_per_kg", "material",
                                        "Rare-earth oxide prices, USD/kg (USGS MCS; log scale)", "USD/kg")
         figs["prices"]["layout"]["yaxis"]["type"] = "log"   # La at $1/kg and Tb at $1,000/kg on one chart
-    columns = [Column("material", "Material", "link"), Column("stage_label", "Stage"), Column("year", "Year", "int"),
+    columns = [Column("material", "Material", "link"), Column("stage_label", "Stage"), Column("year", "Year", "year"),
                Column("world_total", "World", "int"), Column("unit", "Unit"), Column("top_country", "Leader"),
                Column("top_share", "Leader share", "share"), Column("china_share", "China", "share"),
                Column("hhi", "HHI", "float"), Column("source", "Source")]
@@ -77,7 +77,7 @@ def rare_earth_view(chain) -> dict[str, Any]:
                     formula=CONCENTRATION_FORMULA + " Element mine output = REO × deposit profile (docs/data.md, "
                     "'Rare earths by element').", download="/data/production.csv"),
               Table("prices", "Oxide prices 2018–2025 (USD/kg)", [
-                  Column("material", "Material", "link"), Column("year", "Year", "int"),
+                  Column("material", "Material", "link"), Column("year", "Year", "year"),
                   Column("usd_per_kg", "USD/kg", "float")], _rows(prices),
                   source="; ".join(dict.fromkeys(prices["source"])) if len(prices) else "",
                   formula="USGS annual average oxide price (China FOB / market), as published")]

@@ -34,7 +34,7 @@ def research_view(chain) -> dict[str, Any]:
     if len(by_stage):
         figs["spend"] = figures.bars(by_stage.assign(budget_musd=by_stage["budget_usd"] / 1e6), "stage",
                                      "budget_musd", "Research budgets stated, by stage and partner (US$ M)",
-                                     "US$ M (a row's budget counted at each stage it names)", color="partner")
+                                     "US$ M", color="partner")
     overlaps = gaps[gaps["overlap"]].sort_values("attention_usd", ascending=False)
     registry = programmes.assign(materials=programmes["materials"].map(", ".join),
                                  stages=programmes["stages"].map(", ".join))
@@ -57,7 +57,7 @@ def research_view(chain) -> dict[str, Any]:
         Table("programmes", f"Registry: {programmes['programme'].nunique()} programmes, {len(programmes)} rows", [
             Column("programme", "Programme"), Column("project", "Project"), Column("partner", "Partner"),
             Column("funder", "Funder"), Column("budget", "Budget", "float"), Column("currency", "Currency"),
-            Column("budget_usd", "US$", "usd"), Column("start_year", "From", "int"), Column("end_year", "To", "int"),
+            Column("budget_usd", "US$", "usd"), Column("start_year", "From", "year"), Column("end_year", "To", "year"),
             Column("materials", "Materials"), Column("stages", "Stages"), Column("source_title", "Source")],
             _rows(registry.drop(columns=["source_url"])),
             source="data/raw/research/PROVENANCE.md (public sources per row; budgets in US$ at the Federal "

@@ -27,7 +27,7 @@ PARTNER_ENTITIES = ("USA", "EU27", "JPN", "KOR", "CAN", "AUS", "GBR")
 class Column:
     key: str
     label: str
-    kind: str = "text"          # text | int | float | share (0–1 shown as %) | usd | link
+    kind: str = "text"          # text | int | year | float | share (0–1 shown as %) | usd | link
     digits: int = 3
 
 
@@ -53,8 +53,10 @@ def cell(value: Any, column: Column) -> str:
     """A value as text for a table cell (``no data`` for missing: never a 0, never a blank)."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "no data"
-    if column.kind in ("share", "int", "usd", "float") and not isinstance(value, int | float | np.number):
+    if column.kind in ("share", "int", "usd", "float", "year") and not isinstance(value, int | float | np.number):
         return str(value)
+    if column.kind == "year":             # 2026, never 2,026
+        return f"{float(value):.0f}"
     if column.kind == "share":
         return f"{100 * float(value):.1f} %"
     if column.kind == "int":
@@ -173,7 +175,7 @@ def material(chain, material_id: str, as_of: dt.date | None = None) -> dict[str,
     research = research[research["materials"].map(lambda ms: material_id in ms)]   # the material's own
     page.tables.append(Table("research", "Public research programmes on this material", [
         Column("programme", "Programme"), Column("project", "Project"), Column("partner", "Partner"),
-        Column("budget_usd", "US$", "usd"), Column("start_year", "From", "int"), Column("source_title", "Source")],
+        Column("budget_usd", "US$", "usd"), Column("start_year", "From", "year"), Column("source_title", "Source")],
         _rows(research.drop(columns=["materials", "stages"])),
         source="minsec research registry (data/raw/research/PROVENANCE.md; sources per row)",
         empty="No programme in the registry names this material (general critical-minerals programmes are on "
