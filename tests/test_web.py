@@ -25,7 +25,7 @@ OUTPUT = ROOT / "test-output"
 PAGES = {"overview": "/", "materials": "/materials", "material-cobalt": "/materials/cobalt",
          "material-gallium": "/materials/gallium", "risk": "/risk?importer=EU27", "scenarios": "/scenarios",
          "stockpile": "/stockpile", "markets": "/markets", "alerts": "/alerts", "rare-earths": "/rare-earths",
-         "research": "/research", "invest": "/invest"}
+         "research": "/research", "invest": "/invest", "commitments": "/commitments"}
 SECRET_TITLE = "Gallium licence backlog at the border (US to the Commission only)"
 
 
@@ -277,6 +277,9 @@ EXPECTED = {  # page → (selector, text it must contain or minimum count) provi
     # the benchmark and pipeline charts, both tables, and the portfolio form
     "invest": [(".js-plotly-plot .bars path", 10), ("#benchmarks td", "EU27"), ("#pipeline td", "Keliber"),
                ("form.job-form", 1)],
+    # the register's two commitments, and the check of the recorded measures (none by a partner: it says so)
+    "commitments": [("#register td", "no_export_restrictions"), ("#register td", "stock_reporting"),
+                    ("#breaches", "measures checked")],
 }
 
 

@@ -41,6 +41,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
 NAVIGATION = (("overview", "/", "Overview"), ("materials", "/materials", "Materials"),
               ("rare-earths", "/rare-earths", "Rare earths"), ("risk", "/risk", "Risk matrix"),
               ("invest", "/invest", "Investments"), ("research", "/research", "Research"),
+              ("commitments", "/commitments", "Commitments"),
               ("scenarios", "/scenarios", "Scenarios"), ("stockpile", "/stockpile", "Stockpile"),
               ("markets", "/markets", "Markets"), ("alerts", "/alerts", "Alerts"))
 
@@ -122,6 +123,12 @@ class WebData:
         from minsec.web.rare_earths import rare_earth_view
 
         return self.memo(chain, ("rare-earths",), lambda: _rendered(rare_earth_view(chain)))
+
+    def commitments(self, chain):
+        from minsec.web.commitments import commitments_view
+
+        today = dt.date.today()     # measures' statuses are computed for today: a new day is a new page
+        return self.memo(chain, ("commitments", today), lambda: _rendered(commitments_view(chain, today)))
 
     def invest(self, chain):
         from minsec.web.invest import invest_view
@@ -231,6 +238,11 @@ def material_page(material: str, request: Request, caller: SignedIn, chain: Chai
         return page(request, caller, "error.html", "materials", "Unknown material", message=str(exc), status=404)
     return page(request, caller, "material.html", "materials", view["name"], view=view,
                 preload_geometry=any(name.startswith("map-") for name in view["figures"]))
+
+
+@router.get("/commitments")
+def commitments_page(request: Request, caller: SignedIn, chain: Chain) -> Response:
+    return page(request, caller, "commitments.html", "commitments", "Commitments", view=_DATA.commitments(chain))
 
 
 @router.get("/invest")
