@@ -114,14 +114,24 @@ def build_model(region: str, facts: pd.DataFrame) -> IOModel | None:
                    "bea" if region == "USA" else "wiod", basis)
 
 
-def first_users(material: str) -> pd.DataFrame:
-    """The material's first-using sectors and shares (USA rows first, else the source's region), normalised."""
+def first_user_rows(material: str) -> pd.DataFrame:
+    """The material's rows of ``first_users.csv`` for one region — the USA's where there are, else the first the
+    source gives — with ``share`` normalised to sum to 1 (applications as published)."""
     table = catalogue.first_users()
     rows = table[table["material"] == material]
     if rows.empty:
         return rows
     region = "USA" if (rows["region"] == "USA").any() else rows["region"].iloc[0]
     rows = rows[rows["region"] == region]
+    return rows.assign(share=rows["share"] / rows["share"].sum())
+
+
+def first_users(material: str) -> pd.DataFrame:
+    """The material's first-using sectors (IO sectors) and their shares, from :func:`first_user_rows`."""
+    rows = first_user_rows(material)
+    if rows.empty:
+        return rows
+    region = rows["region"].iloc[0]
     shares = rows.groupby("sector")["share"].sum()
     return pd.DataFrame({"sector": shares.index, "share": (shares / shares.sum()).to_numpy(),
                          "basis": rows.groupby("sector")["basis"].first().reindex(shares.index).to_numpy(),

@@ -109,6 +109,14 @@ class MarketBaseline:
         index = {r: i for i, r in enumerate(self.regions)}
         return np.array([index[self.region_of.get(str(p), REST_OF_WORLD)] for p in self.supply.producer.values])
 
+    def use_market(self, material: str, region: str) -> str | None:
+        """The region's *use market* of a material: the most downstream of its markets in which the region buys
+        (Japan's magnet makers buy Dy metal, the USA yttrium oxide); None where it buys none.  A region's shortage
+        of a material counts once, there (the stockpile and the economic cost alike)."""
+        own = sorted(self.market_ids(material), key=lambda m: catalogue.STAGES.index(m.rsplit(".", 1)[1]),
+                     reverse=True)
+        return next((m for m in own if float(self.demand.sel(market=m, region=region)) > 0), None)
+
     def market_ids(self, material: str, stage: str | None = None) -> list[str]:
         """Market labels of a material (all its stages unless ``stage`` is given)."""
         found = [m for m in self.markets if m.split(".")[0] == material and (stage is None or m.endswith(stage))]

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from minsec.data import catalogue
 from minsec.risk import io_model
 from minsec.scenarios.baseline import REST_OF_WORLD
 
@@ -34,13 +33,6 @@ class Coefficients:
 
     table: pd.DataFrame
     industries: dict[tuple[str, str], pd.Series]
-
-
-def use_market(baseline, material: str, region: str) -> str | None:
-    """The most downstream of the material's markets in which the region buys (None where it buys none)."""
-    own = [m for m in baseline.markets if m.split(".")[0] == material]
-    own.sort(key=lambda m: catalogue.STAGES.index(m.rsplit(".", 1)[1]), reverse=True)
-    return next((m for m in own if float(baseline.demand.sel(market=m, region=region)) > 0), None)
 
 
 def coefficients(context) -> Coefficients:
@@ -60,7 +52,7 @@ def coefficients(context) -> Coefficients:
         material, stage = label.split(".")
         price = float(baseline.price.values[m])
         for r, region in enumerate(baseline.regions):
-            use = use_market(baseline, material, region) if demand[m, r] > 0 else None
+            use = baseline.use_market(material, region) if demand[m, r] > 0 else None
             model = models.get(region)
             reason, usd = "", np.nan
             if demand[m, r] <= 0:

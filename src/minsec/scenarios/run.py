@@ -339,16 +339,14 @@ def _sensitivity(context: ScenarioContext, parameters: pd.DataFrame, events: Eve
 def end_use_shares(context: ScenarioContext) -> pd.DataFrame:
     """End-use shares by material: the first-using industries of ``catalogue/first_users.csv`` (USGS MCS end-use
     percentages, sourced facts; an equal split over MCS 2026 Table 6's applications where none are published),
-    one region's figures per material (the USA's where there are)."""
-    table = catalogue.first_users()
+    one region's figures per material (the USA's where there are: :func:`minsec.risk.io_model.first_user_rows`)."""
+    from minsec.risk.io_model import first_user_rows
+
     rows = []
-    for material, group in table.groupby("material", sort=False):
-        scope = "USA" if (group["region"] == "USA").any() else group["region"].iloc[0]
-        chosen = group[group["region"] == scope]
-        total = chosen["share"].sum()
-        for row in chosen.itertuples():
+    for material in catalogue.first_users()["material"].unique():
+        for row in first_user_rows(material).itertuples():
             rows.append({"material": material, "sector": row.application, "io_sector": row.sector,
-                         "share": row.share / total, "scope": scope, "year": row.year,
+                         "share": row.share, "scope": row.region, "year": row.year,
                          "record_id": row.source_title if row.basis == "published share"
                          else f"{row.source_title}; {row.basis}"})
     return pd.DataFrame(rows)

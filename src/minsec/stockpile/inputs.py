@@ -250,17 +250,12 @@ def use_markets(baseline, material: str, parties: list[str]) -> dict[str, tuple[
     stocked = stock_market(markets, material)
     if stocked is None:
         return {}
-    from minsec.data.catalogue import STAGES
-
-    own = [m for m in markets if m.split(".")[0] == material]
-    downstream_first = sorted(own, key=lambda m: STAGES.index(m.rsplit(".", 1)[1]), reverse=True)
     coefficients = input_coefficients(markets)
-    demand = baseline.demand
     out = {}
     for party in parties:
         if party not in baseline.regions:
             continue
-        use = next((m for m in downstream_first if float(demand.sel(market=m, region=party)) > 0), stocked)
+        use = baseline.use_market(material, party) or stocked
         out[party] = (use, coefficients.get((use, stocked), 1.0))
     return out
 
