@@ -62,17 +62,11 @@ def risk_economic_impact(
     partnership's ranking (all importers together). A loss that cannot be computed (no reference price, no
     first-using industries, no input-output table) is null with the reason in `basis`. Method: docs/methods.md."""
     from minsec.cli.core import ProgressBar
+    from minsec.investment.levers import impact_with_levers
 
-    sc = chain()
-    chosen_levers, described = None, {}
-    if levers:
-        from minsec.investment.levers import partnership_levers
-
-        sc.scenarios.context()
-        chosen_levers, described = partnership_levers(sc, invest_budget, seed=seed)
     with ProgressBar(fmt, "scenarios", n) as bar:
-        result = sc.scenarios.economic_impact(importer, n, seed, scheduler=scheduler, progress=bar.advance,
-                                              levers=chosen_levers)
+        result, described = impact_with_levers(chain(), importer, n, seed, levers=levers, invest_budget=invest_budget,
+                                               scheduler=scheduler, progress=bar.advance)
     if fmt is Format.json:
         emit_json({**result.to_dict(), "levers_assumed": described})
         return

@@ -48,3 +48,13 @@ def partnership_levers(chain, budget_usd: float = 5e9, ensemble: int = 2_000, se
                                     for r in chosen.itertuples()) or "none")
                        + "; their output is the partners' in a disruption, shared by use"}
     return levers, described
+
+
+def impact_with_levers(chain, importer: str = "partnership", n: int = 10_000, seed: int = 0, *, levers: bool = False,
+                       invest_budget: float = 5e9, scheduler: str = "none", progress=None) -> tuple[Any, dict]:
+    """``minsec risk economic-impact`` (and its API job): the expected GDP loss of each importer, with the
+    partnership's levers when ``levers`` — the result and what each lever assumes."""
+    chosen, described = partnership_levers(chain, invest_budget, seed=seed) if levers else (None, {})
+    result = chain.scenarios.economic_impact(importer, n, seed, scheduler=scheduler, progress=progress,
+                                             levers=chosen)
+    return result, described

@@ -313,15 +313,11 @@ def run_warnings(params: EarlyWarnings, progress: Callable[[float], None], datab
 
 def run_economic_impact(params: EconomicImpact, progress: Callable[[float], None], database: Database) -> dict:
     """The CLI's ``minsec risk economic-impact -f json`` (same numbers for the same parameters)."""
-    sc = analytics_chain()
-    chosen, described = None, {}
-    if params.levers:
-        from minsec.investment.levers import partnership_levers
+    from minsec.investment.levers import impact_with_levers
 
-        chosen, described = partnership_levers(sc, params.invest_budget, seed=params.seed)
-    progress(0.1)
-    result = sc.scenarios.economic_impact(params.importer, params.n_scenarios, params.seed,
-                                          progress=_scaled(progress, params.n_scenarios, 0.9), levers=chosen)
+    result, described = impact_with_levers(analytics_chain(), params.importer, params.n_scenarios, params.seed,
+                                           levers=params.levers, invest_budget=params.invest_budget,
+                                           progress=_scaled(progress, params.n_scenarios))
     return {**result.to_dict(), "levers_assumed": described}
 
 

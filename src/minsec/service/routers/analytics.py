@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query
 
 from minsec.service.deps import Caller, Chain, Runner
 from minsec.service.jobs import JobOut, job_out
-from minsec.service.routers.common import ERRORS
+from minsec.service.routers.common import ERRORS, table_rows
 
 router = APIRouter(prefix="/api", tags=["analytics"])
 
@@ -36,16 +36,7 @@ def concentration(caller: Caller, chain: Chain, material: str | None = None,
     """Shares, HHI and the CRMA 65 % test per material × stage × year (published world totals); an unknown
     material or a year not in the data is a 422 naming it; a selection the data hold no figure for is a 404
     saying why (``sc.risk.concentration``)."""
-    frame = chain.risk.concentration(material=material, stage=stage, year=year, source=source)
-    return json.loads(frame.to_json(orient="records"))
-
-
-def _records(frame) -> list[dict[str, Any]]:
-    """The rows as the CLI writes them (full precision; NaN → null)."""
-    from minsec.model.records import records
-    from minsec.service.jobs import _jsonable
-
-    return _jsonable(records(frame))
+    return table_rows(chain.risk.concentration(material=material, stage=stage, year=year, source=source))
 
 
 NO_FIGURE = {**ERRORS[404], "description": "No figure for this selection; the detail says why and what has one"}
@@ -67,7 +58,7 @@ def geopolrisk(caller: Caller, chain: Chain, importer: Importer = "all", year: Y
     Gemechu et al. 2016, geopolrisk-py 2.0.1): a figure that cannot be computed is null with ``reason``."""
     if year == "latest":
         year = "all"
-    return _records(chain.risk.geopolrisk(importer=importer, year=_year(year), material=material,
+    return table_rows(chain.risk.geopolrisk(importer=importer, year=_year(year), material=material,
                                           intra_group=intra_group, political_stability=political_stability))
 
 
@@ -76,7 +67,7 @@ def import_reliance(caller: Caller, chain: Chain, importer: Importer = "EU27", y
                     material: Material = None, source: Literal["usgs", "wmd"] = "wmd") -> list[dict[str, Any]]:
     """Net import reliance (M − X)/(P + M − X) per material × year (``minsec risk import-reliance``); null where
     production is not given, with ``nir_note``; for the USA beside USGS's published NIR."""
-    return _records(chain.risk.import_reliance(importer=importer, year=_year(year), material=material,
+    return table_rows(chain.risk.import_reliance(importer=importer, year=_year(year), material=material,
                                                source=source))
 
 
@@ -85,7 +76,7 @@ def routes(caller: Caller, chain: Chain, importer: Importer = "all", year: Year 
            material: Material = None, suppliers: bool = False) -> list[dict[str, Any]]:
     """Partner routes: share of imports from partners vs outside suppliers (``suppliers=true``: one row per
     outside supplier); for EU27 the CRMA 65 % check (``minsec risk routes``)."""
-    return _records(chain.risk.routes(importer=importer, year=_year(year), material=material, suppliers=suppliers))
+    return table_rows(chain.risk.routes(importer=importer, year=_year(year), material=material, suppliers=suppliers))
 
 
 @router.get("/risk/economic-impact", status_code=202, response_model=JobOut,

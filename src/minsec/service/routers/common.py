@@ -1,4 +1,5 @@
-"""What several routers share: the documented error responses and the id path parameter."""
+"""What several routers share: the documented error responses, the id path parameter, and tables as the CLI
+writes them in JSON."""
 
 from __future__ import annotations
 
@@ -16,3 +17,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem, "description": "Not found (or not visible to the caller)"},
     422: {"description": "InvalidError input; the message names the field"},
 }
+
+
+def table_rows(frame) -> list[dict[str, Any]]:
+    """A result table's rows as ``minsec … -f json`` writes them: full precision, NaN as null."""
+    from minsec.model.records import records
+    from minsec.service.jobs import _jsonable
+
+    return _jsonable(records(frame))

@@ -20,18 +20,11 @@ from minsec.service.jobs import (
     Surveillance,
     job_out,
 )
-from minsec.service.routers.common import ERRORS
+from minsec.service.routers.common import ERRORS, table_rows
 
 router = APIRouter(prefix="/api", tags=["emergency planning, stockpiles, markets"])
 JOB_RESPONSES = {401: ERRORS[401], 403: ERRORS[403], 422: ERRORS[422]}
 Material = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_ -]+$")]
-
-
-def _rows(frame) -> list[dict[str, Any]]:
-    from minsec.model.records import records
-    from minsec.service.jobs import _jsonable
-
-    return _jsonable(records(frame))
 
 
 @router.post("/scenarios/run", status_code=202, response_model=JobOut, responses=JOB_RESPONSES)
@@ -52,7 +45,8 @@ def allocation(body: EmergencyAllocation, caller: Caller, runner: Runner) -> dic
 def calibration(caller: Caller, chain: Chain) -> dict[str, Any]:
     """How the elasticities were calibrated and how far the model lands from each recorded disruption
     (``minsec scenario calibrate -f json``)."""
-    return {"calibration": _rows(chain.scenarios.calibration()), "check": _rows(chain.scenarios.calibration_check())}
+    return {"calibration": table_rows(chain.scenarios.calibration()),
+            "check": table_rows(chain.scenarios.calibration_check())}
 
 
 @router.post("/stockpile/plans", status_code=202, response_model=JobOut, responses=JOB_RESPONSES)
@@ -89,8 +83,8 @@ def prices(caller: Caller, chain: Chain, material: Material | None = None,
     """The bundled price series (source, unit, frequency, first and last observation, latest price); with
     ``values=true`` and a material, its dated prices in USD/t (``minsec markets prices``)."""
     if values and material is not None:
-        return _rows(chain.markets.prices(material, stage, since))
-    return _rows(chain.markets.price_series(material, stage))
+        return table_rows(chain.markets.prices(material, stage, since))
+    return table_rows(chain.markets.price_series(material, stage))
 
 
 @router.get("/markets/reference-price", responses={401: ERRORS[401], 404: ERRORS[404], 422: ERRORS[422]})
@@ -100,4 +94,4 @@ def reference_price(caller: Caller, chain: Chain, material: Material,
                     weights: Literal["supply", "world"] = "supply") -> list[dict[str, Any]]:
     """A market-based reference price, or for rare earths the basket of the oxides' references (``minsec markets
     reference-price``; a cost-based one needs your cost curve: the CLI's ``--costs``)."""
-    return _rows(chain.markets.reference_price(material, method, window_years=window_years, weights=weights))
+    return table_rows(chain.markets.reference_price(material, method, window_years=window_years, weights=weights))

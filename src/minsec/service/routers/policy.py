@@ -14,20 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from minsec.service.deps import Caller, Chain, Runner
 from minsec.service.jobs import InvestPortfolio, JobOut, job_out
-from minsec.service.routers.common import ERRORS
+from minsec.service.routers.common import ERRORS, table_rows
 
 router = APIRouter(prefix="/api", tags=["rules, commitments, investments"])
 POLICY_NAME = r"^[a-z0-9_]+$"
 #: a posted policy's length: the shipped ones are 1,600-2,500 characters; any longer text, even escaped in JSON
 #: at 12 bytes a character, is refused by the schema (422) before the 256 KiB body limit (413) would be reached
 POLICY_CHARS = 20_000
-
-
-def _rows(frame) -> list[dict[str, Any]]:
-    from minsec.model.records import records
-    from minsec.service.jobs import _jsonable
-
-    return _jsonable(records(frame))
 
 
 class PolicyText(BaseModel):
@@ -70,7 +63,7 @@ def _policy_file(text: str, folder: str) -> Path:
 @router.get("/rules/policies", responses={401: ERRORS[401]})
 def policies(caller: Caller, chain: Chain) -> list[dict[str, Any]]:
     """The shipped policies: every version with its dates, rules and file (``minsec rules list``)."""
-    return _rows(chain.rules.policies())
+    return table_rows(chain.rules.policies())
 
 
 @router.post("/rules/validate", responses={401: ERRORS[401], 422: ERRORS[422]})
@@ -78,7 +71,7 @@ def validate(body: PolicyText, caller: Caller, chain: Chain) -> list[dict[str, A
     """A policy of your own validated (unknown fields, thresholds outside 0–100 %, overlapping dates, unknown
     countries) and its versions listed; a 422 names the line of the first problems (``minsec rules validate``)."""
     with tempfile.TemporaryDirectory() as folder:
-        return _rows(chain.rules.validate(_policy_file(body.policy_yaml, folder)))
+        return table_rows(chain.rules.validate(_policy_file(body.policy_yaml, folder)))
 
 
 @router.post("/rules/check", responses={401: ERRORS[401], 422: ERRORS[422]})
@@ -115,7 +108,7 @@ def projects(caller: Caller, chain: Chain, evaluable: bool = False) -> list[dict
     (``minsec invest pipeline -f json``)."""
     from minsec.investment.accessor import PIPELINE_COLUMNS
 
-    return _rows(chain.invest.pipeline(evaluable=evaluable)[PIPELINE_COLUMNS])
+    return table_rows(chain.invest.pipeline(evaluable=evaluable)[PIPELINE_COLUMNS])
 
 
 @router.get("/invest/benchmarks", responses={401: ERRORS[401], 422: ERRORS[422]})
@@ -124,7 +117,7 @@ def benchmarks(caller: Caller, chain: Chain,
                years: Annotated[str, Query(pattern=r"^\d{4}:\d{4}$")] = "2026:2035") -> list[dict[str, Any]]:
     """Where each region stands against the capacity benchmarks (10 % extraction, 40 % processing, 25 %
     recycling of consumption) and when the pipeline would meet them (``minsec invest benchmarks -f json``)."""
-    return _rows(chain.invest.benchmarks(regions, years=years))
+    return table_rows(chain.invest.benchmarks(regions, years=years))
 
 
 @router.post("/invest/portfolio", status_code=202, response_model=JobOut,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from minsec.service.deps import Caller, Chain, Runner
 from minsec.service.jobs import JobOut, ResearchGaps, job_out
-from minsec.service.routers.common import ERRORS
+from minsec.service.routers.common import ERRORS, table_rows
 
 router = APIRouter(prefix="/api/research", tags=["research"])
 
@@ -24,10 +24,7 @@ def programmes(caller: Caller, chain: Chain,
                ) -> list[dict[str, Any]]:
     """Public R&D programmes on critical-mineral supply chains with their sources (``minsec research list -f
     json``): budgets as published and in US dollars; a material's programmes include the general ones."""
-    from minsec.model.records import records
-    from minsec.service.jobs import _jsonable
-
-    return _jsonable(records(chain.research.programmes(material=material, stage=stage, partner=partner)))
+    return table_rows(chain.research.programmes(material=material, stage=stage, partner=partner))
 
 
 @router.get("/gaps", status_code=202, response_model=JobOut, responses={401: ERRORS[401], 403: ERRORS[403],
