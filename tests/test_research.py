@@ -109,3 +109,5 @@ def test_cli_research_list_and_bad_stage():
     assert rows and all("dysprosium" in r["materials"] or "critical_minerals" in r["materials"] for r in rows)
     bad = runner.invoke(app, ["research", "list", "--stage", "mining"])
     assert bad.exit_code == 2 and "--stage" in bad.output
+    nobody = runner.invoke(app, ["research", "list", "--partner", "zz", "-f", "json"])
+    assert nobody.exit_code == 2 and "--partner" in nobody.output and "EU27" in nobody.output

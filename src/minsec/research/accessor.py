@@ -37,6 +37,10 @@ class ResearchAccessor:
                 raise InputError(f"--stage {stage!r}: one of {', '.join(STAGES)}")
             table = table[table["stages"].map(lambda ss: stage in ss)]
         if partner is not None:
+            known = sorted(set(table["partner"]))
+            if partner.upper() not in known:
+                raise InputError(f"--partner {partner!r}: no programme of it in the registry; partners: "
+                                 f"{', '.join(known)}")
             table = table[table["partner"] == partner.upper()]
         return table.reset_index(drop=True)
 
