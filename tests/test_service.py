@@ -384,6 +384,44 @@ def wait_for(client, headers, job_id: str, timeout: float = 120.0) -> dict:
     raise TimeoutError(job_id)
 
 
+def test_stopping_the_server_stops_the_running_job_and_frees_its_connection(database, monkeypatch):
+    """A job still running when the application stops is stopped at its next progress report and marked failed
+    (the worker is gone before the database can be disposed), and the restarted application runs jobs again."""
+    import threading
+    import time
+
+    from minsec.service import jobs
+    from minsec.service.db import Job
+
+    def endless(params, progress, database):
+        while True:
+            progress(0.5)
+            time.sleep(0.01)
+
+    partnership = seed_partnership(database)
+    headers = partnership.headers("us_analyst")
+    monkeypatch.setitem(jobs.RUNNERS, "scenario_ensemble", endless)
+    app = create_app(database, secure_cookies=False)
+    with TestClient(app) as client:
+        submitted = client.post("/api/jobs", json={"params": {"kind": "scenario_ensemble", "material": "gallium"}},
+                                headers=headers)
+        job_id = submitted.json()["id"]
+        deadline = time.monotonic() + 30
+        while client.get(f"/api/jobs/{job_id}", headers=headers).json()["status"] != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+    assert not [t for t in threading.enumerate() if t.name.startswith("minsec-job")]
+    with database.reading() as session:
+        stopped = session.get(Job, job_id)
+        assert (stopped.status, stopped.error) == ("failed", jobs.STOPPED)
+    monkeypatch.undo()
+    with TestClient(app) as client:                                    # the same application, started again
+        params = {"kind": "markets_floor", "floor": 110.0, "volume": 10.0, "years": 1, "spot": 100.0,
+                  "vol": 0.3, "drift": 0.0, "rate": 0.03, "paths": 1_000, "seed": 1}
+        submitted = client.post("/api/jobs", json={"params": params}, headers=headers)
+        assert wait_for(client, headers, submitted.json()["id"])["status"] == "done"
+
+
 def test_background_jobs_run_and_report(service):
     _, client, p = service
     headers = p.headers("us_analyst")

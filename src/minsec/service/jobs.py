@@ -365,17 +365,30 @@ def data_version() -> str:
     return hashlib.sha256(json.dumps(manifest, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+STOPPED = "the server stopped before the job finished"
+
+
+class _ServerStoppingError(Exception):
+    """Raised inside a running job, at its next progress report, when the server stops."""
+
+
 class JobRunner:
     """Runs jobs one at a time in a worker thread; ``on_change`` is called after alerts may have changed."""
 
     def __init__(self, database: Database, on_change: Callable[[], None] | None = None) -> None:
         self.database, self.on_change = database, on_change
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minsec-job")
         self.lock = threading.Lock()
-        with database.writing() as session:
+        self.stopping = threading.Event()
+        self.start()
+
+    def start(self) -> None:
+        """Mark what a previous run left queued or running as failed, and open the worker (again, after
+        :meth:`shutdown`: an application can be started more than once)."""
+        with self.database.writing() as session:
             session.execute(update(Job).where(Job.status.in_(("queued", "running")))
-                            .values(status="failed", error="the server stopped before the job finished",
-                                    finished_at=utcnow()))
+                            .values(status="failed", error=STOPPED, finished_at=utcnow()))
+        self.stopping.clear()
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minsec-job")
 
     def submit(self, principal: Principal, params: BaseModel) -> Job:
         """Queue an analysis — or, when the organisation already has it done on the same inputs and the same
@@ -421,6 +434,8 @@ class JobRunner:
         last = [0.0]
 
         def progress(fraction: float) -> None:
+            if self.stopping.is_set():
+                raise _ServerStoppingError
             now = time.monotonic()
             if now - last[0] >= 0.5:
                 last[0] = now
@@ -428,6 +443,9 @@ class JobRunner:
 
         try:
             result = _jsonable(RUNNERS[params.kind](params, progress, self.database))
+        except _ServerStoppingError:
+            self._set(job_id, status="failed", error=STOPPED, finished_at=utcnow())
+            return
         except Exception as exc:  # the job fails with the reason; the server goes on
             expected = isinstance(exc, MinsecError)       # bad input: its message; anything else is a bug
             message = str(exc) if expected else f"{exc.__class__.__name__}: {exc}"
@@ -440,4 +458,8 @@ class JobRunner:
             self.on_change()
 
     def shutdown(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        """Drop the queued jobs and stop the running one at its next progress report, then wait for it, so no
+        worker still holds a database connection once the application has stopped (queued and stopped jobs are
+        marked failed, here or at the next start)."""
+        self.stopping.set()
+        self.pool.shutdown(wait=True, cancel_futures=True)

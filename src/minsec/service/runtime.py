@@ -269,6 +269,8 @@ class ServiceState:
         # tail latency of every request
         anyio.to_thread.current_default_thread_limiter().total_tokens = REQUEST_THREADS
         self.notifier.bind(asyncio.get_running_loop())
+        if self.runner.stopping.is_set():                       # started again after a stop
+            await asyncio.to_thread(self.runner.start)
         self.resources.open()
         await asyncio.to_thread(self.feed.start)
         self._watcher = asyncio.create_task(self.watch_events())
@@ -279,8 +281,9 @@ class ServiceState:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
             self._watcher = None
-        # let a refresh in flight return its connection before the database may be disposed
+        # let a refresh in flight and a running job return their connections before the database may be disposed
         await asyncio.to_thread(self.feed.stop)
+        await asyncio.to_thread(self.runner.shutdown)
         self.resources.close()
 
     async def watch_events(self) -> None:
