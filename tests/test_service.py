@@ -432,8 +432,9 @@ def test_background_jobs_run_and_report(service):
     job = wait_for(client, headers, submitted.json()["id"])
     assert job["status"] == "done" and job["progress"] == 1.0
     result = client.get(f"/api/jobs/{job['id']}/result", headers=headers).json()
-    floor = result["results"][0]
+    floor = result["valuation"][0]
     assert floor["mechanism"] == "price floor (CfD)"
+    assert [row["mechanism"] for row in result["valuation"]][1:] == ["fixed-price offtake", "price-gap subsidy"]
     assert abs(floor["mc_minus_analytic_in_se"]) < 4
     # other organisations do not see the job; viewers cannot start analyses; bad parameters name the field
     assert client.get(f"/api/jobs/{job['id']}", headers=p.headers("ec_coord")).status_code == 404

@@ -3,6 +3,7 @@ and the economic impact (a background job)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -93,10 +94,11 @@ def test_research_registry_and_gaps_on_the_api(service):
                                                                      for r in expected["gaps"]]
 
 
-def test_rules_commitments_and_investments_give_the_cli_documents(service):
+def test_rules_commitments_and_investments_give_the_cli_documents(service, database):
     from minsec.data import library
 
     client, p = service
+    database_url = database.url
     headers = p.headers("us_analyst")
     assert client.get("/api/rules/policies", headers=headers).json() == cli_json("rules", "list")
     bom = json.loads(Path(library.example("ev_battery_pack.json")).read_text())
@@ -114,7 +116,7 @@ def test_rules_commitments_and_investments_give_the_cli_documents(service):
                          headers=headers)
     assert broken.status_code == 422 and "line" in broken.text
     breaches = client.get("/api/commitments/breaches", params={"date": "2026-12-06"}, headers=headers).json()
-    assert breaches == cli_json("commitments", "check", "--date", "2026-12-06")
+    assert breaches == cli_json("commitments", "check", "--date", "2026-12-06", "--database", database_url)
     assert "parties" in json.dumps(client.get("/api/commitments", headers=headers).json())
     assert client.get("/api/invest/projects", headers=headers).json() == cli_json("invest", "pipeline")
     assert client.get("/api/invest/benchmarks", headers=headers).json() == cli_json("invest", "benchmarks")
@@ -155,7 +157,7 @@ def test_a_finished_analysis_is_served_again_for_the_same_inputs_and_data(servic
     client, p = service
     headers = p.headers("us_analyst")
     body = {"params": {"kind": "markets_floor", "floor": 110.0, "volume": 10.0, "years": 2, "spot": 100.0,
-                       "vol": 0.3, "paths": 500, "seed": 3}}
+                       "vol": 0.3, "drift": 0.0, "paths": 500, "seed": 3}}
     first = client.post("/api/jobs", json=body, headers=headers).json()
     assert wait_for(client, headers, first["id"])["status"] == "done"
     again = client.post("/api/jobs", json=body, headers=headers)
@@ -181,3 +183,72 @@ def test_emergency_allocation_job_gives_the_cli_document(service):
                         "--joint-days", "10")
     result.pop("solve_seconds", None), expected.pop("solve_seconds", None)
     assert result["partners"] == expected["partners"] and result["releases"] == expected["releases"]
+
+
+def test_stock_reporting_obligations_show_dates_never_quantities(service, database):
+    """Who owes a stock report and who is overdue, from the service's submissions: a member that reported 200
+    days ago is overdue, one that reported last month is not, one that never reported says so — and no quantity
+    leaves the submitting organisation."""
+    client, p = service
+    headers = p.headers("us_analyst")
+    for user, as_of in (("us_coord", "2026-11-20"), ("ec_coord", "2026-05-20")):
+        sent = client.post("/api/submissions", json={"kind": "stockpile_holding", "material": "gallium",
+                                                    "quantity_t": 123.0, "as_of": as_of}, headers=p.headers(user))
+        assert sent.status_code == 201, sent.text
+    answer = client.get("/api/commitments/reports", params={"date": "2026-12-06"}, headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert "123" not in answer.text
+    rows = {(r["organisation"], r["material"]): r for r in answer.json()["obligations"]}
+    assert rows, answer.json()
+    every = next(iter(rows.values()))["every_days"]
+    us, ec = rows[("usa", "gallium")], rows[("ec", "gallium")]
+    assert us["last_report"] == "2026-11-20" and us["status"] == "ok" and us["days_overdue"] == 0
+    late = (dt.date(2026, 12, 6) - dt.date(2026, 5, 20)).days - every
+    assert ec["status"] == ("overdue" if late > 0 else "ok") and ec["days_overdue"] == max(late, 0)
+    never = [r for r in rows.values() if r["last_report"] is None]
+    assert never and all(r["status"] == "never reported" and r["days_overdue"] is None for r in never)
+    breaches = client.get("/api/commitments/breaches", params={"date": "2026-12-06"}, headers=headers).json()
+    overdue = [f for f in breaches["findings"] if f["kind"] == "overdue_report"]
+    assert len(overdue) == sum(r["status"] != "ok" for r in rows.values())
+
+
+def test_exposure_parameters_price_models_ensembles_and_tariffs_give_the_cli_numbers(service):
+    client, p = service
+    headers = p.headers("us_analyst")
+    us = client.get("/api/risk/us-exposure", params={"material": "gallium"}, headers=headers)
+    assert us.status_code == 200 and us.json() == cli_json("risk", "us-exposure", "--material", "gallium")
+    assert client.get("/api/risk/us-exposure", params={"period": "2025", "by_partner": True},
+                      headers=headers).json() == cli_json("risk", "us-exposure", "--period", "2025", "--by-partner")
+    assert client.get("/api/scenarios/parameters", params={"material": "cobalt"},
+                      headers=headers).json() == cli_json("scenario", "parameters", "--material", "cobalt")
+    models = client.get("/api/markets/price-models", params={"material": "cobalt"}, headers=headers).json()
+    assert models["models"] == cli_json("markets", "calibrate", "--material", "cobalt")
+    assert any("ou-jump" in reason for reason in models["skipped"])            # an annual series is too short
+    jobs = {
+        "tariff": (client.post("/api/markets/tariffs", json={"reference": 60000, "volume": 5000,
+                                                              "material": "neodymium", "paths": 5000},
+                               headers=headers),
+                   ["markets", "tariff", "--reference", "60000", "--volume", "5000", "--material", "neodymium",
+                    "--paths", "5000"]),
+        "floor": (client.post("/api/markets/floors", json={"example": "mp-materials", "paths": 5000,
+                                                           "variants": False}, headers=headers),
+                  ["markets", "floor", "--example", "mp-materials", "--paths", "5000"]),
+        "ensemble": (client.post("/api/scenarios/ensembles", json={"n": 500, "seed": 2}, headers=headers),
+                     ["scenario", "ensemble", "--n", "500", "--seed", "2", "--scheduler", "none"]),
+    }
+    for name, (submitted, command) in jobs.items():
+        assert submitted.status_code == 202, (name, submitted.text)
+        job = wait_for(client, headers, submitted.json()["id"], timeout=300)
+        assert job["status"] == "done", job
+        result = client.get(f"/api/jobs/{job['id']}/result", headers=headers).json()
+        expected = cli_json(*command)
+        if name == "ensemble":
+            for key in ("executor", "seconds", "rows_written"):
+                result.pop(key, None), expected.pop(key, None)
+            assert result == expected
+        else:
+            assert result["valuation"] == expected
+            histogram = result.get("revenue_histogram") or result["floor_pv_histogram"]
+            assert sum(histogram["counts"]) == 5000
+    bad = client.post("/api/markets/tariffs", json={"reference": -1, "volume": 5000}, headers=headers)
+    assert bad.status_code == 422 and "reference" in bad.text

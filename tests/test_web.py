@@ -517,7 +517,8 @@ def test_stockpile_and_markets_analyses_show_results(site, browser):
     page.wait_for_selector("[data-job-panel=markets_floor] .job-result[data-ready]", timeout=60_000)
     floor = page.locator("[data-job-panel=markets_floor] .job-result")
     assert floor.locator(".js-plotly-plot").count() == 2                               # floor cost, tariff revenue
-    assert "variable tariff" in floor.locator("#mechanisms").inner_text()
+    assert "fixed-price offtake" in floor.locator("#mechanisms").inner_text()
+    assert "variable tariff" in floor.locator("#tariff").inner_text()
     page.click("form[data-job-kind=surveillance] button[type=submit]")
     page.wait_for_selector("[data-job-panel=surveillance] .job-result[data-ready]", timeout=120_000)
     assert "EU27" in page.locator("[data-job-panel=surveillance] #findings h3").inner_text()

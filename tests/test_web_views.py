@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 import minsec
 from minsec.cli import app
 from minsec.data import catalogue
-from minsec.web import figures, views
+from minsec.web import figures, job_views, views
 from minsec.web.brief import CHROMIUM
 
 
@@ -126,7 +126,7 @@ def test_ensemble_view_of_a_material_without_partner_demand_has_prices_only():
     result = _jsonable(run_outlook(EnsembleOutlook(material="tellurium", n_scenarios=200), lambda _: None, None))
     assert result["fan"], "tellurium: the partners' estimated demand gives a shortfall fan"
     result["fan"], result["exceedance"] = [], []
-    view = views.job_result("scenario_ensemble", result)
+    view = job_views.job_result("scenario_ensemble", result)
     assert view["warnings"] and "tellurium" in view["warnings"][0]
     assert view["figures"] and all(k.startswith("price-") for k in view["figures"])
 
@@ -198,7 +198,7 @@ def test_portfolio_job_result_shows_the_chosen_projects():
               "chosen": [{"project_id": "crma1-fi-keliber", "name": "Keliber Lithium", "country": "FIN",
                           "material": "lithium", "capacity_t_per_yr": 2481.0, "capex_usd": 6.5e8,
                           "expected_start_year": 2026}]}
-    view = views.job_result("invest_portfolio", result)
+    view = job_views.job_result("invest_portfolio", result)
     assert view["tables"][0].rows[0]["project_id"] == "crma1-fi-keliber"
     assert view["key_figures"][0]["value"] == "US$1.99 bn of 5.00"
 

@@ -99,21 +99,13 @@ def commitments_check(
 
 def _with_service(result, groups, database: str | None, publish: bool) -> dict | None:
     """Add the overdue stock reports found in the service database to ``result``; publish breaches as alerts."""
-    import pandas as pd
-    from sqlalchemy import select
-
     from minsec.cli.service import open_database
     from minsec.rules.commitments import as_warnings, check_stock_reports
-    from minsec.service.db import Organisation, Submission
+    from minsec.service.sharing import report_dates
 
     with open_database(database) as db:
         with db.reading() as session:
-            submissions = pd.DataFrame(
-                [(s.org_id, s.kind, s.material, s.as_of) for s in session.execute(select(Submission)).scalars()],
-                columns=["org_id", "kind", "material", "as_of"])
-            organisations = pd.DataFrame(
-                [(o.id, o.slug, o.country, o.kind) for o in session.execute(select(Organisation)).scalars()],
-                columns=["id", "slug", "country", "kind"])
+            submissions, organisations = report_dates(session)
         result.findings += check_stock_reports(result.register, submissions, organisations, result.date, groups)
         if not publish:
             return None

@@ -170,8 +170,10 @@ class MarketsAccessor:
                                    Producer(unit_cost, debt_service))
         inputs = {"floor_usd_per_t": float(floor_value),
                   **_inputs(built, s0, calibration, discount, schedule, paths, seed, regime, sources)}
-        return _valuation([r.summary() for r in results], inputs,
-                          spec.get("name", "Price floor (contract for difference)"))
+        table = _valuation([r.summary() for r in results], inputs,
+                           spec.get("name", "Price floor (contract for difference)"))
+        table.attrs["pv_histogram"] = _histogram(results[0].pv)
+        return table
 
     def tariff(self, reference: float, volume: float, years: int = 10, *, material: str | None = None,
                prices: str | Path | None = None, since: int | None = None, model: str = "gbm",
@@ -191,7 +193,9 @@ class MarketsAccessor:
         result = value_mechanisms(built, s0, schedule, [VariableTariff(reference)], discount, paths, seed,
                                   regime)[0]
         inputs = _inputs(built, s0, calibration, discount, schedule, paths, seed, regime, {})
-        return _valuation([tariff_record(result.summary(), reference)], inputs, "Variable (border-adjusted) tariff")
+        table = _valuation([tariff_record(result.summary(), reference)], inputs, "Variable (border-adjusted) tariff")
+        table.attrs["pv_histogram"] = _histogram(-result.pv + 0.0)     # the treasury's revenue
+        return table
 
     def reference_price(self, material: str, method: str = "market", *, prices: str | Path | None = None,
                         window_years: float = 3.0, as_of: str | None = None, exclude: str | None = None,
@@ -400,7 +404,8 @@ def price_model(model: str, series: PriceSeries | None, spot: float | None = Non
     calibration = None
     if any(given[k] is None for k in required):
         if series is None:
-            missing = ", ".join(k for k in required if given[k] is None)
+            option = {"mu": "--drift", "sigma": "--vol", "kappa": "--kappa", "long_run_price": "--long-run-price"}
+            missing = ", ".join(option[k] for k in required if given[k] is None)
             raise InputError(f"{model} needs {missing}: give them as options or a --material/--prices series to "
                              "calibrate on")
         calibration = calibrate(series, model)
@@ -473,6 +478,14 @@ def _inputs(model, spot: float, calibration, rate: float, schedule, paths: int, 
                 "calibration_period": f"{calibration.first} … {calibration.last}",
                 **{f"std_error_{k}": v for k, v in calibration.std_errors.items()}}
     return out | sources
+
+
+def _histogram(values, bins: int = 40) -> dict[str, list[float]]:
+    """The distribution of present values over the paths (``counts`` per bin between ``edges``), for charts."""
+    import numpy as np
+
+    counts, edges = np.histogram(values, bins=bins)
+    return {"counts": counts.tolist(), "edges": edges.tolist()}
 
 
 def _valuation(records: list[dict], inputs: dict, title: str) -> pd.DataFrame:

@@ -240,12 +240,18 @@ def check_export_commitments(register: Register, measures: list[Measure], day: d
     return findings
 
 
-def check_stock_reports(register: Register, submissions: pd.DataFrame, organisations: pd.DataFrame, day: dt.date,
-                        groups) -> list[Finding]:
-    """Overdue stock reports: a party organisation whose latest holding report of a listed material is older
-    than ``every_days`` (or missing).  ``submissions``: org_id, kind, material, as_of; ``organisations``: id,
-    slug, country, kind."""
-    findings = []
+REPORT_COLUMNS = ["commitment", "organisation", "country", "material", "every_days", "last_report", "due_by",
+                  "days_overdue", "status"]
+
+
+def stock_report_status(register: Register, submissions: pd.DataFrame, organisations: pd.DataFrame, day: dt.date,
+                        groups) -> pd.DataFrame:
+    """Every stock-reporting obligation in force on ``day``: one row per party organisation × listed material
+    with its latest holding report, when the next is due (latest + ``every_days``) and ``status`` — ``ok``,
+    ``overdue`` or ``never reported`` (``days_overdue`` null then: there is no date to count from).  Only the
+    dates of reports are read, never a quantity.  ``submissions``: org_id, kind, material, as_of;
+    ``organisations``: id, slug, country, kind (member organisations report)."""
+    rows = []
     holdings = submissions[submissions["kind"] == "stockpile_holding"] if len(submissions) else submissions
     for commitment in register.commitments:
         if not isinstance(commitment, StockReporting) or not commitment.effective.covers(day):
@@ -259,12 +265,24 @@ def check_stock_reports(register: Register, submissions: pd.DataFrame, organisat
                 mine = holdings[(holdings["org_id"] == org.id) & (holdings["material"] == material)] \
                     if len(holdings) else holdings
                 latest = max(mine["as_of"]) if len(mine) else None
-                if latest is None or (day - latest).days > commitment.every_days:
-                    when = f"last report {latest}" if latest else "no report"
-                    findings.append(Finding(commitment.id, "overdue_report", str(org.country), [material],
-                                            f"{org.slug}: {material} stock report overdue ({when}; due every "
-                                            f"{commitment.every_days} days)"))
-    return findings
+                due = latest + dt.timedelta(days=commitment.every_days) if latest is not None else None
+                late = (day - due).days if due is not None else None
+                status = "never reported" if latest is None else ("overdue" if late > 0 else "ok")
+                rows.append([commitment.id, org.slug, str(org.country), material, commitment.every_days, latest,
+                             due, max(late, 0) if late is not None else None, status])
+    return pd.DataFrame(rows, columns=REPORT_COLUMNS)
+
+
+def check_stock_reports(register: Register, submissions: pd.DataFrame, organisations: pd.DataFrame, day: dt.date,
+                        groups) -> list[Finding]:
+    """Overdue stock reports (:func:`stock_report_status`): a party organisation whose latest holding report of
+    a listed material is older than ``every_days``, or missing."""
+    status = stock_report_status(register, submissions, organisations, day, groups)
+    return [Finding(row.commitment, "overdue_report", row.country, [row.material],
+                    f"{row.organisation}: {row.material} stock report overdue "
+                    f"({f'last report {row.last_report}' if row.status == 'overdue' else 'no report'}; due every "
+                    f"{row.every_days} days)")
+            for row in status.itertuples() if row.status != "ok"]
 
 
 def _speaks_for(code, parties: frozenset[str], groups) -> bool:

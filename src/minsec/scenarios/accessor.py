@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     #: a demand table: CSV path or DataFrame ``market, region, consumption_t``
     Demand = str | Path | pd.DataFrame | None
 
+#: economic-impact runs kept per supply chain (a partnership run at 10,000 scenarios holds a few MB of tables)
+IMPACTS_KEPT = 8
+
 
 @register_accessor("scenarios")
 class ScenariosAccessor:
@@ -42,6 +45,7 @@ class ScenariosAccessor:
         self._chain = chain
         self._context: ScenarioContext | None = None
         self._lock = threading.Lock()
+        self._impacts: dict[tuple, EconomicImpact] = {}       # economic_impact on the defaults, by its inputs
 
     # ------------------------------------------------------------------ inputs
     def context(self, demand: Demand = None) -> ScenarioContext:
@@ -136,8 +140,19 @@ class ScenariosAccessor:
         context = self.context()
         chosen = economic_importers(importers, context)
         spec_ = ensemble_spec(spec, n_scenarios=n, seed=seed, horizon_months=12.0)
-        return economic_impact(context, chosen, spec_, None if scheduler == "none" else scheduler, progress,
-                               dict(levers) if levers else None)
+        # the same inputs give the same result (seeded; the scheduler changes nothing): the dashboard's pages, CSV
+        # downloads and API jobs share one run.  Only runs on the default event model and without levers are kept.
+        key = (tuple(chosen), n, seed) if spec is None and not levers else None
+        if key is not None and key in self._impacts:
+            return self._impacts[key]
+        impact = economic_impact(context, chosen, spec_, None if scheduler == "none" else scheduler, progress,
+                                 dict(levers) if levers else None)
+        if key is not None:
+            with self._lock:
+                if len(self._impacts) >= IMPACTS_KEPT:
+                    self._impacts.pop(next(iter(self._impacts)))
+                self._impacts[key] = impact
+        return impact
 
     def outlook(self, material: str, n: int = 5_000, seed: int = 0, horizon_months: float = 24.0,
                 progress: Callable[[int], None] | None = None) -> dict[str, pd.DataFrame]:

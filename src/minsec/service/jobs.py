@@ -81,22 +81,46 @@ class StockpileFrontier(_Params):
     method: Literal["auto", "lp", "fast"] = "auto"
 
 
+Price = Annotated[float, Field(gt=0, le=1e9, description="USD/t")]
+PRICE_MODEL_OPTIONS = ("spot", "drift", "vol", "kappa", "long_run_price", "jump_rate", "jump_mean", "jump_vol")
+
+
 class FloorValuation(_Params):
+    """``minsec markets floor`` (and ``markets tariff`` with ``tariff_reference``): the same options; price-model
+    parameters not given are calibrated on the ``material`` series (maximum likelihood)."""
     kind: Literal["markets_floor"] = "markets_floor"
-    floor: float = Field(gt=0, le=1e9, description="USD/t")
-    volume: float = Field(ge=0, le=1e9, description="t per year")
-    years: int = Field(ge=1, le=40)
-    spot: float = Field(gt=0, le=1e9, description="USD/t")
-    drift: float = Field(0.0, ge=-1, le=1)
-    vol: float = Field(ge=0, le=5)
-    rate: float = Field(0.04, ge=-0.1, le=0.5)
-    settlement: Literal["monthly", "quarterly", "annual"] = "monthly"
+    floor: Price | None = None
+    volume: float | None = Field(None, ge=0, le=1e9, description="t per year")
+    years: int | None = Field(None, ge=1, le=40)
+    example: Literal["mp-materials"] | None = Field(None, description="start from the DoD–MP Materials NdPr floor")
+    material: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")] | None = Field(
+        None, description="bundled price series that calibrates the parameters not given")
+    since: int | None = Field(None, ge=1960, le=2100, description="calibrate on prices from this year on")
+    model: Literal["gbm", "ou-jump"] | None = None
+    spot: Price | None = None
+    drift: float | None = Field(None, ge=-1, le=1, description="GBM drift per year")
+    vol: float | None = Field(None, ge=0, le=5, description="volatility per √year")
+    kappa: float | None = Field(None, ge=0, le=50)
+    long_run_price: Price | None = None
+    jump_rate: float | None = Field(None, ge=0, le=50)
+    jump_mean: float | None = Field(None, ge=-5, le=5)
+    jump_vol: float | None = Field(None, ge=0, le=5)
+    rate: float | None = Field(None, ge=-0.1, le=0.5)
+    settlement: Literal["monthly", "quarterly", "annual"] | None = None
     paths: int = Field(100_000, ge=100, le=1_000_000)
     seed: int = Field(0, ge=0, le=2**31 - 1)
-    tariff_reference: float | None = Field(None, gt=0, le=1e9, description="Also value a variable tariff: "
-                                           "imports pay max(0, reference − price) per tonne (USD/t)")
+    cap: Price | None = None
+    upside_share: float = Field(0.0, ge=0, le=1)
+    variants: bool = True
+    gap_cap: Price | None = None
+    dumping: Annotated[str, Field(max_length=40, pattern=r"^[0-9.]+:[0-9.]+:[0-9.]+$")] | None = None
+    unit_cost: float = Field(0.0, ge=0, le=1e9)
+    debt_service: float = Field(0.0, ge=0, le=1e13)
+    tariff_reference: Price | None = Field(None, description="Also value a variable tariff: imports pay max(0, "
+                                           "reference − price) per tonne (USD/t)")
     tariff_volume: float | None = Field(None, ge=0, le=1e9, description="Imports the tariff applies to, t per "
                                         "year (default: volume)")
+    tariff_years: int | None = Field(None, ge=1, le=40, description="default: years")
 
 
 class Surveillance(_Params):
@@ -149,9 +173,42 @@ class ResearchGaps(_Params):
     seed: int = Field(0, ge=0, le=2**31 - 1)
 
 
+class TariffValuation(_Params):
+    """``minsec markets tariff``: the same options; price-model parameters not given are calibrated on the
+    ``material`` series."""
+    kind: Literal["markets_tariff"] = "markets_tariff"
+    reference: Price = Field(description="imports below it pay the difference, USD/t")
+    volume: float = Field(ge=0, le=1e9, description="imports from outside suppliers, t per year")
+    years: int = Field(10, ge=1, le=40)
+    material: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")] | None = None
+    since: int | None = Field(None, ge=1960, le=2100)
+    model: Literal["gbm", "ou-jump"] = "gbm"
+    spot: Price | None = None
+    drift: float | None = Field(None, ge=-1, le=1)
+    vol: float | None = Field(None, ge=0, le=5)
+    kappa: float | None = Field(None, ge=0, le=50)
+    long_run_price: Price | None = None
+    jump_rate: float | None = Field(None, ge=0, le=50)
+    jump_mean: float | None = Field(None, ge=-5, le=5)
+    jump_vol: float | None = Field(None, ge=0, le=5)
+    rate: float | None = Field(None, ge=-0.1, le=0.5)
+    settlement: Literal["monthly", "quarterly", "annual"] | None = None
+    paths: int = Field(100_000, ge=100, le=1_000_000)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    dumping: Annotated[str, Field(max_length=40, pattern=r"^[0-9.]+:[0-9.]+:[0-9.]+$")] | None = None
+
+
+class EnsembleSummary(_Params):
+    """``minsec scenario ensemble``: every material's year-long disruption ensemble, in this process (the numbers
+    do not depend on the scheduler)."""
+    kind: Literal["ensemble_summary"] = "ensemble_summary"
+    n: int = Field(10_000, ge=100, le=200_000, description="scenarios")
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+
+
 JobParams = Annotated[ScenarioRun | EnsembleOutlook | StockpileOptimisation | StockpileFrontier | FloorValuation
                       | Surveillance | EarlyWarnings | EconomicImpact | ResearchGaps | InvestPortfolio
-                      | EmergencyAllocation,
+                      | EmergencyAllocation | TariffValuation | EnsembleSummary,
                       Field(discriminator="kind")]
 
 
@@ -270,32 +327,46 @@ def run_frontier(params: StockpileFrontier, progress: Callable[[float], None], d
 
 
 def run_floor(params: FloorValuation, progress: Callable[[float], None], database: Database) -> dict:
-    import numpy as np
-
-    from minsec.markets.mechanisms import Offtake, PriceFloor, PriceGapSubsidy, Schedule, VariableTariff
-    from minsec.markets.price_models import GBM
-    from minsec.markets.valuation import value_mechanisms
-
-    schedule = Schedule(params.years, params.volume, params.settlement)
-    model = GBM(params.drift, params.vol)
-    results = value_mechanisms(model, params.spot, schedule,
-                               [PriceFloor(params.floor), Offtake(params.floor), PriceGapSubsidy(params.floor)],
-                               params.rate, params.paths, params.seed)
-    out = {"results": [r.summary() for r in results]}
-    # the cost distribution of the floor, for fan/histogram charts
-    counts, edges = np.histogram(results[0].pv, bins=40)
-    out["floor_pv_histogram"] = {"counts": counts.tolist(), "edges": edges.tolist()}
+    """``valuation``: ``minsec markets floor -f json`` for the same options; ``tariff``: ``minsec markets tariff
+    -f json`` on the floor's price model; each with the distribution of its present value for charts."""
+    markets = analytics_chain().markets
+    model_options = {name: getattr(params, name) for name in PRICE_MODEL_OPTIONS}
+    floor = markets.floor(params.floor, params.volume, params.years, example=params.example,
+                          material=params.material, since=params.since, model=params.model, rate=params.rate,
+                          settlement=params.settlement, paths=params.paths, seed=params.seed, cap=params.cap,
+                          upside_share=params.upside_share, variants=params.variants, gap_cap=params.gap_cap,
+                          dumping=params.dumping, unit_cost=params.unit_cost, debt_service=params.debt_service,
+                          **model_options)
+    out = {"valuation": _records(floor), "floor_pv_histogram": floor.attrs["pv_histogram"]}
     if params.tariff_reference is not None:
-        imports = Schedule(params.years, params.tariff_volume if params.tariff_volume is not None else params.volume,
-                           params.settlement)
-        tariff = value_mechanisms(model, params.spot, imports, [VariableTariff(params.tariff_reference)],
-                                  params.rate, params.paths, params.seed)[0]
-        revenue = -tariff.pv + 0.0          # the treasury's revenue is the mechanism's negative cost
-        counts, edges = np.histogram(revenue, bins=40)
-        out["tariff"] = tariff.summary() | {"expected_pv_revenue_usd": float(revenue.mean()),
-                                            "reference_usd_per_t": params.tariff_reference}
-        out["tariff_revenue_histogram"] = {"counts": counts.tolist(), "edges": edges.tolist()}
+        progress(0.5)
+        first = floor.iloc[0]           # the floor's model, spot, rate and settlement, calibrated or given
+        tariff = markets.tariff(
+            params.tariff_reference,
+            params.tariff_volume if params.tariff_volume is not None else float(first["volume_t_per_year"]),
+            params.tariff_years or int(first["years"]), material=params.material, since=params.since,
+            model=params.model or str(first["model"]).replace("_", "-"), rate=float(first["rate"]),
+            settlement=str(first["settlement"]), paths=params.paths, seed=params.seed, dumping=params.dumping,
+            **model_options)
+        out |= {"tariff": _records(tariff), "tariff_revenue_histogram": tariff.attrs["pv_histogram"]}
     return out
+
+
+def run_tariff(params: TariffValuation, progress: Callable[[float], None], database: Database) -> dict:
+    """``minsec markets tariff -f json`` (``valuation``) and the distribution of the revenue's present value."""
+    options = {name: getattr(params, name) for name in PRICE_MODEL_OPTIONS}
+    tariff = analytics_chain().markets.tariff(
+        params.reference, params.volume, params.years, material=params.material, since=params.since,
+        model=params.model, rate=params.rate, settlement=params.settlement, paths=params.paths, seed=params.seed,
+        dumping=params.dumping, **options)
+    return {"valuation": _records(tariff), "revenue_histogram": tariff.attrs["pv_histogram"]}
+
+
+def run_ensemble_summary(params: EnsembleSummary, progress: Callable[[float], None], database: Database) -> dict:
+    """``minsec scenario ensemble -f json``."""
+    result = analytics_chain().scenarios.ensemble(params.n, params.seed, scheduler="none",
+                                                  progress=_scaled(progress, params.n))
+    return result.to_dict()
 
 
 def run_surveillance(params: Surveillance, progress: Callable[[float], None], database: Database) -> dict:
@@ -352,7 +423,8 @@ RUNNERS: dict[str, Callable] = {"scenario_run": run_scenario, "scenario_ensemble
                                 "markets_floor": run_floor, "surveillance": run_surveillance,
                                 "early_warnings": run_warnings, "economic_impact": run_economic_impact,
                                 "research_gaps": run_research_gaps, "invest_portfolio": run_invest_portfolio,
-                                "emergency_allocate": run_allocation}
+                                "emergency_allocate": run_allocation, "markets_tariff": run_tariff,
+                                "ensemble_summary": run_ensemble_summary}
 PERMISSION = {"early_warnings": "run_warnings"}
 UNCACHED = {"early_warnings"}
 

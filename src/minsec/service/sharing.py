@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -35,6 +36,9 @@ from minsec.service.security import (
     can_share,
     readable_filter,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: confidential submissions are shown to other organisations only as sums over at least this many
 MIN_CONTRIBUTORS = 3
@@ -354,3 +358,18 @@ def aggregates(session: Session, principal: Principal, minimum: int = MIN_CONTRI
                     "total_t": float(sum(r.quantity_t for r in items)) if shown else None,
                     "own_t": own[0] if own else None, "shown": shown})
     return out
+
+
+def report_dates(session: Session) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Who reported what when — (org_id, kind, material, as_of) of every submission, never its quantity — and the
+    organisations (id, slug, country, kind): what the commitments register's reporting check needs
+    (:func:`minsec.rules.commitments.stock_report_status`)."""
+    import pandas as pd
+
+    submissions = pd.DataFrame(session.execute(select(Submission.org_id, Submission.kind, Submission.material,
+                                                      Submission.as_of)).all(),
+                               columns=["org_id", "kind", "material", "as_of"])
+    organisations = pd.DataFrame(session.execute(select(Organisation.id, Organisation.slug, Organisation.country,
+                                                        Organisation.kind)).all(),
+                                 columns=["id", "slug", "country", "kind"])
+    return submissions, organisations

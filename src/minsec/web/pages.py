@@ -29,7 +29,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from minsec.errors import MinsecError
 from minsec.service.deps import Chain, Db, Viewer, supply_chain
 from minsec.service.security import Principal
-from minsec.web import views
+from minsec.web import job_views, views
 from minsec.web.figures import to_json
 from minsec.web.templating import STATIC, plotly_js_path, render
 
@@ -348,7 +348,10 @@ def stockpile_page(request: Request, caller: SignedIn) -> Response:
 
 @router.get("/markets")
 def markets_page(request: Request, caller: SignedIn, chain: Chain) -> Response:
-    return page(request, caller, "markets.html", "markets", "Markets", importers=views.importer_choices(chain))
+    series = chain.markets.price_series()
+    priced = sorted(set(series["material"]))
+    return page(request, caller, "markets.html", "markets", "Markets", importers=views.importer_choices(chain),
+                priced=priced)
 
 
 @router.get("/alerts")
@@ -374,7 +377,7 @@ def job_fragment(job_id: str, request: Request, caller: Viewer, database: Db) ->
         return Response(f"job {job_id} is {status}" + (f": {error}" if error else ""), status_code=409,
                         media_type="text/plain")
     try:
-        view = _rendered(views.job_result(kind, result or {}))
+        view = _rendered(job_views.job_result(kind, result or {}))
     except (KeyError, ValueError, TypeError) as exc:      # a result this page cannot draw: say so
         return Response(f"the {kind} result cannot be shown here ({exc.__class__.__name__}: {exc}); download "
                         f"it from /api/jobs/{job_id}/result", status_code=422, media_type="text/plain")

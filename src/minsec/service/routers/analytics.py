@@ -79,6 +79,17 @@ def routes(caller: Caller, chain: Chain, importer: Importer = "all", year: Year 
     return table_rows(chain.risk.routes(importer=importer, year=_year(year), material=material, suppliers=suppliers))
 
 
+@router.get("/risk/us-exposure", responses={401: ERRORS[401], 404: NO_FIGURE, 422: ERRORS[422]})
+def us_exposure(caller: Caller, chain: Chain, material: Material = None,
+                period: Annotated[str, Query(max_length=20, pattern=r"^(latest|all|\d{4}|\d{4}-\d{2}\.\.\d{4}-\d{2})$",
+                                             description="2025, 2026-01..2026-04, 'latest' or 'all'")] = "latest",
+                by_partner: bool = False) -> list[dict[str, Any]]:
+    """US imports per HS-4 heading (USITC DataWeb): value, tonnes, partnership vs other shares, the largest
+    supplier, China's share and the change against the same months a year earlier (``minsec risk us-exposure``;
+    shares of imports from the recorded partners: ``coverage_note``)."""
+    return table_rows(chain.risk.us_exposure(material=material, period=_year(period), by_partner=by_partner))
+
+
 @router.get("/risk/economic-impact", status_code=202, response_model=JobOut,
             responses={401: ERRORS[401], 403: ERRORS[403], 422: ERRORS[422]})
 def economic_impact(caller: Caller, runner: Runner, chain: Chain,
@@ -95,6 +106,13 @@ def economic_impact(caller: Caller, runner: Runner, chain: Chain,
     economic_importers(importer, chain.scenarios.context())
     params = EconomicImpact(importer=importer, n_scenarios=n_scenarios, seed=seed, levers=levers)
     return job_out(runner.submit(caller, params))
+
+
+@router.get("/scenarios/parameters", responses={401: ERRORS[401], 404: NO_FIGURE, 422: ERRORS[422]})
+def scenario_parameters(caller: Caller, chain: Chain, material: Material = None) -> list[dict[str, Any]]:
+    """The market-response parameters in use per market (elasticities, spare capacity, ramp-up), each with its
+    source or marked a shared assumption (``minsec scenario parameters``)."""
+    return table_rows(chain.scenarios.parameters(material=material))
 
 
 @router.get("/scenarios", responses={401: ERRORS[401]})

@@ -12,12 +12,14 @@ from fastapi import APIRouter, Query
 from minsec.service.deps import Caller, Chain, Runner
 from minsec.service.jobs import (
     EmergencyAllocation,
+    EnsembleSummary,
     FloorValuation,
     JobOut,
     ScenarioRun,
     StockpileFrontier,
     StockpileOptimisation,
     Surveillance,
+    TariffValuation,
     job_out,
 )
 from minsec.service.routers.common import ERRORS, table_rows
@@ -31,6 +33,13 @@ Material = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0
 def run_scenario(body: ScenarioRun, caller: Caller, runner: Runner) -> dict:
     """Propagate a shipped scenario (``scenario``) or your own (``definition``): a job whose result is ``minsec
     scenario run -f json`` (price path, shortfall, value at risk and GDP loss per region and sector)."""
+    return job_out(runner.submit(caller, body))
+
+
+@router.post("/scenarios/ensembles", status_code=202, response_model=JobOut, responses=JOB_RESPONSES)
+def ensemble(body: EnsembleSummary, caller: Caller, runner: Runner) -> dict:
+    """A Monte Carlo ensemble of year-long disruptions of every material: expected shortfall, exceedance, CVaR
+    per market × importer and the ranking by expected loss (``minsec scenario ensemble -f json``): a job."""
     return job_out(runner.submit(caller, body))
 
 
@@ -63,9 +72,27 @@ def stockpile_frontier(body: StockpileFrontier, caller: Caller, runner: Runner) 
 
 @router.post("/markets/floors", status_code=202, response_model=JobOut, responses=JOB_RESPONSES)
 def price_floor(body: FloorValuation, caller: Caller, runner: Runner) -> dict:
-    """A price floor as a contract for difference (and a variable tariff): a Monte Carlo job (``minsec markets
-    floor``)."""
+    """A price floor as a contract for difference with its variants (and, with ``tariff_reference``, a variable
+    tariff on the same price model): a Monte Carlo job whose ``valuation`` is ``minsec markets floor -f json``."""
     return job_out(runner.submit(caller, body))
+
+
+@router.post("/markets/tariffs", status_code=202, response_model=JobOut, responses=JOB_RESPONSES)
+def tariff(body: TariffValuation, caller: Caller, runner: Runner) -> dict:
+    """A variable (border-adjusted) tariff: imports pay max(0, reference − price) per tonne; expected revenue, its
+    distribution and the landed price (``minsec markets tariff``): a Monte Carlo job."""
+    return job_out(runner.submit(caller, body))
+
+
+@router.get("/markets/price-models", responses={401: ERRORS[401], 404: ERRORS[404], 422: ERRORS[422]})
+def price_models(caller: Caller, chain: Chain, material: Material,
+                 since: Annotated[int | None, Query(ge=1960, le=2100)] = None,
+                 model: Literal["gbm", "ou", "ou-jump", "all"] = "all") -> dict[str, Any]:
+    """Price models fitted by maximum likelihood on a bundled series: each parameter with its standard error,
+    log-likelihood and AIC (``models``: ``minsec markets calibrate -f json``); ``skipped`` says which models the
+    series is too short for."""
+    table = chain.markets.calibrate(material=material, since=since, model=model)
+    return {"models": table_rows(table), "skipped": list(table.attrs["skipped"])}
 
 
 @router.post("/markets/surveillance", status_code=202, response_model=JobOut, responses=JOB_RESPONSES)

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from minsec.service.deps import Caller, Chain, Runner
+from minsec.service.deps import Caller, Chain, Db, Runner
 from minsec.service.jobs import InvestPortfolio, JobOut, job_out
 from minsec.service.routers.common import ERRORS, table_rows
 
@@ -94,12 +94,38 @@ def register(caller: Caller) -> dict[str, Any]:
 
 
 @router.get("/commitments/breaches", responses={401: ERRORS[401], 422: ERRORS[422]})
-def breaches(caller: Caller, chain: Chain, date: dt.date | None = None) -> dict[str, Any]:
+def breaches(caller: Caller, chain: Chain, database: Db, date: dt.date | None = None) -> dict[str, Any]:
     """The recorded export measures checked against the no-export-restriction commitment on ``date`` (default
-    today): ``minsec commitments check -f json`` without a database (overdue reports: the dashboard's service)."""
+    today), and the stock reports overdue in this service: ``minsec commitments check --database <the service's>
+    -f json``."""
+    from minsec.rules.commitments import check_stock_reports
     from minsec.service.jobs import _jsonable
 
-    return _jsonable(chain.rules.commitments(date=date).to_dict())
+    result, submissions, organisations = _checked(chain, database, date)
+    result.findings += check_stock_reports(result.register, submissions, organisations, result.date, chain.groups)
+    return _jsonable(result.to_dict())
+
+
+@router.get("/commitments/reports", responses={401: ERRORS[401], 422: ERRORS[422]})
+def reports(caller: Caller, chain: Chain, database: Db, date: dt.date | None = None) -> dict[str, Any]:
+    """Every stock-reporting obligation in force on ``date`` (default today): per party organisation and material
+    the latest report's date, when the next is due and who is overdue or never reported.  Dates only — a
+    holding's quantity is never shown to another organisation (``/api/submissions/aggregates``)."""
+    from minsec.rules.commitments import stock_report_status
+
+    result, submissions, organisations = _checked(chain, database, date)
+    status = stock_report_status(result.register, submissions, organisations, result.date, chain.groups)
+    return {"register": result.register.name, "date": str(result.date), "obligations": table_rows(status)}
+
+
+def _checked(chain, database, date: dt.date | None):
+    """The shipped register checked on ``date``, and this service's report dates and organisations."""
+    from minsec.service import sharing
+
+    result = chain.rules.commitments(date=date)
+    with database.reading() as session:
+        submissions, organisations = sharing.report_dates(session)
+    return result, submissions, organisations
 
 
 @router.get("/invest/projects", responses={401: ERRORS[401]})
