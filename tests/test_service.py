@@ -434,7 +434,7 @@ def test_background_jobs_run_and_report(service):
     result = client.get(f"/api/jobs/{job['id']}/result", headers=headers).json()
     floor = result["valuation"][0]
     assert floor["mechanism"] == "price floor (CfD)"
-    assert [row["mechanism"] for row in result["valuation"]][1:] == ["fixed-price offtake", "price-gap subsidy"]
+    assert [row["mechanism"] for row in result["valuation"]][1:] == ["offtake (fixed price)", "price-gap subsidy"]
     assert abs(floor["mc_minus_analytic_in_se"]) < 4
     # other organisations do not see the job; viewers cannot start analyses; bad parameters name the field
     assert client.get(f"/api/jobs/{job['id']}", headers=p.headers("ec_coord")).status_code == 404

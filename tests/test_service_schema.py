@@ -38,7 +38,8 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", app).exclude(
     path_regex=r"^/api/alerts/stream$").exclude(method="POST", path="/api/jobs").exclude(
     method="GET", path="/api/risk/economic-impact").exclude(method="GET", path="/api/research/gaps").exclude(
     method="POST",
-    path_regex=r"^/api/(scenarios/run|stockpile/|markets/(floors|surveillance)|invest/portfolio|emergency/allocation)")
+    path_regex=r"^/api/(scenarios/(run|ensembles)|stockpile/|markets/(floors|tariffs|surveillance)|invest/portfolio|"
+               r"emergency/allocation)")
 
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,

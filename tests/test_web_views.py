@@ -210,3 +210,62 @@ def test_years_are_never_printed_with_a_thousands_separator():
     assert cell(2026.0, Column("year", "Year", "year")) == "2026"
     assert cell(float("nan"), Column("year", "Year", "year")) == "no data"
     assert cell(12345, Column("n", "N", "int")) == "12,345"
+
+
+def test_us_ranking_beside_usgs_keeps_missing_figures_null():
+    """Hand case: minsec ranks B > A > C for the USA; the USGS order is C, A, D (D without a US figure)."""
+    from minsec.web.economic import usgs_comparison
+
+    by_material = pd.DataFrame({"importer": ["USA", "USA", "USA", "EU27", "USA"],
+                                "material": ["a", "b", "c", "d", "d"],
+                                "expected_gdp_loss_usd": [2e9, 5e9, 1e6, 9e9, np.nan]})
+    table = usgs_comparison(by_material, ["c", "a", "d"])
+    assert table["minsec_us_rank"].tolist()[:2] == [3, 2]
+    assert pd.isna(table.loc[2, "minsec_us_rank"]) and pd.isna(table.loc[2, "expected_gdp_loss_usd"])
+    assert "no US figure" in table.loc[2, "note"]
+
+
+def test_economic_page_ranks_the_partnership_and_reads_the_usgs_order_from_the_facts(chain):
+    from minsec.web.economic import economic_view, usgs_ranking
+    from minsec.web.research import PAGE_SCENARIOS
+
+    assert usgs_ranking(chain)[:6] == ["samarium", "rhodium", "lutetium", "terbium", "dysprosium", "gallium"]
+    view = economic_view(chain)
+    ranking = next(t for t in view["tables"] if t.id == "ranking")
+    impact = chain.scenarios.economic_impact("partnership", PAGE_SCENARIOS, 0)
+    known = impact.partnership.dropna(subset=["expected_gdp_loss_usd"])
+    assert [r["material"] for r in ranking.rows][:5] == known["material"].tolist()[:5]
+    total = next(k for k in view["key_figures"] if k["label"].startswith("Partnership"))
+    assert total["value"] == f"US${known['expected_gdp_loss_usd'].sum() / 1e9:,.1f} bn"
+    # a material without a figure stays null in the table (never 0)
+    unknown = impact.partnership[impact.partnership["expected_gdp_loss_usd"].isna()]["material"]
+    rows = {r["material"]: r for r in ranking.rows}
+    assert len(unknown) and all(rows[m]["expected_gdp_loss_usd"] is None for m in unknown)
+
+
+def test_rules_verdict_view_and_csv_keep_each_rule_with_its_lines(chain):
+    from minsec.web.rules import verdict_csv, verdict_view
+
+    document = chain.rules.check("ev_battery_pack.json", "partnership_baseline", date="2026-12-07").to_dict()
+    view = verdict_view(document)
+    assert view["key_figures"][0]["value"] == document["verdict"].upper() == "FAIL"
+    rules = next(t for t in view["tables"] if t.id == "verdict-rules")
+    assert [r["rule"] for r in rules.rows] == [r["rule"] for r in document["rules"]]
+    lines = next(t for t in view["tables"] if t.id == "verdict-lines")
+    assert {c.key for c in lines.columns} >= {"line", "qualifies", "top_country", "share_pct"}
+    csv_rows = pd.read_csv(__import__("io").StringIO(verdict_csv(document)))
+    # each rule's own row comes first, then its lines
+    first = csv_rows.groupby("rule", sort=False).head(1)
+    assert first["line"].isna().all() and first["verdict"].notna().all()
+    assert len(csv_rows) == len(document["rules"]) + sum(len(r.get("lines") or []) for r in document["rules"])
+    assert "partner_content" in json.dumps(view["figures"]["verdict-shares"])
+
+
+def test_benchmark_download_leaves_unrecorded_capacity_empty_not_zero(chain):
+    from minsec.web import downloads
+
+    raw = chain.invest.benchmarks()
+    shown = downloads.TABLES["invest-benchmarks"](chain)
+    unknown = ~raw["current_known"].astype(bool)
+    assert unknown.any() and shown.loc[unknown, "share_now_pct"].isna().all()
+    assert (shown.loc[~unknown, "share_now_pct"] == raw.loc[~unknown, "share_now_pct"]).all()

@@ -13,14 +13,12 @@ import pandas as pd
 from minsec.web.views import Column, Table, _rows
 
 
-def commitments_view(chain, as_of: dt.date | None = None) -> dict[str, Any]:
-    """The register (one row per commitment) and the breaches found on ``as_of`` (default today)."""
+def register_rows() -> pd.DataFrame:
+    """The shipped register, one row per commitment (parties, materials, in force from, what it covers, source)."""
     from minsec.rules.commitments import load_register
 
-    register = load_register()
-    day = as_of or dt.date.today()
     rows = []
-    for commitment in register.model_dump(mode="json")["commitments"]:
+    for commitment in load_register().model_dump(mode="json")["commitments"]:
         parties = commitment["parties"]
         rows.append({"id": commitment["id"], "type": commitment["type"].replace("_", " "),
                      "parties": ", ".join(parties.get("groups", []) + parties.get("countries", [])),
@@ -30,14 +28,25 @@ def commitments_view(chain, as_of: dt.date | None = None) -> dict[str, Any]:
                      "detail": ", ".join(commitment.get("measure_types", [])) or
                      (f"every {commitment['every_days']} days" if commitment.get("every_days") else ""),
                      "source": commitment["source"]})
+    return pd.DataFrame(rows)
+
+
+def commitments_view(chain, as_of: dt.date | None = None) -> dict[str, Any]:
+    """The register (one row per commitment) and the breaches found on ``as_of`` (default today)."""
+    from minsec.rules.commitments import load_register
+
+    register = load_register()
+    day = as_of or dt.date.today()
+    rows = register_rows()
     check = chain.rules.commitments(date=day)
     findings = check.table
     tables = [
         Table("register", register.title or register.name, [
             Column("id", "Commitment"), Column("type", "Type"), Column("parties", "Parties"),
             Column("materials", "Materials"), Column("in_force_from", "In force from"), Column("detail", "Covers"),
-            Column("source", "Source")], _rows(pd.DataFrame(rows)),
-            source="minsec/data/library/commitments (the partnership's register, YAML)"),
+            Column("source", "Source")], _rows(rows),
+            source="minsec/data/library/commitments (the partnership's register, YAML)",
+            download="/data/commitments-register.csv"),
         Table("breaches", f"Recorded measures against the commitments on {day}", [
             Column("commitment", "Commitment"), Column("country", "Country"), Column("measure_id", "Measure"),
             Column("materials", "Materials"), Column("affected_parties", "Partners it reaches"),
@@ -47,8 +56,27 @@ def commitments_view(chain, as_of: dt.date | None = None) -> dict[str, Any]:
             formula="a breach is a party's export measure in force that reaches another party; a party's "
                     "restriction toward non-partners is not a breach",
             empty=f"No breach on {day}: {check.measures_checked} recorded measures checked, none by a partner "
-                  "reaching another partner.")]
+                  "reaching another partner.", download="/data/commitments-breaches.csv")]
     key_figures = [{"label": "Commitments in the register", "value": str(len(rows)), "source": "#register"},
                    {"label": f"Breaches on {day}", "value": str(len(findings)), "source": "#breaches"},
                    {"label": "Recorded measures checked", "value": str(check.measures_checked), "source": "#breaches"}]
     return {"name": "Commitments between partners", "key_figures": key_figures, "tables": tables, "figures": {}}
+
+
+def reports_table(chain, submissions: pd.DataFrame, organisations: pd.DataFrame, day: dt.date) -> Table:
+    """Every stock-reporting obligation in force on ``day`` with who is overdue, from the service's submissions
+    (dates only: a holding's quantity never leaves its organisation)."""
+    from minsec.rules.commitments import stock_report_status
+
+    check = chain.rules.commitments(date=day)
+    status = stock_report_status(check.register, submissions, organisations, day, chain.groups)
+    late = int((status["status"] != "ok").sum())
+    return Table("reports", f"Stock reports due on {day}: {late} of {len(status)} overdue or never made", [
+        Column("organisation", "Organisation"), Column("country", "Speaks for"), Column("material", "Material", "link"),
+        Column("every_days", "Every (days)", "int"), Column("last_report", "Last report"),
+        Column("due_by", "Next due"), Column("days_overdue", "Days overdue", "int"), Column("status", "Status")],
+        _rows(status), source="the service's confidential submissions (stockpile holdings): their dates only",
+        formula="due by = last report + every_days; overdue when today is later; never reported: no date to count "
+                "from (days overdue empty)",
+        empty="No stock-reporting obligation in force today, or no member organisation in this service speaks for a "
+              "party (add them with `minsec admin org`).", download="/data/commitments-reports.csv")

@@ -19,15 +19,19 @@ BENCHMARKS_FORMULA = ("share = the region's capacity at the stage (current + pip
                       "not 0, and with the pipeline a lower bound")
 
 
+def benchmark_shares(chain) -> pd.DataFrame:
+    """``minsec invest benchmarks`` with the shares a current capacity the data do not record leaves unknown set
+    to null, not 0 (missing is never zero): with the pipeline such a share is a lower bound, kept where the
+    pipeline adds capacity."""
+    bench = chain.invest.benchmarks()
+    unknown = ~bench["current_known"].astype(bool)
+    return bench.assign(share_now_pct=bench["share_now_pct"].where(~unknown, np.nan),
+                        share_end_pct=bench["share_end_pct"].where(~unknown | (bench["share_end_pct"] > 0), np.nan))
+
+
 def invest_view(chain) -> dict[str, Any]:
     """The page: benchmark shares now and at the end of the span per region, material and stage; the pipeline."""
-    bench = chain.invest.benchmarks()
-    # a current capacity the data do not record is unknown, not zero (missing is never zero)
-    unknown = ~bench["current_known"].astype(bool)
-    bench = bench.assign(share_now_pct=bench["share_now_pct"].where(~unknown, np.nan),
-                         # with an unrecorded current capacity the share with the pipeline is a lower bound: shown
-                         # where the pipeline adds capacity, empty where it adds none
-                         share_end_pct=bench["share_end_pct"].where(~unknown | (bench["share_end_pct"] > 0), np.nan))
+    bench = benchmark_shares(chain)
     processing = bench[bench["stage"] == "processing"].dropna(subset=["share_end_pct"])
     processing = processing[processing["share_end_pct"] > 0].assign(
         label=lambda t: t["material"] + " · " + t["region"])
@@ -49,7 +53,8 @@ def invest_view(chain) -> dict[str, Any]:
             Column("target_pct", "Target %", "float"), Column("share_now_pct", "Now %", "float"),
             Column("share_end_pct", "With pipeline %", "float"), Column("first_year_met", "Met in", "year")],
             _rows(bench), source="minsec invest benchmarks: bundled production and consumption, the project "
-                                 "pipeline (data/raw/projects)", formula=BENCHMARKS_FORMULA),
+                                 "pipeline (data/raw/projects)", formula=BENCHMARKS_FORMULA,
+            download="/data/invest-benchmarks.csv"),
         Table("pipeline", f"Project pipeline ({int(pipeline['evaluable'].sum())} of {len(pipeline)} evaluable)",
               [Column("project_id", "Project"), Column("name", "Name"), Column("country", "Country"),
                Column("material", "Material", "link"), Column("stages", "Stages"),
@@ -58,7 +63,8 @@ def invest_view(chain) -> dict[str, Any]:
               _rows(pipeline[PIPELINE_COLUMNS]), source="data/raw/projects/PROVENANCE.md (EU CRMA strategic "
                                                        "projects, US programmes, company filings)",
               formula="capacity converted to minsec's basis; a project without capex or capacity cannot be "
-                      "evaluated by the optimiser (fill them with `minsec invest optimize --fill`)")]
+                      "evaluated by the optimiser (fill them with `minsec invest optimize --fill`)",
+              download="/data/invest-projects.csv")]
     met = bench[bench["first_year_met"].notna()]
     key_figures = [{"label": "Pipeline projects", "value": f"{len(pipeline)} ({int(pipeline['evaluable'].sum())} "
                                                            "evaluable)", "source": "#pipeline"},

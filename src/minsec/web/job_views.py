@@ -21,6 +21,10 @@ def job_result(kind: str, result: dict[str, Any]) -> dict[str, Any]:
         from minsec.web.invest import portfolio_result
 
         return portfolio_result(result)
+    if kind == "economic_impact":
+        from minsec.web.economic import impact_result
+
+        return impact_result(result)
     if builder is None:
         return {"figures": {}, "tables": [], "key_figures": []}
     return builder(result)

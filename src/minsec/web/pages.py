@@ -18,6 +18,7 @@ import hashlib
 import io
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +29,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from minsec.errors import MinsecError
 from minsec.service.deps import Chain, Db, Viewer, supply_chain
+from minsec.service.routers.policy import RulesCheck
 from minsec.service.security import Principal
 from minsec.web import job_views, views
 from minsec.web.figures import to_json
@@ -40,7 +42,8 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
 
 NAVIGATION = (("overview", "/", "Overview"), ("materials", "/materials", "Materials"),
               ("rare-earths", "/rare-earths", "Rare earths"), ("risk", "/risk", "Risk matrix"),
-              ("invest", "/invest", "Investments"), ("research", "/research", "Research"),
+              ("economic", "/economic", "Economic cost"), ("invest", "/invest", "Investments"),
+              ("research", "/research", "Research"), ("rules", "/rules", "Rules"),
               ("commitments", "/commitments", "Commitments"),
               ("scenarios", "/scenarios", "Scenarios"), ("stockpile", "/stockpile", "Stockpile"),
               ("markets", "/markets", "Markets"), ("alerts", "/alerts", "Alerts"))
@@ -135,6 +138,23 @@ class WebData:
 
         return self.memo(chain, ("invest",), lambda: _rendered(invest_view(chain)))
 
+    def economic(self, chain):
+        from minsec.web.economic import economic_view
+
+        return self.memo(chain, ("economic",), lambda: _rendered(economic_view(chain)))
+
+    def rules(self, chain):
+        """The shipped policies and the example's verdict today (a new day may bring a new policy version)."""
+        from minsec.web.rules import EXAMPLE_BOM, EXAMPLE_POLICY, policies_view
+
+        today = dt.date.today()
+
+        def build():
+            document = chain.rules.check(EXAMPLE_BOM, EXAMPLE_POLICY, date=today).to_dict()
+            return policies_view(chain) | {"example": verdict_html(document, "example")}
+
+        return self.memo(chain, ("rules", today), build)
+
     def research(self, chain):
         from minsec.web.research import research_view
 
@@ -149,6 +169,8 @@ class WebData:
             chain = supply_chain()
             self.overview(chain)
             self.risk(chain, "USA")
+            self.economic(chain)          # the partnership's ensemble, shared with the research page
+            self.research(chain)
         except Exception:  # a broken dataset shows on the page that needs it, with its message
             pass
 
@@ -241,8 +263,57 @@ def material_page(material: str, request: Request, caller: SignedIn, chain: Chai
 
 
 @router.get("/commitments")
-def commitments_page(request: Request, caller: SignedIn, chain: Chain) -> Response:
-    return page(request, caller, "commitments.html", "commitments", "Commitments", view=_DATA.commitments(chain))
+def commitments_page(request: Request, caller: SignedIn, chain: Chain, database: Db) -> Response:
+    from minsec.web.commitments import reports_table
+
+    # the reports change with every submission: read them on each visit (dates only, never a quantity)
+    return page(request, caller, "commitments.html", "commitments", "Commitments", view=_DATA.commitments(chain),
+                reports=reports_table(chain, *_report_dates(database), dt.date.today()))
+
+
+def _report_dates(database) -> tuple:
+    from minsec.service.sharing import report_dates
+
+    with database.reading() as session:
+        return report_dates(session)
+
+
+@router.get("/rules")
+def rules_page(request: Request, caller: SignedIn, chain: Chain) -> Response:
+    from minsec.data import library
+    from minsec.web.rules import EXAMPLE_BOM, EXAMPLE_POLICY
+
+    return page(request, caller, "rules.html", "rules", "Rules", view=_DATA.rules(chain),
+                example_bom=library.example(EXAMPLE_BOM).read_text(), example_policy=EXAMPLE_POLICY,
+                today=dt.date.today().isoformat())
+
+
+@router.post("/ui/rules/verdict")
+def rules_verdict(body: RulesCheck, request: Request, caller: Viewer, chain: Chain) -> Response:
+    """A posted bill of materials' verdict as an HTML fragment (inserted by the /rules page's script); the same
+    check as ``POST /api/rules/check``, errors as plain text naming the field or line."""
+    if caller is None:
+        return Response("authentication required", status_code=401, media_type="text/plain")
+    from minsec.service.routers.policy import check_document
+
+    try:
+        document = check_document(chain, body)
+    except MinsecError as exc:
+        return Response(str(exc), status_code=422, media_type="text/plain")
+    return HTMLResponse(verdict_html(document, uuid.uuid4().hex[:8]), headers={"Cache-Control": "no-store"})
+
+
+def verdict_html(document: dict, token: str) -> str:
+    """A verdict document drawn as the /rules page's result fragment (figure ids prefixed by ``token``)."""
+    from minsec.web.rules import verdict_view
+
+    return render("rules_verdict.html", view=_rendered(verdict_view(document)), token=token,
+                  verdict=document.get("verdict", "unknown"), policy=document.get("policy", "policy"))
+
+
+@router.get("/economic")
+def economic_page(request: Request, caller: SignedIn, chain: Chain) -> Response:
+    return page(request, caller, "economic.html", "economic", "Economic cost", view=_DATA.economic(chain))
 
 
 @router.get("/invest")
@@ -294,27 +365,20 @@ def material_rows(material: str, table: str, request: Request, caller: Viewer, c
 
 
 @router.get("/data/{table}.csv")
-def data_csv(table: str, request: Request, caller: Viewer, chain: Chain, stage: str | None = None,
+def data_csv(table: str, request: Request, caller: Viewer, chain: Chain, database: Db, stage: str | None = None,
              importer: str | None = None, material: str | None = None) -> Response:
-    """Whole analysis tables behind the overview, the risk matrix and the research page, as CSV."""
+    """Whole analysis tables behind the dashboard's pages, as CSV (the page's table names its download)."""
     if caller is None:
         return Response("authentication required", status_code=401, media_type="text/plain")
-    from minsec.risk.tables import concentration_table, geopolrisk_table
+    from minsec.web import downloads
 
+    build = downloads.TABLES.get(table)
+    if build is None:
+        return Response(f"unknown table {table!r}: {', '.join(sorted(downloads.TABLES))}", status_code=404,
+                        media_type="text/plain")
     try:
-        if table == "concentration":
-            rows = concentration_table(chain, "usgs", material, stage, None)
-        elif table == "geopolrisk":
-            rows = geopolrisk_table(chain, importer or "all", "all", material)
-        elif table == "research-programmes":
-            rows = chain.research.programmes(material=material)
-            rows = rows.assign(materials=rows["materials"].map(";".join), stages=rows["stages"].map(";".join))
-        elif table == "research-gaps":
-            from minsec.web.research import PAGE_SCENARIOS
-
-            rows = chain.research.gaps(PAGE_SCENARIOS, 0)
-        else:
-            return Response(f"unknown table {table!r}", status_code=404, media_type="text/plain")
+        rows = build(chain, stage=stage, importer=importer, material=material,
+                     report_dates=lambda: _report_dates(database))
     except MinsecError as exc:
         return Response(str(exc), status_code=422, media_type="text/plain")
     return _csv(rows, f"minsec-{table}.csv")

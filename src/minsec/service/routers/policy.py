@@ -21,6 +21,8 @@ POLICY_NAME = r"^[a-z0-9_]+$"
 #: a posted policy's length: the shipped ones are 1,600-2,500 characters; any longer text, even escaped in JSON
 #: at 12 bytes a character, is refused by the schema (422) before the 256 KiB body limit (413) would be reached
 POLICY_CHARS = 20_000
+#: a posted CSV bill of materials' length (a line per material and stage: a product of 500 rows fits)
+BOM_CSV_CHARS = 100_000
 
 
 class PolicyText(BaseModel):
@@ -32,8 +34,11 @@ class RulesCheck(BaseModel):
     """A bill of materials checked against a policy (a shipped one by name, or your own YAML)."""
 
     model_config = ConfigDict(extra="forbid")
-    bom: dict[str, Any] = Field(description="The bill of materials as in a .json BOM file (lines with material, "
-                                            "quantity_t, supplier country …; docs/rules.md)")
+    bom: dict[str, Any] | None = Field(None, description="The bill of materials as in a .json BOM file (lines "
+                                                          "with material, quantity_t, stages …; docs/rules.md)")
+    bom_csv: Annotated[str | None, Field(max_length=BOM_CSV_CHARS, description=(
+        "Or the bill of materials as the text of a .csv BOM file: line, material, quantity_t, value_usd, stage, "
+        "country, facility, owner"))] = None
     policy: Annotated[str | None, Field(max_length=64, pattern=POLICY_NAME,
                                         description="A shipped policy (GET /api/rules/policies)")] = None
     policy_yaml: Annotated[str | None, Field(max_length=POLICY_CHARS, description="Or a policy of your own (YAML)")
@@ -44,6 +49,8 @@ class RulesCheck(BaseModel):
     def _one_policy(self) -> RulesCheck:
         if (self.policy is None) == (self.policy_yaml is None):
             raise ValueError("give either policy (a shipped name) or policy_yaml (your own), not both")
+        if (self.bom is None) == (self.bom_csv is None):
+            raise ValueError("give either bom (a JSON bill of materials) or bom_csv (a CSV one's text), not both")
         return self
 
 
@@ -78,11 +85,18 @@ def validate(body: PolicyText, caller: Caller, chain: Chain) -> list[dict[str, A
 def check(body: RulesCheck, caller: Caller, chain: Chain) -> dict[str, Any]:
     """The verdict rule by rule (pass / fail / unknown / info) with the content percentages, the lines behind them
     and the remedy — ``minsec rules check -f json``'s document."""
+    return check_document(chain, body)
+
+
+def check_document(chain, body: RulesCheck) -> dict[str, Any]:
+    """``minsec rules check -f json`` for a posted check (the API's and the /rules page's)."""
+    from minsec.rules.bom import read_csv
     from minsec.service.jobs import _jsonable
 
+    bom = body.bom if body.bom is not None else read_csv(body.bom_csv or "", origin="bom_csv")
     with tempfile.TemporaryDirectory() as folder:
         policy = body.policy if body.policy is not None else _policy_file(body.policy_yaml or "", folder)
-        return _jsonable(chain.rules.check(body.bom, policy, date=body.date).to_dict())
+        return _jsonable(chain.rules.check(bom, policy, date=body.date).to_dict())
 
 
 @router.get("/commitments", responses={401: ERRORS[401]})

@@ -129,6 +129,7 @@
       const type = input.dataset.type;
       if (type === "int") params[input.name] = parseInt(input.value, 10);
       else if (type === "float") params[input.name] = parseFloat(input.value);
+      else if (type === "bool") params[input.name] = input.value === "true";
       else if (type === "floats") params[input.name] = input.value.split(",").map((v) => parseFloat(v.trim()));
       else if (type === "split") {
         const us = parseFloat(input.value);
@@ -368,6 +369,68 @@
     });
   }
 
+  // ------------------------------------------------------------------------------------------ rules
+  function csvLinks(root) {
+    for (const link of root.querySelectorAll("a.csv-download[data-csv]")) {
+      link.href = URL.createObjectURL(new Blob([link.dataset.csv], {type: "text/csv"}));
+    }
+  }
+
+  function bomBody(text) {
+    const trimmed = text.trim();
+    if (trimmed.startsWith("{")) {
+      try { return {bom: JSON.parse(trimmed)}; } catch (error) {
+        throw new Error(`the bill of materials is not valid JSON: ${error.message}`);
+      }
+    }
+    return {bom_csv: text};
+  }
+
+  function setupRulesPage() {
+    const form = document.getElementById("rules-form");
+    const result = document.getElementById("rules-result");
+    const textarea = document.getElementById("rules-bom");
+    csvLinks(result);
+    document.getElementById("rules-file").addEventListener("change", async (event) => {
+      const file = event.target.files[0];
+      if (file) textarea.value = await file.text();
+    });
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      delete result.dataset.ready;
+      try {
+        const body = {policy: form.policy.value, ...bomBody(textarea.value)};
+        if (form.date.value) body.date = form.date.value;
+        const response = await fetch("/ui/rules/verdict", {
+          method: "POST", credentials: "same-origin", body: JSON.stringify(body),
+          headers: {"Content-Type": "application/json", "X-CSRF-Token": cookie("minsec_csrf")}});
+        const text = await response.text();
+        if (!response.ok) {
+          let message = text;
+          try {
+            const detail = JSON.parse(text).detail;
+            message = typeof detail === "string" ? detail
+              : detail.map((d) => `${d.loc.slice(1).join(".")}: ${d.msg}`).join("; ");
+          }
+          catch (ignored) { /* plain-text errors are shown as they are */ }
+          throw new Error(message);
+        }
+        const fragment = document.createElement("template");
+        fragment.innerHTML = text;                   // server-rendered and escaped by Jinja2
+        result.replaceChildren(fragment.content);
+        csvLinks(result);
+        await drawFigures(result, true);
+      } catch (error) {
+        result.replaceChildren(el("p", {class: "error", role: "alert", text: error.message}));
+      } finally {
+        result.dataset.ready = "1";
+        button.disabled = false;
+      }
+    });
+  }
+
   function setupCommon() {
     const logout = document.getElementById("logout");
     if (logout) {
@@ -396,6 +459,7 @@
     const page = document.body.dataset.page;
     if (page === "login") setupLogin();
     if (page === "alerts") setupAlertsPage();
+    if (page === "rules") setupRulesPage();
     const latest = document.getElementById("latest-alerts");
     if (latest) loadAlerts(latest, null, parseInt(latest.dataset.limit, 10)).catch(() => {});
     drawFigures(document, false).then(() => {

@@ -1,0 +1,91 @@
+"""The whole tables behind the dashboard's pages, for their CSV downloads (``/data/{table}.csv``): one builder per
+table, each the same call the page makes (so the file holds the page's numbers, and all of its rows).
+
+Pure: takes the supply chain (and, for the stock reports, a function reading the service's report dates)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pandas as pd
+
+
+def _joined(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """List cells as ``a;b`` (CSV has no lists)."""
+    return frame.assign(**{c: frame[c].map(lambda v: ";".join(v) if isinstance(v, list | tuple) else v)
+                           for c in columns if c in frame})
+
+
+def concentration(chain, stage=None, material=None, **_) -> pd.DataFrame:
+    from minsec.risk.tables import concentration_table
+
+    return concentration_table(chain, "usgs", material, stage, None)
+
+
+def geopolrisk(chain, importer=None, material=None, **_) -> pd.DataFrame:
+    from minsec.risk.tables import geopolrisk_table
+
+    return geopolrisk_table(chain, importer or "all", "all", material)
+
+
+def research_programmes(chain, material=None, **_) -> pd.DataFrame:
+    return _joined(chain.research.programmes(material=material), "materials", "stages")
+
+
+def research_gaps(chain, **_) -> pd.DataFrame:
+    from minsec.web.research import PAGE_SCENARIOS
+
+    return chain.research.gaps(PAGE_SCENARIOS, 0)
+
+
+def economic_ranking(chain, **_) -> pd.DataFrame:
+    from minsec.web.research import PAGE_SCENARIOS
+
+    return chain.scenarios.economic_impact("partnership", PAGE_SCENARIOS, 0).partnership
+
+
+def economic_impact(chain, **_) -> pd.DataFrame:
+    from minsec.web.research import PAGE_SCENARIOS
+
+    return chain.scenarios.economic_impact("partnership", PAGE_SCENARIOS, 0).by_material
+
+
+def invest_projects(chain, **_) -> pd.DataFrame:
+    return _joined(chain.invest.pipeline(), "stages", "not_evaluable")
+
+
+def invest_benchmarks(chain, **_) -> pd.DataFrame:
+    from minsec.web.invest import benchmark_shares
+
+    return benchmark_shares(chain)
+
+
+def rules_policies(chain, **_) -> pd.DataFrame:
+    return chain.rules.policies()
+
+
+def commitments_register(chain, **_) -> pd.DataFrame:
+    from minsec.web.commitments import register_rows
+
+    return register_rows()
+
+
+def commitments_breaches(chain, **_) -> pd.DataFrame:
+    return _joined(chain.rules.commitments(date=dt.date.today()).table, "materials", "affected_parties")
+
+
+def commitments_reports(chain, report_dates: Callable[[], tuple] | None = None, **_) -> pd.DataFrame:
+    from minsec.rules.commitments import stock_report_status
+
+    check = chain.rules.commitments(date=dt.date.today())
+    submissions, organisations = report_dates()
+    return stock_report_status(check.register, submissions, organisations, check.date, chain.groups)
+
+
+TABLES: dict[str, Callable[..., pd.DataFrame]] = {
+    "concentration": concentration, "geopolrisk": geopolrisk, "research-programmes": research_programmes,
+    "research-gaps": research_gaps, "economic-ranking": economic_ranking, "economic-impact": economic_impact,
+    "invest-projects": invest_projects, "invest-benchmarks": invest_benchmarks,
+    "commitments-register": commitments_register, "commitments-breaches": commitments_breaches,
+    "commitments-reports": commitments_reports, "rules-policies": rules_policies}
