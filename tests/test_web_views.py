@@ -170,6 +170,10 @@ def test_brief_html_is_self_contained(tmp_path):
     # China's refining share in 2025 (MCS 2026: China 900 t, Russia 6 t, Japan 3 t, rounded world total 900 t):
     # over the named producers' sum, as risk concentration — 99 %, not 100 %
     assert "China 99 %" in text
+    # the research section: the registry's programmes naming gallium (as the material page lists them)
+    named = minsec.load().research.programmes(material="gallium")
+    named = named[named["materials"].map(lambda ms: "gallium" in ms)]
+    assert f"{len(named)} public programmes in the registry name gallium" in re.sub(r"\s+", " ", text)
 
 
 def test_brief_rejects_bad_input(tmp_path):

@@ -99,10 +99,11 @@ def briefing_html(chain, material: str, importer: str | None = None, today: dt.d
         charts[name] = figures.to_json(figure)
     controls = next((t for t in view["tables"] if t.id == "export-controls"), None)
     concentration = next((t for t in view["tables"] if t.id == "concentration"), None)
+    research = next((t for t in view["tables"] if t.id == "research"), None)
     chain_table = _rare_earth_chain(chain, view["material"], charts)
     geometry = (STATIC / "geo" / "world_110m.json").read_text()
     return _document(view, keys, charts, controls, concentration, importer, today, plotly_js_path().read_text(),
-                     geometry, chain_table)
+                     geometry, chain_table, research)
 
 
 def _rare_earth_chain(chain, material: str, charts: dict[str, str]):
@@ -126,7 +127,8 @@ def _rare_earth_chain(chain, material: str, charts: dict[str, str]):
 
 
 def _document(view: dict[str, Any], keys: list[dict[str, str]], charts: dict[str, str], controls, concentration,
-              importer: str | None, today: dt.date, plotly_js: str, geometry: str, chain_table=None) -> str:
+              importer: str | None, today: dt.date, plotly_js: str, geometry: str, chain_table=None,
+              research=None) -> str:
     from markupsafe import Markup
 
     from minsec.web.templating import render
@@ -134,6 +136,7 @@ def _document(view: dict[str, Any], keys: list[dict[str, str]], charts: dict[str
     # scripts go in verbatim (they are ours and the data's JSON, with "</" escaped so no string closes the tag)
     figure_data = json.dumps({n: json.loads(f) for n, f in charts.items()}).replace("</", "<\\/")
     return render("brief.html", view=view, keys=keys, charts=list(charts), controls=controls, chain=chain_table,
+                  research=research, usd=views.Column("budget_usd", "", "usd"),
                   concentration=concentration, importer=importer, today=today.isoformat(), sources=SOURCES,
                   formulas=f"{views.CONCENTRATION_FORMULA} {views.GEOPOLRISK_FORMULA}", width=PRINT_WIDTH,
                   plotly_js=Markup(plotly_js), geometry=Markup(geometry.replace("</", "<\\/")),
