@@ -85,8 +85,10 @@ def test_acknowledged_writes_survive_sigkill(database):
     try:
         with reopened.reading() as session:
             stored = set(session.execute(select(Alert.id)).scalars())
+            titles = list(session.execute(select(Alert.title).where(Alert.title.like("burst %"))).scalars())
             verification = audit.verify(session)
     finally:
         reopened.dispose()
-    assert set(acknowledged) <= stored
+    assert set(acknowledged) <= stored                          # no acknowledged alert lost
+    assert len(titles) == len(set(titles)) >= len(acknowledged)   # none stored twice
     assert verification.ok, verification

@@ -137,6 +137,19 @@ def admin_org(slug: Annotated[str, typer.Argument(help="Short id, e.g. 'ita'.")]
             _print({"id": org.id, "slug": org.slug, "name": org.name, "kind": org.kind}, fmt)
 
 
+@admin_app.command("client")
+def admin_client(organisation: Annotated[str, typer.Argument(help="The organisation (slug), e.g. 'ec'.")],
+                 client: Annotated[str, typer.Argument(help="Its client (slug), e.g. 'deu'.")],
+                 database: DatabaseOption = None, fmt: FormatOption = Format.table) -> None:
+    """Record an organisation's client: a recipient of a TLP:AMBER alert may pass it on only to its own clients
+    (TLP 2.0); none are recorded by default."""
+    from minsec.service import accounts
+
+    with open_database(database) as db, db.writing() as session:
+        accounts.add_client(session, organisation, client)
+    _print({"organisation": organisation, "client": client}, fmt)
+
+
 @admin_app.command("user")
 def admin_user(username: Annotated[str, typer.Argument(help="Login name.")],
                organisation: Annotated[str, typer.Option("--organisation", help="Organisation slug.")],

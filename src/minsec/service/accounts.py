@@ -1,4 +1,6 @@
-"""Organisations, users, API tokens and browser sessions; login with lockout after repeated failures."""
+"""Organisations, users, API tokens and browser sessions; login throttled per (user name, client address) with
+growing delays after repeated failures — never an account lockout, which would let anyone lock any account from
+anywhere and tell which names exist."""
 
 from __future__ import annotations
 
@@ -10,7 +12,15 @@ from sqlalchemy.orm import Session
 
 from minsec.errors import MinsecError
 from minsec.service import audit
-from minsec.service.db import ApiToken, BrowserSession, Organisation, User, utcnow
+from minsec.service.db import (
+    ApiToken,
+    BrowserSession,
+    LoginThrottle,
+    Organisation,
+    OrganisationClient,
+    User,
+    utcnow,
+)
 from minsec.service.security import (
     ORG_KINDS,
     ROLES,
@@ -22,8 +32,13 @@ from minsec.service.security import (
 )
 from minsec.service.sharing import ForbiddenError, InvalidError, NotFoundError
 
-MAX_FAILED_LOGINS = 5
-LOCKOUT = dt.timedelta(minutes=15)
+#: failed logins of one (user name, address) answered at once; then each waits twice as long as the one before,
+#: from FIRST_DELAY up to MAX_DELAY (OWASP Authentication Cheat Sheet: throttle, do not lock out)
+FREE_FAILURES = 3
+FIRST_DELAY = dt.timedelta(seconds=2)
+MAX_DELAY = dt.timedelta(minutes=15)
+#: a pair's failures are forgotten this long after its last one (and at once after a successful login)
+FAILURE_MEMORY = dt.timedelta(hours=24)
 SESSION_LIFETIME = dt.timedelta(hours=12)
 
 
@@ -45,6 +60,29 @@ def create_organisation(session: Session, slug: str, name: str, kind: str, count
                  actor_org_id=actor.org_id if actor else None, object_type="organisation", object_id=org.id,
                  detail={"slug": slug, "kind": kind})
     return org
+
+
+def add_client(session: Session, organisation: str, client: str, actor: Principal | None = None
+               ) -> OrganisationClient:
+    """Record ``client`` as a client of ``organisation`` (by slug): a recipient organisation may pass TLP:AMBER
+    alerts on only to its own clients (TLP 2.0).  Platform administrators record the relation."""
+    if actor is not None and not actor.may("manage_platform"):
+        raise ForbiddenError("recording an organisation's clients needs the platform_admin role")
+    slugs = {slug: session.execute(select(Organisation).where(Organisation.slug == slug)).scalar_one_or_none()
+             for slug in (organisation, client)}
+    unknown = [slug for slug, org in slugs.items() if org is None]
+    if unknown:
+        raise InvalidError(f"unknown organisation(s) {', '.join(repr(u) for u in unknown)}")
+    if organisation == client:
+        raise InvalidError("client: an organisation is not its own client")
+    row = session.get(OrganisationClient, (slugs[organisation].id, slugs[client].id))
+    if row is None:
+        row = OrganisationClient(org_id=slugs[organisation].id, client_org_id=slugs[client].id)
+        session.add(row)
+        audit.append(session, "organisation.client", actor_user_id=actor.user_id if actor else None,
+                     actor_org_id=actor.org_id if actor else None, object_type="organisation",
+                     object_id=slugs[organisation].id, detail={"client": client})
+    return row
 
 
 def create_user(session: Session, username: str, display_name: str, organisation: str, roles: list[str],
@@ -120,34 +158,62 @@ def user_for_session(session: Session, cookie: str) -> tuple[User, BrowserSessio
 
 
 class LoginFailedError(MinsecError):
-    """Wrong credentials or a locked account (the message never says which of username or password)."""
+    """Wrong credentials (the message never says which of user name or password, nor whether the name exists)."""
+
+
+class LoginThrottledError(LoginFailedError):
+    """Too many recent failures of this user name from this address: ``retry_after`` seconds to wait."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def throttle_delay(failures: int) -> dt.timedelta:
+    """The wait after the ``failures``-th consecutive failure of a (user name, address): none for the first
+    :data:`FREE_FAILURES`, then FIRST_DELAY, doubling, at most MAX_DELAY."""
+    if failures <= FREE_FAILURES:
+        return dt.timedelta(0)
+    return min(FIRST_DELAY * 2 ** min(failures - FREE_FAILURES - 1, 20), MAX_DELAY)
 
 
 def login(session: Session, username: str, password: str, client: str) -> tuple[User, str, str]:
     """Check the password; returns the user, a new session cookie value and its CSRF token.
 
-    After :data:`MAX_FAILED_LOGINS` consecutive failures the account is locked for :data:`LOCKOUT`; the
-    failure and the lock are audited."""
-    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    Failures are counted per (submitted user name, client address) — the same for a name that does not exist,
+    with the same answer and the same work (a password hash checked either way) — and a pair past
+    :data:`FREE_FAILURES` waits :func:`throttle_delay` before its next attempt.  Nothing happens to the account:
+    its sessions and tokens go on working, and it can sign in from any other address.  Every failure and every
+    throttled attempt is audited."""
     now = utcnow()
-    if user is None:
-        check_password(password, None)
-        audit.append(session, "login.failed", detail={"username": username, "client": client, "reason": "unknown"})
+    client = client[:64]
+    pair = session.get(LoginThrottle, (username, client))
+    if pair is not None and pair.blocked_until is not None and pair.blocked_until > now:
+        wait = max(1, int((pair.blocked_until - now).total_seconds() + 0.999))
+        audit.append(session, "login.throttled", detail={"username": username, "client": client,
+                                                         "failures": pair.failures, "retry_after_s": wait})
+        raise LoginThrottledError(f"too many failed logins for this user name from this address; try again in "
+                                  f"{wait} s", wait)
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    # the hash is checked whether or not the user exists or is active: the same work, the same time
+    password_ok = check_password(password, user.password_hash if user is not None else None)
+    if user is None or not user.active or not password_ok:
+        failures = (pair.failures if pair is not None and now - pair.last_failure_at < FAILURE_MEMORY else 0) + 1
+        delay = throttle_delay(failures)
+        blocked = now + delay if delay else None
+        if pair is None:
+            session.add(LoginThrottle(username=username, client=client, failures=failures, last_failure_at=now,
+                                      blocked_until=blocked))
+        else:
+            pair.failures, pair.last_failure_at, pair.blocked_until = failures, now, blocked
+        audit.append(session, "login.failed", actor_user_id=user.id if user else None,
+                     actor_org_id=user.org_id if user else None,
+                     detail={"username": username, "client": client, "failures": failures,
+                             "delay_s": int(delay.total_seconds()),
+                             "reason": "unknown user" if user is None else "wrong password or inactive"})
         raise LoginFailedError("wrong username or password")
-    if user.locked_until is not None and user.locked_until > now:
-        audit.append(session, "login.locked", actor_user_id=user.id, actor_org_id=user.org_id,
-                     detail={"client": client})
-        raise LoginFailedError(f"account locked after {MAX_FAILED_LOGINS} failed logins; try again after "
-                          f"{user.locked_until.isoformat(timespec='seconds')} UTC")
-    if not user.active or not check_password(password, user.password_hash):
-        user.failed_logins += 1
-        detail = {"client": client, "failed_logins": user.failed_logins}
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until, user.failed_logins = now + LOCKOUT, 0
-            detail["locked_until"] = user.locked_until.isoformat()
-        audit.append(session, "login.failed", actor_user_id=user.id, actor_org_id=user.org_id, detail=detail)
-        raise LoginFailedError("wrong username or password")
-    user.failed_logins, user.locked_until = 0, None
+    if pair is not None:
+        session.delete(pair)
     cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
     session.add(BrowserSession(token_hash=token_hash(cookie), user_id=user.id, csrf_token=csrf,
                                expires_at=now + SESSION_LIFETIME))

@@ -68,10 +68,26 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(300))
     roles: Mapped[list[str]] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")
+
+
+class LoginThrottle(Base):
+    """Failed logins of one submitted user name from one client address (whether or not the name exists)."""
+    __tablename__ = "login_throttle"
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    blocked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class OrganisationClient(Base):
+    """``client_org_id`` is a client of ``org_id``: the organisation may pass TLP:AMBER alerts on to it."""
+    __tablename__ = "organisation_clients"
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    client_org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class ApiToken(Base):

@@ -440,7 +440,7 @@ def data_version() -> str:
 STOPPED = "the server stopped before the job finished"
 
 
-class _ServerStoppingError(Exception):
+class _ServerStoppingError(MinsecError):
     """Raised inside a running job, at its next progress report, when the server stops."""
 
 

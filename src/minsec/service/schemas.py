@@ -17,8 +17,8 @@ Stage = Literal["mining", "refining", "manufacturing", "recycling", "trade", "ot
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
                                         pattern=r"^[A-Za-z0-9_.+\- ]+$")]
-Slug = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=64,
-                                        pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+Slug = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=64, pattern=SLUG_PATTERN)]
 Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=64,
                                             pattern=r"^[A-Za-z0-9_.@-]+$")]
 
@@ -74,6 +74,10 @@ class NewToken(TokenOut):
 
 
 # ------------------------------------------------------------------------------------------------ admin
+class ClientIn(Strict):
+    client: Slug = Field(description="The client organisation's slug")
+
+
 class OrganisationIn(Strict):
     slug: Slug
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
@@ -160,6 +164,10 @@ class AlertPage(BaseModel):
 
 class RelabelIn(Strict):
     tlp: Tlp
+    organisations: list[Slug] = Field(default_factory=list, max_length=100, description=(
+        "AMBER / AMBER+STRICT: organisations to name with the new label (added to those named)"))
+    users: list[Username] = Field(default_factory=list, max_length=100, description=(
+        "RED: the individuals who may read it (a RED label needs at least one)"))
 
 
 class ShareIn(Strict):

@@ -21,6 +21,7 @@ test checks they agree on every combination.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -78,8 +79,16 @@ def hash_password(password: str) -> str:
     return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${salt}${digest}"
 
 
+@functools.cache
+def _decoy_hash() -> str:
+    """A hash of a random password, checked when there is no stored hash (an unknown user, a user without a
+    password), so that such a login costs the same scrypt work and time as a real one."""
+    return hash_password(secrets.token_urlsafe(24))
+
+
 def check_password(password: str, stored: str | None) -> bool:
     if not stored:
+        check_password(password, _decoy_hash())
         return False
     try:
         _, n, r, p, salt, digest = stored.split("$")

@@ -22,6 +22,7 @@ from minsec.service.db import (
     AlertRecipientOrg,
     AlertRecipientUser,
     Organisation,
+    OrganisationClient,
     Submission,
     Subscription,
     User,
@@ -245,41 +246,79 @@ def _editable(session: Session, principal: Principal, alert_id: int) -> Alert:
     return session.get(Alert, alert_id)
 
 
-def relabel(session: Session, principal: Principal, alert_id: int, tlp: str) -> Alert:
+def relabel(session: Session, principal: Principal, alert_id: int, tlp: str, organisations: Sequence[str] = (),
+            users: Sequence[str] = ()) -> Alert:
+    """Change the label, naming in the same change whom the new label needs: individuals for RED, organisations
+    for AMBER and AMBER+STRICT (added to those already named).  Readers outside the new label lose access with
+    this change's event (every cache is keyed on the latest event)."""
     alert = _editable(session, principal, alert_id)
     if not can_relabel(principal, alert.author_org_id, alert.author_user_id):
         raise ForbiddenError("only the author's organisation (a coordinator or the author) may change the label")
-    if tlp == alert.tlp:
+    if users and tlp != "RED":
+        raise InvalidError("users: only a RED label names individuals")
+    if organisations and tlp not in ("AMBER", "AMBER+STRICT"):
+        raise InvalidError(f"organisations: a {tlp} label is not addressed to organisations")
+    added = _add_recipients(session, alert, organisations, users)
+    if tlp == alert.tlp and not added:
         return alert
     if tlp == "RED" and not alert.recipient_users:
-        raise InvalidError("tlp: a RED alert must name individuals; share it with users first")
+        raise InvalidError("users: a RED label must name the individuals who may read it "
+                           '(e.g. {"tlp": "RED", "users": ["us_analyst"]})')
     old = alert.tlp
     alert.tlp, alert.updated_at = tlp, utcnow()
-    direction = "downgrade" if TLP_LEVELS.index(tlp) < TLP_LEVELS.index(old) else "upgrade"
+    direction = ("unchanged" if tlp == old else
+                 "downgrade" if TLP_LEVELS.index(tlp) < TLP_LEVELS.index(old) else "upgrade")
     audit.append(session, "alert.relabel", actor_user_id=principal.user_id, actor_org_id=principal.org_id,
-                 object_type="alert", object_id=alert.id, detail={"from": old, "to": tlp, "direction": direction})
+                 object_type="alert", object_id=alert.id,
+                 detail={"from": old, "to": tlp, "direction": direction, "organisations": sorted(organisations),
+                         "users": sorted(users)})
     add_event(session, alert.id, "relabelled")
     return alert
 
 
+def _add_recipients(session: Session, alert: Alert, organisations: Sequence[str], users: Sequence[str]) -> bool:
+    """Name further recipient organisations and users (resolved by slug and user name); True if any is new."""
+    have_orgs = {r.org_id for r in alert.recipient_orgs}
+    have_users = {r.user_id for r in alert.recipient_users}
+    new_orgs = [i for i in _resolve_orgs(session, list(organisations), "organisations") if i not in have_orgs]
+    new_users = [i for i in _resolve_users(session, list(users), "users") if i not in have_users]
+    alert.recipient_orgs.extend(AlertRecipientOrg(org_id=i) for i in new_orgs)
+    alert.recipient_users.extend(AlertRecipientUser(user_id=i) for i in new_users)
+    return bool(new_orgs or new_users)
+
+
+def clients_of(session: Session, org_id: int) -> set[int]:
+    """The organisations recorded as clients of ``org_id`` (``minsec admin client``)."""
+    return set(session.execute(select(OrganisationClient.client_org_id)
+                               .where(OrganisationClient.org_id == org_id)).scalars())
+
+
 def share(session: Session, principal: Principal, alert_id: int, organisations: list[str], users: list[str]
           ) -> Alert:
+    """Name further recipients.  The author's organisation widens the audience as it likes; a recipient
+    organisation may pass a TLP:AMBER alert on only to its own recorded clients (TLP 2.0: "within their
+    organisation and its clients"); AMBER+STRICT and RED never leave the author's choice."""
     alert = _editable(session, principal, alert_id)
     recipients = {r.org_id for r in alert.recipient_orgs}
     if not can_share(principal, alert.tlp, alert.author_org_id, recipients):
         raise ForbiddenError(f"{alert.tlp} alerts may be passed on only by "
-                        + ("the author's or a recipient organisation's coordinators" if alert.tlp == "AMBER"
-                           else "the author organisation's coordinators"))
+                             + ("the author's or a recipient organisation's coordinators" if alert.tlp == "AMBER"
+                                else "the author organisation's coordinators"))
     if users and alert.tlp != "RED":
         raise InvalidError("users: only RED alerts are addressed to individuals")
     if organisations and alert.tlp not in ("AMBER", "AMBER+STRICT"):
         raise InvalidError(f"organisations: {alert.tlp} alerts are not addressed to organisations")
-    new_orgs = [i for i in _resolve_orgs(session, organisations, "organisations") if i not in recipients]
-    existing_users = {r.user_id for r in alert.recipient_users}
-    new_users = [i for i in _resolve_users(session, users, "users") if i not in existing_users]
-    alert.recipient_orgs.extend(AlertRecipientOrg(org_id=i) for i in new_orgs)
-    alert.recipient_users.extend(AlertRecipientUser(user_id=i) for i in new_users)
-    if new_orgs or new_users:
+    if principal.org_id != alert.author_org_id:
+        unique = list(dict.fromkeys(organisations))
+        named = _resolve_orgs(session, unique, "organisations")
+        clients = clients_of(session, principal.org_id)
+        outside = sorted(slug for slug, org_id in zip(unique, named, strict=True)
+                         if org_id not in clients and org_id not in recipients)
+        if outside:
+            raise ForbiddenError(f"organisations: a recipient passes TLP:AMBER on only to its own clients; "
+                                 f"{', '.join(outside)} {'is' if len(outside) == 1 else 'are'} not a recorded "
+                                 "client of your organisation (only the author's organisation widens the audience)")
+    if _add_recipients(session, alert, organisations, users):
         alert.updated_at = utcnow()
         audit.append(session, "alert.share", actor_user_id=principal.user_id, actor_org_id=principal.org_id,
                      object_type="alert", object_id=alert.id,

@@ -29,7 +29,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from minsec.errors import MinsecError
 from minsec.service.deps import Chain, Db, Viewer, supply_chain
-from minsec.service.routers.policy import RulesCheck
+from minsec.service.rules_check import RulesCheck
 from minsec.service.security import Principal
 from minsec.web import job_views, views
 from minsec.web.figures import to_json
@@ -294,7 +294,7 @@ def rules_verdict(body: RulesCheck, request: Request, caller: Viewer, chain: Cha
     check as ``POST /api/rules/check``, errors as plain text naming the field or line."""
     if caller is None:
         return Response("authentication required", status_code=401, media_type="text/plain")
-    from minsec.service.routers.policy import check_document
+    from minsec.service.rules_check import check_document
 
     try:
         document = check_document(chain, body)

@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 from sqlalchemy import select
 
 from minsec.service import accounts, sharing
 from minsec.service.db import Organisation, User
 from minsec.service.deps import Caller, Db
 from minsec.service.routers.common import ERRORS
-from minsec.service.schemas import OrganisationIn, OrganisationOut, UserIn, UserOut
+from minsec.service.schemas import SLUG_PATTERN, ClientIn, OrganisationIn, OrganisationOut, UserIn, UserOut
 
 router = APIRouter(prefix="/api", tags=["organisations and users"])
 
@@ -29,6 +31,16 @@ def add_organisation(body: OrganisationIn, caller: Caller, database: Db) -> dict
         raise sharing.ForbiddenError("creating organisations needs the platform_admin role")
     with database.writing() as session:
         return _org(accounts.create_organisation(session, body.slug, body.name, body.kind, body.country, caller))
+
+
+@router.post("/organisations/{slug}/clients", status_code=201, responses=ERRORS)
+def add_client(slug: Annotated[str, Path(min_length=2, max_length=64, pattern=SLUG_PATTERN)], body: ClientIn,
+               caller: Caller, database: Db) -> dict[str, str]:
+    """Record ``body.client`` as a client of the organisation ``slug``: a recipient organisation may pass a
+    TLP:AMBER alert on only to its own clients (TLP 2.0).  Platform administrators only."""
+    with database.writing() as session:
+        accounts.add_client(session, slug, body.client, caller)
+    return {"organisation": slug, "client": body.client}
 
 
 @router.get("/users", response_model=list[UserOut], responses=ERRORS)

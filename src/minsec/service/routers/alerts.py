@@ -16,7 +16,7 @@ from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
-from minsec.service import sharing
+from minsec.service import sharing, validation
 from minsec.service.db import Subscription
 from minsec.service.deps import Caller, Service
 from minsec.service.routers.common import ERRORS, MAX_ID, IdPath
@@ -66,10 +66,14 @@ async def audited_async(service: ServiceState, caller: Principal | None, alerts,
 @router.post("", response_model=AlertOut, status_code=201,
              responses=ERRORS | {503: {"model": Problem, "description": "The database stayed busy for 30 s"}})
 async def publish(body: AlertIn, caller: Caller, service: Service) -> dict:
-    """Publish an alert or report with a TLP label and, for AMBER/AMBER+STRICT/RED, its recipients."""
+    """Publish an alert or report with a TLP label and, for AMBER/AMBER+STRICT/RED, its recipients.  Materials
+    are catalogue ids or names (``GET /api/materials``), countries ISO 3166-1 alpha-3 codes or a group (EU27):
+    anything else is a 422 naming the field."""
+    materials = validation.materials(body.materials, "materials")
+    countries = validation.countries(body.countries, "countries")
     alert = await service.write_inline(lambda session: sharing.create_alert(
-        session, caller, title=body.title, body=body.body, tlp=body.tlp, materials=list(body.materials),
-        countries=list(body.countries), stage=body.stage, severity=body.severity, source=body.source,
+        session, caller, title=body.title, body=body.body, tlp=body.tlp, materials=materials,
+        countries=countries, stage=body.stage, severity=body.severity, source=body.source,
         recipient_orgs=list(body.recipient_orgs), recipient_users=list(body.recipient_users)))
     service.notifier.notify()
     if not caller.org_slug:
@@ -185,9 +189,11 @@ def get_alert(alert_id: IdPath, caller: Caller, service: Service) -> dict:
 
 @router.patch("/{alert_id}/label", response_model=AlertOut, responses=ERRORS)
 def relabel(alert_id: IdPath, body: RelabelIn, caller: Caller, service: Service) -> dict:
-    """Change the TLP label; only the author's organisation may (a downgrade widens who can read it)."""
+    """Change the TLP label — only the author's organisation may (a downgrade widens who can read it) — naming in
+    the same call whom the new label needs: ``users`` for RED, ``organisations`` for AMBER / AMBER+STRICT.  A
+    reader outside the new label loses access at once (listings, reads and the live stream)."""
     with service.database.writing() as session:
-        sharing.relabel(session, caller, alert_id, body.tlp)
+        sharing.relabel(session, caller, alert_id, body.tlp, list(body.organisations), list(body.users))
     service.notifier.notify()
     return written(service, alert_id)
 
@@ -243,10 +249,14 @@ class AlertStream:
         return [(e.event_id, e.text) for e in chosen]
 
     async def events(self, start: int) -> AsyncIterator[str]:
+        """The stream: ``id`` + ``event: alert`` for each event the caller may read, and nothing at all for the
+        others — neither a line nor an id — so the stream tells neither when nor how often hidden alerts change.
+        The client's Last-Event-ID stays on the last event it was sent (a resumption re-reads the hidden ones and
+        passes them over again); keep-alives are comments on a fixed timer."""
         feed = self.service.feed
         position = start
         yield f"retry: 2000\nid: {position}\n: connected\n\n"
-        idle = 0.0
+        last_write = time.monotonic()
         while not await self.request.is_disconnected():
             entries = feed.after(position)
             if entries is None:
@@ -257,15 +267,11 @@ class AlertStream:
                 found, position_next = [], max(position, feed.last)
             for event_id, text in found:
                 yield f"id: {event_id}\nevent: alert\ndata: {text}\n\n"
+                last_write = time.monotonic()
             if position_next != position:
                 position = position_next
-                if not found or found[-1][0] != position:
-                    # events the caller may not read were passed over: move its Last-Event-ID past them
-                    yield f"id: {position}\n: skipped\n\n"
                 continue        # more may be waiting
-            began = time.monotonic()
             await feed.wait(STREAM_POLL_SECONDS)
-            idle += time.monotonic() - began
-            if idle >= STREAM_KEEPALIVE_SECONDS:
-                idle = 0.0
+            if time.monotonic() - last_write >= STREAM_KEEPALIVE_SECONDS:
+                last_write = time.monotonic()
                 yield ": keep-alive\n\n"

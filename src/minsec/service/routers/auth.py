@@ -27,6 +27,8 @@ def login(body: LoginIn, request: Request, response: Response, service: Service)
             user, cookie, csrf = accounts.login(session, body.username, body.password, client_address(request))
         except accounts.LoginFailedError as exc:
             failure = exc          # the failed attempt (and any lock) is committed before answering
+    if isinstance(failure, accounts.LoginThrottledError):
+        raise HTTPException(429, str(failure), headers={"Retry-After": str(failure.retry_after)})
     if failure is not None:
         raise HTTPException(401, str(failure))
     secure, max_age = service.secure_cookies, int(accounts.SESSION_LIFETIME.total_seconds())

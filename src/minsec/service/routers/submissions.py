@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import select
 
-from minsec.service import sharing
+from minsec.service import sharing, validation
 from minsec.service.deps import Caller, Db
 from minsec.service.routers.common import ERRORS
 from minsec.service.schemas import Aggregate, SubmissionIn, SubmissionOut
@@ -16,9 +16,14 @@ router = APIRouter(prefix="/api/submissions", tags=["confidential submissions"])
 
 @router.post("", response_model=SubmissionOut, status_code=201, responses=ERRORS)
 def submit(body: SubmissionIn, caller: Caller, database: Db) -> dict:
-    """Report a stockpile holding or an emergency need; other organisations see only aggregates."""
+    """Report a stockpile holding or an emergency need; other organisations see only aggregates.  The material
+    is a catalogue id or name; ``as_of`` no later than tomorrow; ``quantity_t`` at most ten years of the world's
+    output of the material (docs/service.md): anything else is a 422 naming the field."""
+    material = validation.materials([body.material], "material")[0]
+    validation.quantity_t(material, body.quantity_t)
+    validation.as_of(body.as_of)
     with database.writing() as session:
-        row = sharing.submit(session, caller, kind=body.kind, material=body.material,
+        row = sharing.submit(session, caller, kind=body.kind, material=material,
                              quantity_t=body.quantity_t, as_of=body.as_of, note=body.note)
         return _submission(row)
 
