@@ -81,10 +81,15 @@ FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output for
 def _global(data: DataOption = None,
             groups: Annotated[Path | None, typer.Option("--groups", help="Country-groups YAML file.")] = None,
             debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks (of bugs and of input errors).")]
-            = False) -> None:
+            = False,
+            verbose: Annotated[bool, typer.Option("--verbose", help="Also show what the solvers print (HiGHS's "
+                                                                   "banner and log), on stderr.")] = False) -> None:
+    from minsec.optimization import SOLVER_OUTPUT
+
     State.data = data
     State.groups = groups
     State.debug = debug or os.environ.get("MINSEC_DEBUG", "") not in ("", "0")
+    SOLVER_OUTPUT["verbose"] = verbose or os.environ.get("MINSEC_VERBOSE", "") not in ("", "0")
 
 
 def chain():
@@ -176,9 +181,11 @@ def emit(frame, fmt: Format, title: str = "") -> None:
         table = Table(title=title or None, show_lines=False)
         for column in frame.columns:
             table.add_column(str(column), overflow="fold")
+        years = [_is_year_column(str(c)) for c in frame.columns]
         for row in frame.itertuples(index=False):
-            table.add_row(*[_cell(v) for v in row])
-        Console().print(table)
+            table.add_row(*[_cell(v, year) for v, year in zip(row, years, strict=True)])
+        # a file or a pipe has no width: Rich would assume 80 columns and fold words every few characters
+        Console(width=None if sys.stdout.isatty() else PIPE_WIDTH).print(table)
 
 
 def emit_record(record: dict, fmt: Format, title: str = "") -> None:
@@ -197,16 +204,31 @@ def note(message: str) -> None:
     typer.echo(f"note: {message}", err=True)
 
 
-def _cell(value) -> str:
-    """A table cell: missing (NaN, None, pandas NA, NaT) is "—", never "0", "nan", "None" or "<NA>"."""
+#: the width of a table written to a file or a pipe (a terminal's own width otherwise)
+PIPE_WIDTH = 240
+#: below this magnitude a float is rounding noise of a difference of near-equal numbers, shown as 0
+FLOAT_NOISE = 1e-9
+
+
+def _is_year_column(name: str) -> bool:
+    return name == "year" or name.endswith(("_year", "year_met")) or name.startswith("year_")
+
+
+def _cell(value, year: bool = False) -> str:
+    """A table cell: missing (NaN, None, pandas NA, NaT) is "—", never "0", "nan", "None" or "<NA>"; a year never
+    with a thousands separator (2026, not 2,026); float noise (|x| < 1e-9, e.g. 1.11e-14) as 0."""
     if value is None:
         return "—"
+    if year and isinstance(value, int | float) and value == value and float(value).is_integer():
+        return str(int(value))
     if isinstance(value, dict):            # shares by country: the three largest, the count of the rest
         shown = ", ".join(f"{k} {v:.1%}" if isinstance(v, float) else f"{k} {v}" for k, v in list(value.items())[:3])
         return shown + (f" (+{len(value) - 3})" if len(value) > 3 else "") if value else "—"
     if isinstance(value, float):
         if value != value:
             return "—"
+        if abs(value) < FLOAT_NOISE:
+            return "0"
         return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
     try:
         if value != value:                 # NaT

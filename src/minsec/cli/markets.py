@@ -46,15 +46,18 @@ def _show(valuation, fmt: Format) -> None:
 
     if fmt is Format.json:
         emit_json(records(valuation))
-        return
-    if fmt is Format.csv:
+    elif fmt is Format.csv:
         emit(valuation, fmt)
-        return
-    inputs = valuation.attrs["inputs"]
-    figures = valuation[valuation.attrs["figures"]].set_index("mechanism").T.reset_index(names="figure")
-    emit(figures, fmt, valuation.attrs["title"])
-    first = valuation.iloc[0]
-    emit(pd.DataFrame({"input": inputs, "value": [str(first[k]) for k in inputs]}), fmt, "Inputs")
+    else:
+        inputs = valuation.attrs["inputs"]
+        figures = valuation[valuation.attrs["figures"]].set_index("mechanism").T.reset_index(names="figure")
+        emit(figures, fmt, valuation.attrs["title"])
+        first = valuation.iloc[0]
+        emit(pd.DataFrame({"input": inputs, "value": [str(first[k]) for k in inputs]}), fmt, "Inputs")
+    failed = valuation.attrs.get("failed_checks") or []
+    if failed:              # the numbers are printed for inspection, but the run is not a success
+        typer.echo("error: built-in check failed — " + "; ".join(failed), err=True)
+        raise typer.Exit(1)
 
 
 @markets_app.command("floor")

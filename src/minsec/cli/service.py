@@ -24,24 +24,73 @@ warnings_app = typer.Typer(help="Automatic early warnings from the analytics.", 
 
 @contextlib.contextmanager
 def open_database(url: str | None):
-    """The migrated database, its connections closed when the command ends."""
+    """The migrated database, its connections closed when the command ends; a URL that cannot be parsed, a
+    driver that is not installed or a server that cannot be reached is one line naming the URL (its password
+    hidden), not a traceback."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+    from minsec.errors import InputError
     from minsec.service.db import connect, upgrade
 
-    database = connect(url)
     try:
-        upgrade(database)
+        database = connect(url)
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise InputError(f"--database {_shown(url)}: not a database URL this service can open ({_first_line(exc)}); "
+                         "e.g. sqlite:///minsec.db or postgresql+psycopg://user@host/db") from None
+    try:
+        try:
+            upgrade(database)
+        except OperationalError as exc:
+            raise InputError(f"--database {_shown(url)}: cannot be reached or opened "
+                             f"({_first_line(exc.orig if exc.orig is not None else exc)})") from None
         yield database
     finally:
         database.dispose()
 
 
+def _shown(url: str | None) -> str:
+    """The URL with its password replaced by ***."""
+    if url is None:
+        return "(default)"
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not even a URL: show it as given
+        return repr(url)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [exc.__class__.__name__])[0][:300]
+
+
+def _check_port(host: str, port: int) -> None:
+    """Refuse a port that is taken before anything is created (a database, demo users)."""
+    import socket
+
+    from minsec.errors import InputError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise InputError(f"--host {host!r}: not an address of this machine ({exc.strerror})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise InputError(f"--port {port} on {host}: cannot listen there ({exc.strerror}); is another server "
+                             "running? choose another --port") from None
+
+
 def serve(database: DatabaseOption = None,
           host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
-          port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
+          port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
           demo: Annotated[bool, typer.Option("--demo/--no-demo", help="Create a demo partnership (organisations, "
                                                                      "users, tokens) in an empty database.")] = True,
-          workers: Annotated[int, typer.Option("--workers", help="Server processes (they share the database; "
-                                                                 "live streams are woken across processes).")] = 1,
+          workers: Annotated[int, typer.Option("--workers", min=1, max=64, help=(
+              "Server processes (they share the database; live streams are woken across processes)."))] = 1,
           insecure_cookies: Annotated[bool, typer.Option(
               "--insecure-cookies", help="Session cookies without the Secure flag, for plain HTTP (automatic on a "
                                          "loopback address; behind TLS leave it off).")] = False,
@@ -57,6 +106,7 @@ def serve(database: DatabaseOption = None,
     from minsec.service.demo import credentials_path, seed
     from minsec.service.jobs import DATA_ENV, GROUPS_ENV
 
+    _check_port(host, port)              # everything is checked before anything is created
     # the service (each of its worker processes) analyses the dataset of --data / --groups
     for name, value in ((DATA_ENV, State.data), (GROUPS_ENV, State.groups)):
         if value is not None:

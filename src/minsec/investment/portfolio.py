@@ -87,7 +87,7 @@ def _solve(projects: pd.DataFrame, needs: pd.DataFrame, budget: float, split: di
     second pass of a lexicographic solve: among equally good portfolios, the one that spends least)."""
     import linopy
 
-    from minsec.optimization import solver_output_to_stderr
+    from minsec.optimization import solver_output_off_stdout
 
     ids = pd.Index(projects["project_id"], name="project")
     need_index = pd.Index(needs["need"], name="need")
@@ -111,7 +111,7 @@ def _solve(projects: pd.DataFrame, needs: pd.DataFrame, budget: float, split: di
     else:
         model.add_constraints((value * y).sum() >= at_least, name="value_kept")
         model.add_objective((cost * x).sum(), sense="min")
-    with solver_output_to_stderr():
+    with solver_output_off_stdout():
         status, condition = model.solve(solver_name="highs", output_flag=False, mip_rel_gap=1e-9)
     if status != "ok" or condition != "optimal":
         raise ValueError(f"the portfolio model did not solve to optimality: {status} ({condition})")

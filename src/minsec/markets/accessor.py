@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from minsec.errors import InputError, NoDataError
+from minsec.markets.inputs import failed_checks, problems
 from minsec.model.supply_chain import register_accessor
 
 if TYPE_CHECKING:
@@ -148,8 +149,6 @@ class MarketsAccessor:
         covered = volume if volume is not None else spec.get("volume_t_per_year")
         missing = [name for name, v in (("--floor", floor_value), ("--volume", covered), ("--years", tenor))
                    if v is None]
-        if missing:
-            raise InputError(f"missing {', '.join(missing)} (or use --example mp-materials)")
         options = _model_options(model_options)
         chosen = model or spec.get("model", "gbm")
         series = self.series(material, prices, since)
@@ -158,6 +157,13 @@ class MarketsAccessor:
             options["spot"] = spec.get("spot_usd_per_t")
         if options["vol"] is None and spec.get("volatility_from") and series is None and chosen == "gbm":
             options["vol"], sources["volatility_fit"] = self._volatility(spec["volatility_from"])
+        wrong = problems({"--floor": floor_value, "--volume": covered, "--years": tenor, "--rate": rate,
+                          "--paths": paths, "--cap": cap, "--upside-share": upside_share, "--gap-cap": gap_cap,
+                          "--unit-cost": unit_cost, "--debt-service": debt_service, **_option_names(options)},
+                         missing + _uncalibrated(chosen, series, options))
+        if wrong:
+            raise InputError("; ".join(wrong) + (" (or use --example mp-materials, or --material to calibrate the "
+                                                 "price model)" if missing else ""))
         built, s0, calibration = price_model(chosen, series, **options)
         schedule = Schedule(int(tenor), float(covered), settlement or spec.get("settlement", "monthly"))
         discount = rate if rate is not None else spec.get("rate", DEFAULT_RATE)
@@ -173,6 +179,7 @@ class MarketsAccessor:
         table = _valuation([r.summary() for r in results], inputs,
                            spec.get("name", "Price floor (contract for difference)"))
         table.attrs["pv_histogram"] = _histogram(results[0].pv)
+        table.attrs["failed_checks"] = failed_checks([r.summary() for r in results])
         return table
 
     def tariff(self, reference: float, volume: float, years: int = 10, *, material: str | None = None,
@@ -185,8 +192,13 @@ class MarketsAccessor:
         from minsec.markets.mechanisms import Schedule, VariableTariff
         from minsec.markets.valuation import value_mechanisms
 
-        built, s0, calibration = price_model(model, self.series(material, prices, since),
-                                             **_model_options(model_options))
+        options = _model_options(model_options)
+        series = self.series(material, prices, since)
+        wrong = problems({"--reference": reference, "--volume": volume, "--years": years, "--rate": rate,
+                          "--paths": paths, **_option_names(options)}, _uncalibrated(model, series, options))
+        if wrong:
+            raise InputError("; ".join(wrong))
+        built, s0, calibration = price_model(model, series, **options)
         schedule = Schedule(years, volume, settlement or "monthly")
         discount = rate if rate is not None else DEFAULT_RATE
         regime = dumping_regime(dumping)
@@ -195,6 +207,7 @@ class MarketsAccessor:
         inputs = _inputs(built, s0, calibration, discount, schedule, paths, seed, regime, {})
         table = _valuation([tariff_record(result.summary(), reference)], inputs, "Variable (border-adjusted) tariff")
         table.attrs["pv_histogram"] = _histogram(-result.pv + 0.0)     # the treasury's revenue
+        table.attrs["failed_checks"] = failed_checks([result.summary()])
         return table
 
     def reference_price(self, material: str, method: str = "market", *, prices: str | Path | None = None,
@@ -456,6 +469,19 @@ def _example(name: str | None) -> tuple[dict, dict]:
 
     spec = yaml.safe_load(library.example(name.replace("_", "-")).read_text(encoding="utf-8"))
     return spec, {k: v for k, v in spec.items() if k.endswith("_source") or k == "name"}
+
+
+def _uncalibrated(model: str, series, options: Mapping[str, float | None]) -> list[str]:
+    """The price-model options a valuation without a series to calibrate on still needs (none with a series)."""
+    if series is not None:
+        return []
+    needed = ("spot", "drift", "vol") if model == "gbm" else ("spot", "kappa", "long_run_price", "vol")
+    return ["--" + name.replace("_", "-") for name in needed if options.get(name) is None]
+
+
+def _option_names(options: Mapping[str, float | None]) -> dict[str, float | None]:
+    """Price-model options under their CLI names (``long_run_price`` → ``--long-run-price``)."""
+    return {"--" + name.replace("_", "-"): value for name, value in options.items()}
 
 
 def _model_options(options: Mapping[str, float | None]) -> dict[str, float | None]:

@@ -34,7 +34,7 @@ import xarray as xr
 
 from minsec.errors import InputError
 from minsec.model.records import records
-from minsec.optimization import solver_output_to_stderr
+from minsec.optimization import solver_output_off_stdout
 
 TIERS = ("defence", "critical_infrastructure", "other")
 DEFAULT_TIER_WEIGHTS = {"defence": 100.0, "critical_infrastructure": 10.0, "other": 1.0}
@@ -164,7 +164,7 @@ def allocate(problem: AllocationProblem) -> AllocationResult:
         objective = objective + SHARING_WEIGHT * level.sum()
     model.add_objective(objective)
     started = time.perf_counter()
-    with solver_output_to_stderr():
+    with solver_output_off_stdout():
         status, condition = model.solve(solver_name="highs", io_api="direct", output_flag=False)
     seconds = time.perf_counter() - started
     if status != "ok":

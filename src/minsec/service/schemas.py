@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from minsec.errors import MinsecError
+
 Tlp = Literal["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"]
 Severity = Literal["info", "low", "medium", "high", "critical"]
 Role = Literal["viewer", "analyst", "coordinator", "org_admin", "platform_admin"]
@@ -82,7 +84,21 @@ class OrganisationIn(Strict):
     slug: Slug
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
     kind: OrgKind
-    country: Code | None = None
+    country: Code | None = Field(None, description="ISO 3166-1 alpha-3 code or a group (EU27) it speaks for")
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from minsec.service.validation import countries
+
+        try:
+            return countries([value], "country")[0]
+        except MinsecError as exc:
+            from pydantic_core import PydanticCustomError
+
+            raise PydanticCustomError("unknown_country", str(exc).removeprefix("country: ")) from None
 
 
 class OrganisationOut(BaseModel):

@@ -82,6 +82,7 @@ class StockpileAccessor:
         )
         from minsec.stockpile.setup import parse_holders, prepare_problem
 
+        _check_budgets([budget_usd])
         holder_list = parse_holders(holders)
         context = self._chain.scenarios.context()
         chosen = None
@@ -134,6 +135,7 @@ class StockpileAccessor:
         values = [float(b) for b in budgets]
         if not values:
             raise InputError("--budgets: give at least one budget")
+        _check_budgets(values)
         prepared = self.prepare(max(values), holders=holders, **options)
         table = frontier(prepared.problem, values, method)
         table.attrs["warnings"] = prepared.warnings
@@ -178,3 +180,17 @@ def parse_split(split: str | Mapping[str, float]) -> dict[str, float]:
 def _check_method(method: str) -> None:
     if method not in ("auto", "lp", "fast"):
         raise InputError(f"--method must be auto, lp or fast (got {method!r})")
+
+
+#: the largest budget a plan accepts, USD: ten times the world's yearly output of every material in the model at
+#: today's prices is of the order of 1e12; beyond 1e13 a solver treats the bound as infinite
+MAX_BUDGET_USD = 1e13
+
+
+def _check_budgets(budgets: list[float]) -> None:
+    """Every budget a finite number from 0 to :data:`MAX_BUDGET_USD` (all the wrong ones named at once)."""
+    import math
+
+    wrong = [b for b in budgets if not (math.isfinite(b) and 0 <= b <= MAX_BUDGET_USD)]
+    if wrong:
+        raise InputError(f"budget {', '.join(f'{b:g}' for b in wrong)} USD is outside [0, {MAX_BUDGET_USD:g}]")

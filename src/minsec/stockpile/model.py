@@ -35,7 +35,7 @@ import pandas as pd
 import xarray as xr
 
 from minsec.errors import MinsecError
-from minsec.optimization import solver_output_to_stderr
+from minsec.optimization import solver_output_off_stdout
 from minsec.stockpile.inputs import JOINT, ShortfallSample, StockpileInputError
 from minsec.stockpile.newsvendor import ItemDistributions, solve_newsvendor
 
@@ -294,7 +294,7 @@ class StockpileLP:
             weight = problem.cvar_weight * years
             objective = objective + weight * eta + (weight / (1 - problem.cvar_alpha)) * (excess * prob).sum()
         model.add_objective(objective)
-        with solver_output_to_stderr():
+        with solver_output_off_stdout():
             solver = linopy.solvers.Highs.from_model(model, io_api="direct", track_updates=True,
                                                      options={"output_flag": False})
         return cls(problem, model, solver, shortfall, time.perf_counter() - started)
@@ -307,7 +307,7 @@ class StockpileLP:
             self.problem = replace(self.problem, budget=budget)
             self.model.constraints["budget"].update(rhs=budget)
         started = time.perf_counter()
-        with solver_output_to_stderr():
+        with solver_output_off_stdout():
             result = self.solver.solve(self.model, assign=True, disallow_rebuild=True)
         seconds = time.perf_counter() - started
         status = result.status

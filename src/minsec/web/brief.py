@@ -77,8 +77,14 @@ def briefing_html(chain, material: str, importer: str | None = None, today: dt.d
     (default: today), computed as the web page and the early warnings compute it."""
     from minsec.web.templating import STATIC, plotly_js_path
 
-    if importer is not None and importer not in chain.groups and len(importer) != 3:
-        raise BriefError(f"--importer {importer!r}: give an ISO3 code or a group ({', '.join(chain.groups.names)})")
+    if importer is not None and importer not in chain.groups:
+        from minsec.data.countries import UnknownCountryError, normalise_iso3
+
+        try:
+            importer = normalise_iso3(importer)
+        except UnknownCountryError:
+            raise BriefError(f"--importer {importer!r}: not an ISO 3166-1 alpha-3 code (e.g. USA, JPN) or a group "
+                             f"({', '.join(chain.groups.names)})") from None
     today = today or dt.date.today()
     try:
         view = views.material(chain, material, as_of=today)
