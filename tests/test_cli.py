@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -130,7 +131,7 @@ def test_import_reliance_for_usa_shows_usgs_published_nir_beside_minsec():
         (("invest", "pipeline", "--fill", "{binary}"), "not a text fill CSV"),
         (("scenario", "run", "{binary}"), "not a text file"),
         (("commitments", "check", "--measures", "{binary}"), "not a text measures CSV"),
-        (("stockpile", "frontier", "--budgets", "-1,5", "--ensemble", "20"), "budgets must be non-negative"),
+        (("stockpile", "frontier", "--budgets", "-1,5", "--ensemble", "20"), "budget -1 USD is outside [0, 1e+13]"),
         (("stockpile", "optimize", "--budget", "1e9", "--method", "fast", "--cvar", "0.95", "--ensemble", "20"),
          "the fast path does not apply"),
         (("invest", "optimize", "--budget", "-1"), "budget must be a non-negative number"),
@@ -138,16 +139,68 @@ def test_import_reliance_for_usa_shows_usgs_published_nir_beside_minsec():
         (("scenario", "ensemble", "--n", "10", "--scheduler", "none", "--out", "{binary}/x.parquet"),
          "cannot create its folder"),
         (("emergency", "allocate", "gallium_partnership_ban_12m", "--joint-days", "-3"), "--joint-days must not"),
+        (("stockpile", "optimize", "--budget", "1e30"), "budget 1e+30 USD is outside [0, 1e+13]"),
+        # every invalid input at once, with its range: the missing price model as well as the negative floor
+        (("markets", "floor", "--floor", "-10", "--volume", "10", "--years", "500", "--spot", "90"),
+         "missing --drift; missing --vol; --floor -10 is outside (0, 1e+09]; --years 500 is outside [1, 40]"),
+        (("markets", "floor", "--floor", "100", "--volume", "10", "--years", "5", "--spot", "90", "--drift", "0",
+          "--vol", "50"), "--vol 50 is outside [0, 5]"),
+        (("markets", "tariff", "--reference", "100", "--volume", "10", "--model", "ou-jump"),
+         "missing --spot; missing --kappa; missing --long-run-price; missing --vol"),
+        (("brief", "--material", "gallium", "--importer", "XXX", "--out", "{pdf}"), "not an ISO 3166-1 alpha-3"),
+        # the bill is read before the date is parsed or the policy version looked up
+        (("rules", "check", "{binary_csv}", "--policy", "us_30d", "--date", "2025-13-45"),
+         "binary.csv: not a text bill of materials"),
+        (("serve", "--database", "nonsense://x"), "--database nonsense://x: not a database URL"),
+        (("admin", "org", "ita", "--name", "Italy", "--country", "ZZZ", "--database", "sqlite:///{db}"),
+         "'ZZZ' not an ISO 3166-1 alpha-3 country code"),
     ],
 )
 def test_every_input_error_is_one_line_and_exit_code_2(tmp_path, args, message):
     (tmp_path / "empty.csv").write_text("")
     (tmp_path / "binary.dat").write_bytes(b"\x00\xff\xfe\x00binary")
-    paths = {"empty": tmp_path / "empty.csv", "binary": tmp_path / "binary.dat", "missing": tmp_path / "nowhere"}
+    (tmp_path / "binary.csv").write_bytes(b"\x00\xff\xfe\x00binary")
+    paths = {"empty": tmp_path / "empty.csv", "binary": tmp_path / "binary.dat", "missing": tmp_path / "nowhere",
+             "pdf": tmp_path / "brief.pdf", "binary_csv": tmp_path / "binary.csv", "db": tmp_path / "service.db"}
     result = invoke(*[a.format(**paths) for a in args])
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
     assert len([line for line in result.stderr.splitlines() if line.strip()]) == 1
+    assert result.stdout == ""                                   # not even a blank line before the error
+    assert not (tmp_path / "brief.pdf").exists()
+
+
+def test_a_failed_built_in_check_is_said_and_exits_1(monkeypatch):
+    """A Monte Carlo value far from its closed form: the numbers are printed for inspection, the run fails."""
+    import minsec.markets.accessor as accessor
+
+    monkeypatch.setattr(accessor, "failed_checks", lambda rows: ["price floor (CfD): Monte Carlo +9.0 standard "
+                                                                 "errors from the closed form (more than 5)"])
+    result = invoke("markets", "floor", "--floor", "100", "--volume", "10", "--years", "2", "--spot", "90",
+                    "--drift", "0", "--vol", "0.3", "--paths", "1000", "-f", "json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)[0]["mechanism"] == "price floor (CfD)"
+    assert "built-in check failed" in result.stderr and "+9.0 standard errors" in result.stderr
+
+
+def test_tables_in_a_file_keep_words_whole_years_plain_and_noise_zero():
+    from minsec.cli.core import _cell
+
+    listed = invoke("materials")                    # CliRunner's stdout is not a terminal, like a file
+    assert "Aluminium (primary metal)" in listed.stdout
+    assert _cell(2026.0, year=True) == "2026" and _cell(1.11e-14) == "0" and _cell(float("nan"), year=True) == "—"
+    benchmarks = invoke("invest", "benchmarks")
+    assert re.search(r"│ 20[23]\d ", benchmarks.stdout) and not re.search(r"2,0[23]\d", benchmarks.stdout)
+
+
+def test_the_solver_banner_shows_only_with_verbose():
+    command = [sys.executable, "-m", "minsec.cli", "stockpile", "optimize", "--budget", "1e9", "--ensemble", "50",
+               "--materials", "gallium", "-f", "json"]
+    quiet = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert quiet.returncode == 0, quiet.stderr
+    assert json.loads(quiet.stdout)["summary"] and "Running HiGHS" not in quiet.stderr + quiet.stdout
+    loud = subprocess.run([*command[:3], "--verbose", *command[3:]], capture_output=True, text=True, timeout=300)
+    assert "Running HiGHS" in loud.stderr and json.loads(loud.stdout)["summary"]
 
 
 def test_a_bug_is_reported_as_one_not_as_bad_input(monkeypatch):

@@ -267,3 +267,25 @@ class ProgressBar:
     def __exit__(self, *_exc) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+
+class Working:
+    """A spinner on stderr naming the work under way, for runs with no count to report (a PDF printed by
+    Chromium, a Monte Carlo valuation, an optimisation); shown only when stderr is a terminal, and gone when the
+    work ends (``with Working("printing the briefing"): …``)."""
+
+    def __init__(self, what: str) -> None:
+        self.what, self.status = what, None
+
+    def __enter__(self) -> Working:
+        from rich.console import Console
+
+        console = Console(stderr=True)
+        if console.is_terminal:
+            self.status = console.status(f"{self.what}…")
+            self.status.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        if self.status is not None:
+            self.status.stop()

@@ -75,9 +75,12 @@ def invest_optimize(
     projects that could not be evaluated (fill them with --fill)."""
     import pandas as pd
 
-    result = chain().invest.optimize(budget, objective, regions=regions, split=split, projects=projects, fill=fill,
-                                     consumption=consumption, ensemble=ensemble, seed=seed, years=years,
-                                     default_start=default_start)
+    from minsec.cli.core import Working
+
+    with Working("choosing the portfolio (MILP, HiGHS)"):
+        result = chain().invest.optimize(budget, objective, regions=regions, split=split, projects=projects,
+                                         fill=fill, consumption=consumption, ensemble=ensemble, seed=seed,
+                                         years=years, default_start=default_start)
     if fmt is Format.json:
         emit_json(result.to_dict())
         return

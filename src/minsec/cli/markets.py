@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from minsec.cli.core import Format, FormatOption, chain, emit, emit_json, fail, note, records
+from minsec.cli.core import Format, FormatOption, Working, chain, emit, emit_json, fail, note, records
 
 markets_app = typer.Typer(help="Market mechanisms: price floors (CfD), tariffs, reference prices, price models, "
                                "dumping and surge surveillance.", no_args_is_help=True)
@@ -85,12 +85,14 @@ def markets_floor(
 ) -> None:
     """A price floor paid as a contract for difference: expected PV cost, its distribution, the closed-form
     value under GBM, and what it does for the producer's bankability."""
-    _show(chain().markets.floor(
-        floor, volume, years, example=example, material=material, prices=prices, since=since, model=model,
+    with Working(f"valuing on {paths:,} price paths"):
+        valuation = chain().markets.floor(
+            floor, volume, years, example=example, material=material, prices=prices, since=since, model=model,
         rate=rate, settlement=settlement, paths=paths, seed=seed, cap=cap, upside_share=upside_share,
         variants=variants, gap_cap=gap_cap, dumping=dumping, unit_cost=unit_cost, debt_service=debt_service,
-        spot=spot, drift=drift, vol=vol, kappa=kappa, long_run_price=long_run_price, jump_rate=jump_rate,
-        jump_mean=jump_mean, jump_vol=jump_vol), fmt)
+            spot=spot, drift=drift, vol=vol, kappa=kappa, long_run_price=long_run_price, jump_rate=jump_rate,
+            jump_mean=jump_mean, jump_vol=jump_vol)
+    _show(valuation, fmt)
 
 
 @markets_app.command("tariff")
@@ -109,11 +111,13 @@ def markets_tariff(
 ) -> None:
     """A variable (border-adjusted) tariff: imports pay max(0, reference − import price) per tonne.  Revenue,
     its distribution, and the landed price partners' buyers see."""
-    _show(chain().markets.tariff(
-        reference, volume, years, material=material, prices=prices, since=since, model=model, rate=rate,
-        settlement=settlement, paths=paths, seed=seed, dumping=dumping, spot=spot, drift=drift, vol=vol,
-        kappa=kappa, long_run_price=long_run_price, jump_rate=jump_rate, jump_mean=jump_mean, jump_vol=jump_vol),
-        fmt)
+    with Working(f"valuing on {paths:,} price paths"):
+        valuation = chain().markets.tariff(
+            reference, volume, years, material=material, prices=prices, since=since, model=model, rate=rate,
+            settlement=settlement, paths=paths, seed=seed, dumping=dumping, spot=spot, drift=drift, vol=vol,
+            kappa=kappa, long_run_price=long_run_price, jump_rate=jump_rate, jump_mean=jump_mean,
+            jump_vol=jump_vol)
+    _show(valuation, fmt)
 
 
 @markets_app.command("prices")
@@ -145,7 +149,8 @@ def markets_calibrate(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Fit price models by maximum likelihood: parameters, standard errors, log-likelihood and AIC."""
-    table = chain().markets.calibrate(material=material, prices=prices, since=since, model=model)
+    with Working("fitting the price models (maximum likelihood)"):
+        table = chain().markets.calibrate(material=material, prices=prices, since=since, model=model)
     emit(table, fmt, table.attrs["title"])
     for message in table.attrs["skipped"]:
         note(message)

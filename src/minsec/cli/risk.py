@@ -224,5 +224,10 @@ def brief(
     if out.suffix.lower() not in (".html", ".htm", ".pdf"):
         fail(f"--out {out}: the briefing is written as .html or .pdf")
     writable(out, "--out")
-    written = write_brief(briefing_html(chain(), material, importer), out)
+    from minsec.cli.core import Working
+
+    with Working(f"building the {material} briefing"):
+        html = briefing_html(chain(), material, importer)
+    with Working("printing it with Chromium" if out.suffix.lower() == ".pdf" else "writing it"):
+        written = write_brief(html, out)
     typer.echo(f"briefing written to {written} ({written.stat().st_size / 1e6:.1f} MB)", err=True)

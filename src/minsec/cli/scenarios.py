@@ -8,7 +8,18 @@ from typing import Annotated
 
 import typer
 
-from minsec.cli.core import Format, FormatOption, ProgressBar, chain, emit, emit_json, fail, note, records
+from minsec.cli.core import (
+    Format,
+    FormatOption,
+    ProgressBar,
+    Working,
+    chain,
+    emit,
+    emit_json,
+    fail,
+    note,
+    records,
+)
 
 scenario_app = typer.Typer(help="Disruption scenarios: run one, run a Monte Carlo ensemble, see the calibration.",
                            no_args_is_help=True)
@@ -155,8 +166,10 @@ def emergency_allocate(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Release orders and transfers that minimise weighted unmet demand, sharing the shortfall (LP, HiGHS)."""
-    allocation = chain().scenarios.allocate(scenario, stocks=stocks, stock_days=stock_days, joint_days=joint_days,
-                                            sharing=sharing, restraint=restraint, demand=demand)
+    with Working("running the scenario and sharing out the stocks (LP, HiGHS)"):
+        allocation = chain().scenarios.allocate(scenario, stocks=stocks, stock_days=stock_days,
+                                                joint_days=joint_days, sharing=sharing, restraint=restraint,
+                                                demand=demand)
     if fmt is Format.json:
         emit_json(allocation.to_dict())
     elif fmt is Format.csv:

@@ -98,14 +98,15 @@ class RulesAccessor:
         from minsec.rules.check import check
         from minsec.rules.policy import load_policies, policy_on
 
-        day = as_date(date)
-        chosen = policy_on(load_policies(policy), day)
+        # the bill first: a broken file is named before a date or a policy version is looked at
         if isinstance(bom, BillOfMaterials):
             parsed = bom
         elif isinstance(bom, Mapping):
             parsed = parse_bom(dict(bom))
         else:
             parsed = load_bom(_shipped_example(bom), entities)
+        day = as_date(date)
+        chosen = policy_on(load_policies(policy), day)
         return check(parsed, chosen, day, self._chain.groups)
 
     def commitments(self, register: str | Path | None = None, measures: str | Path | None = None,

@@ -193,6 +193,12 @@ def _compile_events(scenario: Scenario, context: ScenarioContext, parameters: pd
         where = f"events[{i}]"
         if not isinstance(event, ExportRestriction | ProductionOutage):
             continue
+        end = event.start_month + event.duration_months
+        if end > scenario.horizon_months:
+            # said, not silently cut: the months past the horizon are not modelled
+            warnings.append(f"{where}: runs to month {end:g}, past the {scenario.horizon_months}-month horizon; "
+                            f"only its first {max(scenario.horizon_months - event.start_month, 0):g} months are "
+                            "modelled (raise horizon_months to see the rest)")
         country = context.country(event.country, f"{where}.country")
         home = baseline.region_of.get(country, REST_OF_WORLD)
         if isinstance(event, ExportRestriction):
