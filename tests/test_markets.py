@@ -156,6 +156,29 @@ def test_ou_jump_calibration_recovers_mean_reversion_and_jumps():
     assert fit.aic < fit_ou(_series(np.r_[50.0, path]), jumps=False).aic
 
 
+def test_parameters_the_series_does_not_identify_are_flagged_and_never_used_silently():
+    """Copper's monthly Pink Sheet since 1960 identifies a GBM drift and volatility, but not an OU-jump long-run
+    price (272,022 ± 1,648,457 USD/t: the series has not reverted to any level); cobalt's eight annual USGS prices
+    do not identify a drift (0.005 ± 0.16).  The drift falls back on no trend, said in the model choice; the
+    long-run price is refused, naming the option that would supply it."""
+    import minsec
+    from minsec.errors import InputError
+
+    markets = minsec.load().markets
+    table = markets.calibrate(material="copper")
+    rows = {(r.model, r.parameter): r for r in table.itertuples()}
+    assert rows[("gbm", "mu")].identified and rows[("gbm", "sigma")].identified
+    weak = rows[("ou-jump", "long_run_price")]
+    assert not weak.identified and weak.std_error > weak.estimate
+    with pytest.raises(InputError, match=r"long_run_price .* \(--long-run-price\).* not identified"):
+        markets.floor(10_000, 100, 5, material="copper", model="ou-jump", paths=500)
+    cobalt = markets.floor(60_000, 100, 5, material="cobalt", paths=2_000)
+    assert cobalt.iloc[0]["param_mu"] == 0.0
+    assert "mu 0.00471 ± 0.1646 is not identified by the series" in cobalt.iloc[0]["model_choice"]
+    given = markets.floor(60_000, 100, 5, material="cobalt", drift=0.02, paths=2_000)
+    assert given.iloc[0]["param_mu"] == 0.02 and "not identified" not in given.iloc[0]["model_choice"]
+
+
 def test_short_series_say_how_many_points_are_needed():
     short = _series(np.array([10.0, 11.0, 12.0, 11.0, 13.0]), 365)
     with pytest.raises(MarketInputError, match=r"5 price.*ou-jump model; it needs at least 24"):
@@ -321,4 +344,4 @@ def test_cli_tariff_surveillance_and_errors():
     assert unknown.exit_code == 2 and "no bundled price series for material 'unobtainium'" in unknown.output
     negative = runner.invoke(app, ["markets", "floor", "--floor", "100", "--volume", "-5", "--years", "2",
                                    "--spot", "90", "--drift", "0", "--vol", "0.2"])
-    assert negative.exit_code == 2 and "volume must be a non-negative" in negative.output
+    assert negative.exit_code == 2 and "--volume -5 is outside [0, 1e+09]" in negative.output

@@ -97,7 +97,8 @@ class MarketsAccessor:
     def calibrate(self, material: str | None = None, prices: str | Path | None = None, since: int | None = None,
                   model: str = "all") -> pd.DataFrame:
         """Price models (``gbm``, ``ou``, ``ou-jump`` or ``all``) fitted by maximum likelihood: one row per
-        parameter with its standard error, log-likelihood, AIC and the period fitted; models the series is too
+        parameter with its standard error, whether the series identifies it (``identified``: the standard error
+        is no larger than the estimate), log-likelihood, AIC and the period fitted; models the series is too
         short for are listed in ``frame.attrs["skipped"]`` (``model="all"``) or raise."""
         import pandas as pd
 
@@ -116,9 +117,11 @@ class MarketsAccessor:
                     raise
                 skipped.append(str(exc))
                 continue
+            weak = fitted.not_identified()
             for parameter, value in fitted.params.items():
                 rows.append({"model": name, "parameter": parameter, "estimate": value,
-                             "std_error": fitted.std_errors.get(parameter), "log_likelihood": fitted.log_likelihood,
+                             "std_error": fitted.std_errors.get(parameter), "identified": parameter not in weak,
+                             "log_likelihood": fitted.log_likelihood,
                              "aic": fitted.aic, "points": fitted.n_points, "frequency": fitted.frequency,
                              "period": f"{fitted.first} … {fitted.last}", "last_price_usd_per_t": fitted.last_price,
                              "source": fitted.source})
@@ -164,7 +167,7 @@ class MarketsAccessor:
         if wrong:
             raise InputError("; ".join(wrong) + (" (or use --example mp-materials, or --material to calibrate the "
                                                  "price model)" if missing else ""))
-        built, s0, calibration = price_model(chosen, series, **options)
+        built, s0, calibration, notes = price_model(chosen, series, **options)
         schedule = Schedule(int(tenor), float(covered), settlement or spec.get("settlement", "monthly"))
         discount = rate if rate is not None else spec.get("rate", DEFAULT_RATE)
         mechanisms = [PriceFloor(float(floor_value), cap, upside_share)]
@@ -175,7 +178,8 @@ class MarketsAccessor:
         results = value_mechanisms(built, s0, schedule, mechanisms, discount, paths, seed, regime,
                                    Producer(unit_cost, debt_service))
         inputs = {"floor_usd_per_t": float(floor_value),
-                  **_inputs(built, s0, calibration, discount, schedule, paths, seed, regime, sources)}
+                  **_inputs(built, s0, calibration, discount, schedule, paths, seed, regime, sources,
+                            _choice(built.name, model is not None or "model" in spec, calibration, notes))}
         table = _valuation([r.summary() for r in results], inputs,
                            spec.get("name", "Price floor (contract for difference)"))
         table.attrs["pv_histogram"] = _histogram(results[0].pv)
@@ -198,13 +202,14 @@ class MarketsAccessor:
                           "--paths": paths, **_option_names(options)}, _uncalibrated(model, series, options))
         if wrong:
             raise InputError("; ".join(wrong))
-        built, s0, calibration = price_model(model, series, **options)
+        built, s0, calibration, notes = price_model(model, series, **options)
         schedule = Schedule(years, volume, settlement or "monthly")
         discount = rate if rate is not None else DEFAULT_RATE
         regime = dumping_regime(dumping)
         result = value_mechanisms(built, s0, schedule, [VariableTariff(reference)], discount, paths, seed,
                                   regime)[0]
-        inputs = _inputs(built, s0, calibration, discount, schedule, paths, seed, regime, {})
+        inputs = _inputs(built, s0, calibration, discount, schedule, paths, seed, regime, {},
+                         _choice(built.name, model != "gbm", calibration, notes))
         table = _valuation([tariff_record(result.summary(), reference)], inputs, "Variable (border-adjusted) tariff")
         table.attrs["pv_histogram"] = _histogram(-result.pv + 0.0)     # the treasury's revenue
         table.attrs["failed_checks"] = failed_checks([result.summary()])
@@ -400,12 +405,25 @@ def _us_periods(table: pd.DataFrame, period: str | None) -> list[str]:
     return [str(period)]
 
 
+#: the CLI option of each price-model parameter
+PARAMETER_OPTIONS = {"mu": "--drift", "sigma": "--vol", "kappa": "--kappa", "long_run_price": "--long-run-price",
+                     "jump_rate": "--jump-rate", "jump_mean": "--jump-mean", "jump_sigma": "--jump-vol"}
+#: parameters with a neutral value a valuation may fall back on when the series does not identify them: no trend,
+#: no jumps (the jump size then plays no part)
+NEUTRAL = {"mu": 0.0, "jump_rate": 0.0}
+
+
 def price_model(model: str, series: PriceSeries | None, spot: float | None = None, drift: float | None = None,
                 vol: float | None = None, kappa: float | None = None, long_run_price: float | None = None,
                 jump_rate: float | None = None, jump_mean: float | None = None, jump_vol: float | None = None
-                ) -> tuple[Any, float, Calibration | None]:
-    """The price model and spot price: given parameters are used as they are; missing ones are calibrated on
-    ``series`` (maximum likelihood), and the spot defaults to its last price."""
+                ) -> tuple[Any, float, Calibration | None, list[str]]:
+    """The price model, the spot price and what was said about the choice: given parameters are used as they
+    are; missing ones are calibrated on ``series`` (maximum likelihood), and the spot defaults to its last price.
+
+    A calibrated parameter the series does not identify (:meth:`Calibration.not_identified`: standard error
+    larger than the estimate) is never used silently: a drift or a jump rate falls back on its neutral value (no
+    trend, no jumps) with a note; any other (volatility, mean reversion, long-run price) is refused, naming the
+    option that would supply it."""
     from minsec.markets.price_models import GBM, OUJump, calibrate
 
     if model not in ("gbm", "ou-jump"):
@@ -414,21 +432,46 @@ def price_model(model: str, series: PriceSeries | None, spot: float | None = Non
              "ou-jump": {"kappa": kappa, "long_run_price": long_run_price, "sigma": vol, "jump_rate": jump_rate,
                          "jump_mean": jump_mean, "jump_sigma": jump_vol}}[model]
     required = ("mu", "sigma") if model == "gbm" else ("kappa", "long_run_price", "sigma")
-    calibration = None
+    calibration, notes = None, []
     if any(given[k] is None for k in required):
         if series is None:
-            option = {"mu": "--drift", "sigma": "--vol", "kappa": "--kappa", "long_run_price": "--long-run-price"}
-            missing = ", ".join(option[k] for k in required if given[k] is None)
+            missing = ", ".join(PARAMETER_OPTIONS[k] for k in required if given[k] is None)
             raise InputError(f"{model} needs {missing}: give them as options or a --material/--prices series to "
                              "calibrate on")
         calibration = calibrate(series, model)
     params = {k: (v if v is not None else (calibration.params[k] if calibration else 0.0)) for k, v in given.items()}
+    if calibration is not None:
+        params, notes = _identified(model, given, params, calibration)
     built = GBM(params["mu"], params["sigma"]) if model == "gbm" else OUJump(**params)
     if spot is None:
         if series is None:
             raise InputError("give --spot (USD/t) or a --material/--prices series whose last price is the spot")
         spot = float(series.prices[-1])
-    return built, float(spot), calibration
+    return built, float(spot), calibration, notes
+
+
+def _identified(model: str, given: dict, params: dict, calibration: Calibration) -> tuple[dict, list[str]]:
+    """The calibrated parameters with the unidentified ones replaced by their neutral value (and a note), or an
+    error naming the ones that have none."""
+    params, notes, refused = dict(params), [], []
+    weak = [k for k in calibration.not_identified() if given.get(k) is None and k in params]
+    for name in weak:
+        estimate, error = calibration.params[name], calibration.std_errors.get(name, float("nan"))
+        text = f"{name} {estimate:,.4g} ± {error:,.4g}"
+        if name in NEUTRAL:
+            params[name] = NEUTRAL[name]
+            notes.append(f"{text} is not identified by the series (standard error larger than the estimate): set "
+                         f"to {NEUTRAL[name]:g}; give {PARAMETER_OPTIONS[name]} to choose another")
+        elif name in ("jump_mean", "jump_sigma") and params.get("jump_rate") == 0.0:
+            continue                        # no jumps: their size plays no part
+        else:
+            refused.append(f"{text} ({PARAMETER_OPTIONS[name]})")
+    if refused:
+        advice = "use --model gbm or give them" if model == "ou-jump" else "give them"
+        raise InputError(f"{model} calibrated on {calibration.source}: {', '.join(refused)} not identified (standard "
+                         f"error larger than the estimate); {advice} as options, or a longer series (--prices, "
+                         "--since)")
+    return params, notes
 
 
 def dumping_regime(text: str | None):
@@ -492,9 +535,19 @@ def _model_options(options: Mapping[str, float | None]) -> dict[str, float | Non
     return {name: options.get(name) for name in MODEL_OPTIONS}
 
 
+def _choice(name: str, chosen: bool, calibration: Calibration | None, notes: list[str]) -> str:
+    """Why this price model with these parameters, in words (an input of every valuation)."""
+    why = ("chosen" if chosen else "the default: two parameters a short annual series can identify; ou-jump "
+           "needs ≥ 24 prices and an identified mean reversion")
+    basis = ("parameters as given" if calibration is None else
+             f"fitted by maximum likelihood on {calibration.n_points} {calibration.frequency} prices "
+             f"{calibration.first} … {calibration.last} ({calibration.source})")
+    return "; ".join([f"{name} ({why})", basis, *notes])
+
+
 def _inputs(model, spot: float, calibration, rate: float, schedule, paths: int, seed: int, regime,
-            sources: dict) -> dict:
-    out = {"model": model.name, **{f"param_{k}": v for k, v in model.describe().items()},
+            sources: dict, choice: str = "") -> dict:
+    out = {"model": model.name, "model_choice": choice, **{f"param_{k}": v for k, v in model.describe().items()},
            "spot_usd_per_t": spot, "rate": rate, "settlement": schedule.settlement, "years": schedule.years,
            "volume_t_per_year": schedule.volume_per_year, "paths": paths, "seed": seed,
            "dumping_regime": (f"×{1 - regime.depth:g} from year {regime.start_years:g} for "

@@ -82,6 +82,16 @@ class Calibration:
     def aic(self) -> float:
         return 2 * len(self.params) - 2 * self.log_likelihood
 
+    def not_identified(self) -> list[str]:
+        """Parameters the series does not pin down: a standard error that is missing, infinite or larger than
+        the estimate itself (the estimate is then indistinguishable from zero, or from anything)."""
+        out = []
+        for name, value in self.params.items():
+            error = self.std_errors.get(name)
+            if error is None or not np.isfinite(error) or error > abs(value):
+                out.append(name)
+        return out
+
 
 @dataclass(frozen=True)
 class GBM:
