@@ -275,6 +275,57 @@ def test_unit_values_and_dumping_margin_by_hand():
     assert (share.exporter, share.value) == ("CHN", pytest.approx(80 / 94))
 
 
+def test_a_dumping_finding_is_high_confidence_only_where_three_checks_agree():
+    """Hand case: one product (content factor 1), CHN at 5,000 USD/t into the EU against undistorted sales at
+    7,000-20,000, while it sells at 10,000 in Japan, and a reference price of 9,000: all three checks support and
+    the finding is high.  A mixed code, or a reference below the export price, makes the same gap low."""
+    trade = trade_table()
+    trade.loc[(trade["exporter"] == "CHN") & (trade["importer"] == "JPN"), "value_kusd"] = 1000.0   # 10,000/t
+    more = pd.DataFrame([(2024, "CAN", "KOR", 85.0, 10.0), (2024, "AUS", "KOR", 88.0, 10.0)],
+                        columns=["year", "exporter", "importer", "value_kusd", "quantity_t"]).assign(hs92="811220")
+    trade = pd.concat([trade, more], ignore_index=True)
+    one_product = HS.assign(content_factor=1.0)
+    args = (trade, one_product, "EU27", frozenset({"DEU", "FRA"}), frozenset({"USA", "DEU", "FRA", "JPN", "KOR"}),
+            2024, SurveillanceSettings(min_surge_value_usd=3e5))
+
+    def chn(references, hs=one_product):
+        found = surveil(*args[:1], hs, *args[2:], references=references)
+        return next(f for f in found if f.kind == "dumping" and f.exporter == "CHN")
+
+    agreed = chn({"chromium": 9000.0})
+    # normal value: the weighted median of 7,000 (10 t), 8,000, 8,500, 8,800, 9,000 (10 t each), 9,800 (4 t),
+    # 20,000 (5 t), 999,000 (1 t) = 8,500 → margin 0.7
+    assert agreed.value == pytest.approx(0.7)
+    assert {k: c["verdict"] for k, c in agreed.checks.items()} == {
+        "spread": "supports", "own_sales_elsewhere": "supports", "reference_price": "supports"}
+    assert agreed.checks["own_sales_elsewhere"]["ratio_to_export_price"] == pytest.approx(2.0)
+    assert agreed.confidence == "high" and "checks: spread supports" in agreed.summary
+    assert agreed.record()["checks"]["reference_price"]["reference_usd_per_t"] == 9000.0
+    assert chn({"chromium": 4000.0}).confidence == "low"            # the export price is above the reference
+    mixed = chn({"chromium": 9000.0}, HS.assign(content_factor=np.nan))
+    assert mixed.confidence == "low" and mixed.checks["spread"]["verdict"] == "contradicts"
+    assert mixed.checks["reference_price"]["verdict"] == "unavailable"   # no reference for a mixed code
+    without = chn(None)                      # no reference price: the two other checks suffice when they agree
+    assert without.checks["reference_price"]["verdict"] == "unavailable" and without.confidence == "high"
+
+
+def test_published_unit_value_gaps_from_product_mix_are_not_high_confidence_dumping():
+    """The EU's imports in BACI's latest year: DRC cobalt (HS 810510 mixes intermediates and metal), Swiss
+    platinum (refining and semi-manufactures at very different prices) and Icelandic aluminium (sold at the same
+    price elsewhere) show unit-value gaps that are not dumping evidence: each is low confidence, with the check
+    that says why."""
+    import minsec
+
+    findings = minsec.load().markets.surveillance(importer="EU27", kind="dumping")
+    rows = {(r.hs92, r.exporter): r for r in findings.itertuples()}
+    cobalt, platinum, aluminium = rows[("810510", "COD")], rows[("711011", "CHE")], rows[("760110", "ISL")]
+    assert cobalt.confidence == "low" and "mixes products" in cobalt.checks["spread"]["why"]
+    assert platinum.confidence == "low" and platinum.checks["spread"]["interquartile_ratio"] > 3
+    assert aluminium.confidence == "low" and aluminium.checks["own_sales_elsewhere"]["verdict"] == "contradicts"
+    assert all(r.confidence != "high" or list(r.checks.values()).count("contradicts") == 0
+               for r in findings.itertuples())
+
+
 def test_de_minimis_and_negligible_volume_thresholds():
     trade = trade_table()
     strict = SurveillanceSettings(de_minimis=0.9)      # 80 % margin is then below the threshold

@@ -212,12 +212,16 @@ def markets_surveillance(
     findings = chain().markets.surveillance(importer=importer, year=year, kind=kind, material=material,
                                             include_ores=include_ores, source=source, period=period,
                                             include_mixed=include_mixed)
+    raw = findings
     code, when = ("hs4", "period") if source == "usitc" else ("hs92", "year")
     columns = ["kind", code, "material", "importer", "exporter", when, "metric", "value", "threshold",
                "severity", "confidence", "evidence_flows", "summary"]
+    if "checks" in findings:              # the dumping test's cross-checks, in words (JSON keeps their figures)
+        findings = findings.assign(checks=findings["checks"].map(checks_text))
+        columns.insert(columns.index("evidence_flows"), "checks")
     frame = findings.assign(evidence_flows=findings["evidence"].map(len))[columns]
     if fmt is Format.json:
-        emit_json(records(findings))
+        emit_json(records(raw))
     elif fmt is Format.csv:
         emit(frame, fmt)
     else:
@@ -228,3 +232,10 @@ def markets_surveillance(
             typer.echo(f"{number}. {summary}")
     for message in findings.attrs.get("notes", []):       # what was not tested (usitc), on stderr
         note(message)
+
+
+def checks_text(checks) -> str:
+    """``spread contradicts; own sales elsewhere supports; reference price unavailable`` (empty: no checks)."""
+    if not isinstance(checks, dict):
+        return ""
+    return "; ".join(f"{name.replace('_', ' ')} {check['verdict']}" for name, check in checks.items())

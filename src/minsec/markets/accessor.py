@@ -335,13 +335,30 @@ class MarketsAccessor:
         chosen_year = year if year is not None else int(trade["year"].max())
         stages = frozenset({"refining", "mining"}) if include_ores else frozenset({"refining"})
         findings = surveil(trade, hs, importer, members, self._chain.members("partnership"),
-                           chosen_year, SurveillanceSettings(price_test_stages=stages))
+                           chosen_year, SurveillanceSettings(price_test_stages=stages),
+                           references=self._yearly_references(chosen_year))
         findings = [f for f in findings if (kind is None or f.kind == kind)
                     and (material is None or f.material == material)]
         table = pd.DataFrame([f.record() for f in findings], columns=FINDING_COLUMNS)
         table.attrs.update(title=f"Surveillance: {importer}, {chosen_year} ({len(findings)} findings)",
                            year=chosen_year)
         return table
+
+    def _yearly_references(self, year: int) -> dict[str, float]:
+        """Each material's mean bundled price in ``year`` (USD/t), for the dumping test's reference check."""
+        from minsec.markets.series import MarketInputError, material_series
+
+        out = {}
+        for material in sorted(set(self.price_series()["material"])):
+            try:
+                series = material_series(self._chain, material)
+            except MarketInputError:
+                continue
+            table = series.table()
+            in_year = table[table["date"].astype(str).str.startswith(str(year))]
+            if len(in_year):
+                out[material] = float(in_year["price_usd_per_t"].mean())
+        return out
 
     def _us_surveillance(self, importer: str, year: int | None, kind: str | None, material: str | None,
                          include_ores: bool, period: str | None, include_mixed: bool) -> pd.DataFrame:
@@ -387,7 +404,7 @@ class MarketsAccessor:
 
 #: the fields of :meth:`minsec.markets.surveillance.Finding.record`, in order
 FINDING_COLUMNS = ["kind", "hs92", "material", "importer", "exporter", "year", "metric", "value", "threshold",
-                   "severity", "summary", "confidence", "evidence"]
+                   "severity", "summary", "confidence", "checks", "evidence"]
 
 
 def _us_periods(table: pd.DataFrame, period: str | None) -> list[str]:

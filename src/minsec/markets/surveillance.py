@@ -28,7 +28,22 @@ For an importer (a country or a group such as EU27 or the partnership) and a yea
 Price findings carry a confidence: ``low`` when the benchmark is more than ``product_mix_ratio`` (3×) the
 examined price — at such gaps a different product mix inside the HS code (scrap, low grades, other compounds)
 is the likelier explanation, so the finding is kept for review with severity ``low`` — ``medium`` when the
-benchmark rests on fewer than six exporters, ``high`` otherwise.
+benchmark rests on fewer than six exporters, ``high`` otherwise.  A dumping finding's confidence is further
+held to what three independent checks say (``checks`` on the finding, each ``supports``, ``contradicts`` or
+``unavailable`` with its figures):
+
+* **spread** — the undistorted exporters' unit values in the code: a code whose catalogue content is not one
+  product (``content_factor`` not 1: hydroxides and metal, mattes and powders) or whose interquartile ratio
+  P75/P25 exceeds ``product_mix_ratio`` mixes products or grades, and an export price inside their P10–P90
+  band is not anomalous (both contradict);
+* **own sales elsewhere** — the exporter's unit value of the same code to importers outside the examined one:
+  ≥ 20 % higher supports (price discrimination), within ±20 % contradicts (its product, not its price to this
+  importer, is cheap);
+* **reference price** — where the code is the refined metal (content factor 1) and minsec bundles a price
+  series for the material: an export price below the year's mean reference supports, one at or above it
+  contradicts.
+
+``high`` needs two checks supporting and none contradicting; any contradiction makes the finding ``low``.
 
 Each finding carries its evidence: the flows behind it (exporter, importer, year, value, tonnes, unit value).
 BACI values are FOB in thousands of US dollars and quantities in tonnes; unit values here are USD per tonne of
@@ -102,6 +117,7 @@ class Finding:
     summary: str
     evidence: list[dict] = field(default_factory=list)
     confidence: str = "high"
+    checks: dict | None = None        # dumping: spread, own sales elsewhere, reference price (module docstring)
 
     def record(self, with_evidence: bool = True) -> dict:
         out = {k: v for k, v in self.__dict__.items() if k != "evidence"}
@@ -197,6 +213,8 @@ class _Scan:
     this_year: pd.DataFrame         # … in ``year``
     by_origin: pd.DataFrame         # hs92 × exporter unit values, volume share, outside the partnership or not
     candidates: pd.DataFrame        # outside origins above negligible volume on price-tested codes
+    content_factor: pd.Series       # hs92 → the catalogue's content factor (1: one product; NaN: a mix)
+    references: dict[str, float]    # hs92 → the year's mean reference price, USD/t (refined-metal codes only)
 
     def material(self, hs: str) -> str:
         return str(self.material_of.get(hs, ""))
@@ -206,16 +224,18 @@ class _Scan:
 
 
 def surveil(trade: pd.DataFrame, hs_materials: pd.DataFrame, importer: str, members: frozenset[str],
-            partners: frozenset[str], year: int, settings: SurveillanceSettings | None = None) -> list[Finding]:
+            partners: frozenset[str], year: int, settings: SurveillanceSettings | None = None,
+            references: dict[str, float] | None = None) -> list[Finding]:
     """All findings for ``importer`` (whose ISO3 ``members`` are given) in ``year``; see the module docstring.
 
-    ``hs_materials``: ``hs92 → material`` (the catalogue's HS table); ``partners``: ISO3 of the partnership.
+    ``hs_materials``: ``hs92 → material`` (the catalogue's HS table); ``partners``: ISO3 of the partnership;
+    ``references``: material → the year's reference price in USD/t (the dumping test's third check).
     """
     settings = settings or SurveillanceSettings()
     years = sorted(int(y) for y in trade["year"].unique())
     if year not in years:
         raise MarketInputError(f"no trade data for {year}; the trade table covers {years[0]}–{years[-1]}")
-    scan = build_scan(trade, hs_materials, importer, members, partners, year, settings)
+    scan = build_scan(trade, hs_materials, importer, members, partners, year, settings, references=references)
     return scan_findings(scan, trade, members, partners, years, KINDS)
 
 
@@ -225,7 +245,7 @@ KINDS = ("dumping", "surge", "undercutting", "outside_share")
 
 def build_scan(trade: pd.DataFrame, hs_materials: pd.DataFrame, importer: str, members: frozenset[str],
                partners: frozenset[str], year: int, settings: SurveillanceSettings,
-               priced: set[str] | None = None) -> _Scan:
+               priced: set[str] | None = None, references: dict[str, float] | None = None) -> _Scan:
     """What the tests of ``importer`` × ``year`` read (``trade`` in BACI's columns: ``exporter, importer, hs92,
     year, value_kusd, quantity_t``); ``priced``: the codes price tests run on (default: those of the
     catalogue's ``settings.price_test_stages``)."""
@@ -241,7 +261,13 @@ def build_scan(trade: pd.DataFrame, hs_materials: pd.DataFrame, importer: str, m
     by_origin["outside"] = ~by_origin["exporter"].isin(partners)
     candidates = by_origin[by_origin["outside"] & (by_origin["share"] >= settings.negligible_share)
                            & by_origin["hs92"].isin(priced)]
-    return _Scan(importer, year, settings, catalogue_rows["material"], into, this_year, by_origin, candidates)
+    factors = (catalogue_rows["content_factor"] if "content_factor" in catalogue_rows
+               else pd.Series(np.nan, index=catalogue_rows.index))
+    # a reference price applies only where the code is the refined material itself (content factor 1)
+    code_references = {hs: float(references[material]) for hs, material in catalogue_rows["material"].items()
+                       if references and material in references and factors.get(hs) == 1.0}
+    return _Scan(importer, year, settings, catalogue_rows["material"], into, this_year, by_origin, candidates,
+                 factors, code_references)
 
 
 def scan_findings(scan: _Scan, trade: pd.DataFrame, members: frozenset[str], partners: frozenset[str],
@@ -260,8 +286,8 @@ def _dumping(scan: _Scan, trade: pd.DataFrame) -> list[Finding]:
     """Dumping margins against a constructed normal value: the undistorted exporters' sales to the world,
     leaving out the examined exporter (quantity-weighted median unit value)."""
     settings, year = scan.settings, scan.year
-    world = trade[(trade["year"] == year) & trade["quantity_t"].notna() & (trade["quantity_t"] > 0)
-                  & ~trade["exporter"].isin(settings.distorted_exporters)]
+    year_trade = trade[(trade["year"] == year) & trade["quantity_t"].notna() & (trade["quantity_t"] > 0)]
+    world = year_trade[~year_trade["exporter"].isin(settings.distorted_exporters)]
     world_uv = world["value_kusd"].to_numpy() * 1000 / world["quantity_t"].to_numpy()
     world_groups = {hs: idx for hs, idx in world.groupby("hs92").indices.items()}
     findings = []
@@ -273,19 +299,90 @@ def _dumping(scan: _Scan, trade: pd.DataFrame) -> list[Finding]:
         exporters = len(np.unique(world["exporter"].to_numpy()[keep]))
         if exporters < settings.min_benchmark_exporters:
             continue
-        normal = weighted_median(world_uv[keep], world["quantity_t"].to_numpy()[keep])
+        quantities = world["quantity_t"].to_numpy()[keep]
+        normal = weighted_median(world_uv[keep], quantities)
         margin = float(dumping_margin(normal, row.unit_value_usd_per_t))
         if margin > settings.de_minimis:
-            confidence = _price_confidence(normal, row.unit_value_usd_per_t, exporters, settings)
+            price = float(row.unit_value_usd_per_t)
+            checks = {"spread": _spread_check(scan, row.hs92, world_uv[keep], quantities, price),
+                      "own_sales_elsewhere": _elsewhere_check(year_trade, row.hs92, row.exporter, scan, price),
+                      "reference_price": _reference_check(scan, row.hs92, price)}
+            confidence = _checked_confidence(_price_confidence(normal, price, exporters, settings), checks)
             findings.append(Finding(
                 "dumping", row.hs92, scan.material(row.hs92), scan.importer, row.exporter, year,
                 "dumping_margin", margin, settings.de_minimis,
                 "low" if confidence == "low" else _severity("dumping", margin),
-                f"{row.exporter} → {scan.importer}, HS {row.hs92}: export price {row.unit_value_usd_per_t:,.0f} "
+                f"{row.exporter} → {scan.importer}, HS {row.hs92}: export price {price:,.0f} "
                 f"USD/t vs constructed normal value {normal:,.0f} USD/t ({len(keep)} flows from {exporters} "
                 f"undistorted exporters): margin {margin:.1%} > de minimis {settings.de_minimis:.0%}; "
-                f"{row.share:.0%} of imports", _evidence(scan.flows(row.hs92, row.exporter)), confidence))
+                f"{row.share:.0%} of imports; checks: "
+                + ", ".join(f"{name.replace('_', ' ')} {c['verdict']}" for name, c in checks.items()),
+                _evidence(scan.flows(row.hs92, row.exporter)), confidence, checks))
     return findings
+
+
+def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][min(np.searchsorted(cumulative, q * cumulative[-1]), len(values) - 1)])
+
+
+def _spread_check(scan: _Scan, hs: str, unit_values_: np.ndarray, quantities: np.ndarray, price: float) -> dict:
+    """Does the code hold one product at one price level, and is the price outside the undistorted band?"""
+    p10, p25, p75, p90 = (_weighted_quantile(unit_values_, quantities, q) for q in (0.10, 0.25, 0.75, 0.90))
+    ratio = p75 / p25 if p25 > 0 else float("inf")
+    factor = scan.content_factor.get(hs)
+    figures = {"p10_usd_per_t": p10, "p25_usd_per_t": p25, "p75_usd_per_t": p75, "p90_usd_per_t": p90,
+               "interquartile_ratio": ratio, "content_factor": None if pd.isna(factor) else float(factor)}
+    if pd.isna(factor) or factor != 1.0:
+        return figures | {"verdict": "contradicts", "why": "the code mixes products or grades (variable content)"}
+    if ratio > scan.settings.product_mix_ratio:
+        return figures | {"verdict": "contradicts", "why": f"undistorted unit values spread {ratio:.1f}× (P75/P25): "
+                                                         "different products or grades"}
+    if price >= p10:
+        return figures | {"verdict": "contradicts", "why": "the export price lies within the undistorted P10–P90 "
+                                                         "band"}
+    return figures | {"verdict": "supports", "why": "one product, and the price below the undistorted P10"}
+
+
+def _elsewhere_check(trade_year: pd.DataFrame, hs: str, exporter: str, scan: _Scan, price: float) -> dict:
+    """What the exporter charges other importers for the same code that year."""
+    members = set(scan.into["importer"].unique())
+    rows = trade_year[(trade_year["hs92"] == hs) & (trade_year["exporter"] == exporter)
+                      & ~trade_year["importer"].isin(members)]
+    quantity = float(rows["quantity_t"].sum())
+    if quantity <= 0:
+        return {"verdict": "unavailable", "why": "no sales to other importers that year"}
+    elsewhere = float(rows["value_kusd"].sum() * 1000 / quantity)
+    ratio = elsewhere / price
+    figures = {"unit_value_elsewhere_usd_per_t": elsewhere, "quantity_elsewhere_t": quantity,
+               "ratio_to_export_price": ratio}
+    if ratio >= 1.2:
+        return figures | {"verdict": "supports", "why": f"sells {ratio:.2f}× dearer elsewhere: price discrimination"}
+    if ratio > 1 / 1.2:
+        return figures | {"verdict": "contradicts", "why": "sells at the same price elsewhere: its product is cheap, "
+                                                          "not its price to this importer"}
+    return figures | {"verdict": "unavailable", "why": "sells cheaper elsewhere: inconclusive"}
+
+
+def _reference_check(scan: _Scan, hs: str, price: float) -> dict:
+    reference = scan.references.get(hs)
+    if reference is None:
+        return {"verdict": "unavailable", "why": "no reference price for this code (not the refined metal, or no "
+                                                 "bundled price series)"}
+    figures = {"reference_usd_per_t": reference, "ratio_to_export_price": reference / price}
+    if price < reference * (1 - scan.settings.de_minimis):
+        return figures | {"verdict": "supports", "why": "the export price is below the year's reference price"}
+    return figures | {"verdict": "contradicts", "why": "the export price is at or above the year's reference price"}
+
+
+def _checked_confidence(base: str, checks: dict) -> str:
+    """``low`` on any contradiction (or when the gap alone says product mix), ``high`` only with two checks
+    supporting and none contradicting, ``medium`` otherwise."""
+    verdicts = [c["verdict"] for c in checks.values()]
+    if base == "low" or "contradicts" in verdicts:
+        return "low"
+    return "high" if base == "high" and verdicts.count("supports") >= 2 else "medium"
 
 
 def _undercutting(scan: _Scan, trade: pd.DataFrame, members: frozenset[str], partners: frozenset[str]
