@@ -49,10 +49,10 @@ class Schedule:
             raise MarketInputError(f"settlement must be one of {', '.join(SETTLEMENTS_PER_YEAR)} "
                                    f"(got {self.settlement!r})")
         if not (isinstance(self.years, int | np.integer) and self.years >= 1):
-            raise MarketInputError(f"tenor must be a whole number of years ≥ 1 (got {self.years!r})")
+            raise MarketInputError(f"tenor must be a whole number of years ≥ 1 (got {self.years})")
         if not (np.isfinite(self.volume_per_year) and self.volume_per_year >= 0):
             raise MarketInputError(f"volume must be a non-negative number of tonnes per year "
-                                   f"(got {self.volume_per_year!r})")
+                                   f"(got {self.volume_per_year})")
 
     @property
     def per_year(self) -> int:
@@ -80,7 +80,7 @@ def _positive(name: str, value: float | None, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
     if value is None or not np.isfinite(value) or value < 0:
-        raise MarketInputError(f"{name} must be a non-negative price in USD/t (got {value!r})")
+        raise MarketInputError(f"{name} must be a non-negative price in USD/t (got {value})")
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ def read_cost_curve(path: str | Path) -> pd.DataFrame:
         bad = values.isna() | (values < 0)
         if bad.any():
             position = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataFormatError(path, f"{frame[column].iloc[position]!r} is not a non-negative number",
+            raise DataFormatError(path, f"{frame[column].iloc[position]} is not a non-negative number",
                                   row=position + 2, column=column)
         frame[column] = values.astype(float)
     return frame
@@ -138,7 +138,7 @@ def read_weights(path: str | Path) -> pd.Series:
     bad = values.isna() | (values < 0) | ~np.isfinite(values.fillna(0))
     if bad.any():
         position = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataFormatError(path, f"{frame['weight'].iloc[position]!r} is not a non-negative number",
+        raise DataFormatError(path, f"{frame['weight'].iloc[position]} is not a non-negative number",
                               row=position + 2, column="weight")
     materials = frame["material"].astype(str).str.strip()
     if materials.duplicated().any():

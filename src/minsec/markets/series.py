@@ -39,7 +39,7 @@ class PriceSeries:
             raise MarketInputError("dates and prices differ in length")
         if len(self.prices) and (not np.isfinite(self.prices).all() or (self.prices <= 0).any()):
             row = int(np.flatnonzero(~(np.isfinite(self.prices) & (self.prices > 0)))[0])
-            raise MarketInputError(f"{self.label}: price on {self.dates[row]} is {self.prices[row]!r}; prices must "
+            raise MarketInputError(f"{self.label}: price on {self.dates[row]} is {self.prices[row]}; prices must "
                                    "be positive numbers")
         if len(self.dates) > 1 and (np.diff(self.dates.astype("datetime64[D]").astype(np.int64)) <= 0).any():
             raise MarketInputError(f"{self.label}: dates must be strictly increasing")

@@ -98,9 +98,9 @@ def value_mechanisms(model: PriceModel, s0: float, schedule: Schedule, mechanism
                      chunk_size: int = DEFAULT_CHUNK, workers: int = 2) -> list[Valuation]:
     """Simulate ``n_paths`` price paths of ``model`` from ``s0`` and value each mechanism on the same paths."""
     if not (np.isfinite(s0) and s0 > 0):
-        raise MarketInputError(f"spot price must be a positive number in USD/t (got {s0!r})")
+        raise MarketInputError(f"spot price must be a positive number in USD/t (got {s0})")
     if not np.isfinite(rate):
-        raise MarketInputError(f"discount rate must be a finite number (got {rate!r})")
+        raise MarketInputError(f"discount rate must be a finite number (got {rate})")
     if n_paths < 2:
         raise MarketInputError(f"at least 2 paths are needed for a standard error (got {n_paths})")
     producer = producer or Producer()

@@ -88,13 +88,13 @@ class StockpileProblem:
         for name, value in (("budget", self.budget), ("holding_cost_rate", self.holding_cost_rate),
                             ("horizon_years", self.horizon_years), ("cvar_weight", self.cvar_weight)):
             if not np.isfinite(value) or value < 0:
-                raise StockpileInputError(f"{name} must be a non-negative number (got {value!r})")
+                raise StockpileInputError(f"{name} must be a non-negative number (got {value})")
         if self.horizon_years <= 0:
             raise StockpileInputError("horizon_years must be positive")
         if not self.max_market_share > 0:
-            raise StockpileInputError(f"max_market_share must be positive (got {self.max_market_share!r})")
+            raise StockpileInputError(f"max_market_share must be positive (got {self.max_market_share})")
         if self.cvar_alpha is not None and not 0 < self.cvar_alpha < 1:
-            raise StockpileInputError(f"cvar alpha must lie strictly between 0 and 1 (got {self.cvar_alpha!r})")
+            raise StockpileInputError(f"cvar alpha must lie strictly between 0 and 1 (got {self.cvar_alpha})")
         if self.sharing not in ("need", "pro_rata"):
             raise StockpileInputError(f"sharing must be 'need' or 'pro_rata' (got {self.sharing!r})")
         if not self.holders or len(set(self.holders)) != len(self.holders):
@@ -120,7 +120,7 @@ class StockpileProblem:
             if holder not in self.holders:
                 raise StockpileInputError(f"budget given for {holder!r}, which is not a holder {list(self.holders)}")
             if not np.isfinite(value) or value < 0:
-                raise StockpileInputError(f"budget of {holder!r} must be a non-negative number (got {value!r})")
+                raise StockpileInputError(f"budget of {holder!r} must be a non-negative number (got {value})")
         served = [i for i, p in enumerate(sample.parties) if p in national or (JOINT in self.holders
                                                                                  and p in members)]
         has_shortfall = np.zeros(len(sample.materials), dtype=bool)
@@ -303,7 +303,7 @@ class StockpileLP:
         """Solve (again): a new ``budget`` only changes a right-hand side, and HiGHS warm-starts."""
         if budget is not None:
             if not np.isfinite(budget) or budget < 0:
-                raise StockpileInputError(f"budget must be a non-negative number (got {budget!r})")
+                raise StockpileInputError(f"budget must be a non-negative number (got {budget})")
             self.problem = replace(self.problem, budget=budget)
             self.model.constraints["budget"].update(rhs=budget)
         started = time.perf_counter()
