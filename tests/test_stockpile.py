@@ -251,7 +251,7 @@ def test_cli_errors_are_clear(tmp_path):
     assert result.exit_code == 2
     assert "sum to 1.2, not 1 (over by 0.2)" in result.output
     result = runner.invoke(app, ["stockpile", "optimize", "--budget", "-5", "--ensemble", "50"])
-    assert result.exit_code == 2 and "budget must be a non-negative number" in result.output
+    assert result.exit_code == 2 and "budget -5 USD is outside [0, 1e+13]" in result.output
 
 
 def test_cli_ensemble_plan_and_frontier(tmp_path):
