@@ -26,7 +26,7 @@ PAGES = {"overview": "/", "materials": "/materials", "material-cobalt": "/materi
          "material-gallium": "/materials/gallium", "risk": "/risk?importer=EU27", "scenarios": "/scenarios",
          "stockpile": "/stockpile", "markets": "/markets", "alerts": "/alerts", "rare-earths": "/rare-earths",
          "research": "/research", "invest": "/invest", "commitments": "/commitments", "rules": "/rules",
-         "economic": "/economic"}
+         "economic": "/economic", "trade": "/trade?importer=USA"}
 SECRET_TITLE = "Gallium licence backlog at the border (US to the Commission only)"
 
 
@@ -265,9 +265,12 @@ EXPECTED = {  # page → (selector, text it must contain or minimum count) provi
                         ("#shares-mining td", "Congo"), ("#geopolrisk td", "EU27")],
     "material-gallium": [(".geo path.choroplethlocation", 3), ("#export-controls td", "CN-2023-23")],
     "risk": [(".js-plotly-plot .scatterlayer .point", 10), ("#risk-matrix h3", "EU27"), ("#risk-matrix td", "niobium")],
-    "scenarios": [("#scenario option", 3)],
+    "scenarios": [("#scenario option", 3), ("#calibration td", "CN-GA-GE-2023"), ("#parameters td", "gallium")],
     "stockpile": [("form.job-form", 2)],
-    "markets": [("form.job-form", 2)],
+    "markets": [("form.job-form", 2), ("#price-series td", "terbium")],
+    # routes and reliance for the USA with the 65 % chart, and its USITC imports to 2026
+    "trade": [(".js-plotly-plot .bars path", 10), ("#routes td", "antimony"), ("#reliance td", "graphite"),
+              ("#us-imports td", "8112")],
     "alerts": [("#alert-list li.alert", 5), (".tlp-green", 1)],
     # the chain: China's share at 4 stages × 4 elements + magnets drawn as bars, the oxide prices as lines
     "rare-earths": [(".js-plotly-plot .bars path", 13), (".js-plotly-plot .scatterlayer .trace", 10),

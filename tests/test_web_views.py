@@ -273,3 +273,16 @@ def test_benchmark_download_leaves_unrecorded_capacity_empty_not_zero(chain):
     unknown = ~raw["current_known"].astype(bool)
     assert unknown.any() and shown.loc[unknown, "share_now_pct"].isna().all()
     assert (shown.loc[~unknown, "share_now_pct"] == raw.loc[~unknown, "share_now_pct"]).all()
+
+
+def test_trade_page_counts_the_65_percent_breaches_and_keeps_missing_reliance_null(chain):
+    from minsec.web.trade import trade_view
+
+    view = trade_view(chain, "EU27")
+    routes = chain.risk.routes(importer="EU27", year="latest")
+    flagged = next(k for k in view["key_figures"] if "65 %" in k["label"])
+    assert flagged["value"] == f"{int(routes['exceeds_65pct'].sum())} of {len(routes)}"
+    reliance = next(t for t in view["tables"] if t.id == "reliance")
+    unknown = [r for r in reliance.rows if r["net_import_reliance"] is None]
+    assert unknown and all(r["nir_note"] for r in unknown)         # null with its reason, never 0
+    assert all(t.id != "us-imports" for t in view["tables"])        # USITC imports only for the USA

@@ -46,6 +46,7 @@ class ScenariosAccessor:
         self._context: ScenarioContext | None = None
         self._lock = threading.Lock()
         self._impacts: dict[tuple, EconomicImpact] = {}       # economic_impact on the defaults, by its inputs
+        self._calibration_check: pd.DataFrame | None = None
 
     # ------------------------------------------------------------------ inputs
     def context(self, demand: Demand = None) -> ScenarioContext:
@@ -85,7 +86,10 @@ class ScenariosAccessor:
         change and supply cut beside the recorded ones (:func:`minsec.scenarios.run.check_calibration`)."""
         from minsec.scenarios.run import check_calibration
 
-        return check_calibration(self.context())
+        # the events rerun as scenarios (~10 s): kept, as the economic impact is — the same data, the same table
+        if self._calibration_check is None:
+            self._calibration_check = check_calibration(self.context())
+        return self._calibration_check.copy()
 
     def parameters(self, material: str | None = None) -> pd.DataFrame:
         """The market-response parameters in use per market, each with its source."""

@@ -61,6 +61,32 @@ def invest_benchmarks(chain, **_) -> pd.DataFrame:
     return benchmark_shares(chain)
 
 
+def routes(chain, importer=None, **_) -> pd.DataFrame:
+    return chain.risk.routes(importer=importer or "EU27", year="latest")
+
+
+def import_reliance(chain, importer=None, **_) -> pd.DataFrame:
+    return chain.risk.import_reliance(importer=importer or "EU27", year="all", source="wmd")
+
+
+def us_imports(chain, **_) -> pd.DataFrame:
+    table = chain.risk.us_exposure()
+    return table.assign(partner_shares=table["partner_shares"].map(
+        lambda shares: "; ".join(f"{k} {v:.4f}" for k, v in shares.items()) if isinstance(shares, dict) else ""))
+
+
+def calibration(chain, **_) -> pd.DataFrame:
+    return chain.scenarios.calibration_check()
+
+
+def parameters(chain, **_) -> pd.DataFrame:
+    return chain.scenarios.parameters()
+
+
+def price_series(chain, **_) -> pd.DataFrame:
+    return chain.markets.price_series()
+
+
 def rules_policies(chain, **_) -> pd.DataFrame:
     return chain.rules.policies()
 
@@ -88,4 +114,6 @@ TABLES: dict[str, Callable[..., pd.DataFrame]] = {
     "research-gaps": research_gaps, "economic-ranking": economic_ranking, "economic-impact": economic_impact,
     "invest-projects": invest_projects, "invest-benchmarks": invest_benchmarks,
     "commitments-register": commitments_register, "commitments-breaches": commitments_breaches,
-    "commitments-reports": commitments_reports, "rules-policies": rules_policies}
+    "commitments-reports": commitments_reports, "rules-policies": rules_policies, "routes": routes,
+    "import-reliance": import_reliance, "us-imports": us_imports, "calibration": calibration,
+    "parameters": parameters, "price-series": price_series}

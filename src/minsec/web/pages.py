@@ -42,6 +42,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
 
 NAVIGATION = (("overview", "/", "Overview"), ("materials", "/materials", "Materials"),
               ("rare-earths", "/rare-earths", "Rare earths"), ("risk", "/risk", "Risk matrix"),
+              ("trade", "/trade", "Trade routes"),
               ("economic", "/economic", "Economic cost"), ("invest", "/invest", "Investments"),
               ("research", "/research", "Research"), ("rules", "/rules", "Rules"),
               ("commitments", "/commitments", "Commitments"),
@@ -138,6 +139,18 @@ class WebData:
 
         return self.memo(chain, ("invest",), lambda: _rendered(invest_view(chain)))
 
+    def trade(self, chain, importer: str):
+        from minsec.web.trade import trade_view
+
+        return self.memo(chain, ("trade", importer), lambda: _rendered(trade_view(chain, importer)))
+
+    def planning_tables(self, chain):
+        """The calibration, parameter and price tables under the Scenarios and Markets pages' forms."""
+        from minsec.web.trade import calibration_tables, price_tables
+
+        return self.memo(chain, ("planning-tables",),
+                         lambda: {"calibration": calibration_tables(chain), "prices": price_tables(chain)})
+
     def economic(self, chain):
         from minsec.web.economic import economic_view
 
@@ -171,6 +184,7 @@ class WebData:
             self.risk(chain, "USA")
             self.economic(chain)          # the partnership's ensemble, shared with the research page
             self.research(chain)
+            self.planning_tables(chain)   # the calibration check under the Scenarios page reruns ten events
         except Exception:  # a broken dataset shows on the page that needs it, with its message
             pass
 
@@ -311,6 +325,17 @@ def verdict_html(document: dict, token: str) -> str:
                   verdict=document.get("verdict", "unknown"), policy=document.get("policy", "policy"))
 
 
+@router.get("/trade")
+def trade_page(request: Request, caller: SignedIn, chain: Chain, importer: str = "EU27") -> Response:
+    choices = views.importer_choices(chain)
+    if importer not in {code for code, _ in choices}:
+        return page(request, caller, "error.html", "trade", "Unknown importer", status=404,
+                    message=f"importer {importer!r} is not a partner or group; choose one of "
+                            f"{', '.join(code for code, _ in choices)}")
+    return page(request, caller, "trade.html", "trade", "Trade routes", view=_DATA.trade(chain, importer),
+                importers=choices)
+
+
 @router.get("/economic")
 def economic_page(request: Request, caller: SignedIn, chain: Chain) -> Response:
     return page(request, caller, "economic.html", "economic", "Economic cost", view=_DATA.economic(chain))
@@ -402,7 +427,7 @@ def scenarios_page(request: Request, caller: SignedIn, chain: Chain) -> Response
     scenarios = [(name, load_scenario(path)) for name, path in sorted(library().items())]
     materials = views.materials_index(chain)
     return page(request, caller, "scenarios.html", "scenarios", "Scenarios", scenarios=scenarios,
-                materials=materials)
+                materials=materials, tables=_DATA.planning_tables(chain)["calibration"])
 
 
 @router.get("/stockpile")
@@ -415,7 +440,7 @@ def markets_page(request: Request, caller: SignedIn, chain: Chain) -> Response:
     series = chain.markets.price_series()
     priced = sorted(set(series["material"]))
     return page(request, caller, "markets.html", "markets", "Markets", importers=views.importer_choices(chain),
-                priced=priced)
+                priced=priced, tables=_DATA.planning_tables(chain)["prices"])
 
 
 @router.get("/alerts")
