@@ -85,18 +85,9 @@ Price = Annotated[float, Field(gt=0, le=1e9, description="USD/t")]
 PRICE_MODEL_OPTIONS = ("spot", "drift", "vol", "kappa", "long_run_price", "jump_rate", "jump_mean", "jump_vol")
 
 
-class FloorValuation(_Params):
-    """``minsec markets floor`` (and ``markets tariff`` with ``tariff_reference``): the same options; price-model
-    parameters not given are calibrated on the ``material`` series (maximum likelihood)."""
-    kind: Literal["markets_floor"] = "markets_floor"
-    floor: Price | None = None
-    volume: float | None = Field(None, ge=0, le=1e9, description="t per year")
-    years: int | None = Field(None, ge=1, le=40)
-    example: Literal["mp-materials"] | None = Field(None, description="start from the DoD–MP Materials NdPr floor")
-    material: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")] | None = Field(
-        None, description="bundled price series that calibrates the parameters not given")
-    since: int | None = Field(None, ge=1960, le=2100, description="calibrate on prices from this year on")
-    model: Literal["gbm", "ou-jump"] | None = None
+class _PriceModel(_Params):
+    """The price model and Monte Carlo options of ``minsec markets floor|tariff`` (minsec.markets.inputs.RANGES);
+    parameters not given are calibrated on the job's ``material`` series."""
     spot: Price | None = None
     drift: float | None = Field(None, ge=-1, le=1, description="GBM drift per year")
     vol: float | None = Field(None, ge=0, le=5, description="volatility per √year")
@@ -109,6 +100,20 @@ class FloorValuation(_Params):
     settlement: Literal["monthly", "quarterly", "annual"] | None = None
     paths: int = Field(100_000, ge=100, le=1_000_000)
     seed: int = Field(0, ge=0, le=2**31 - 1)
+
+
+class FloorValuation(_PriceModel):
+    """``minsec markets floor`` (and ``markets tariff`` with ``tariff_reference``): the same options; price-model
+    parameters not given are calibrated on the ``material`` series (maximum likelihood)."""
+    kind: Literal["markets_floor"] = "markets_floor"
+    floor: Price | None = None
+    volume: float | None = Field(None, ge=0, le=1e9, description="t per year")
+    years: int | None = Field(None, ge=1, le=40)
+    example: Literal["mp-materials"] | None = Field(None, description="start from the DoD–MP Materials NdPr floor")
+    material: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")] | None = Field(
+        None, description="bundled price series that calibrates the parameters not given")
+    since: int | None = Field(None, ge=1960, le=2100, description="calibrate on prices from this year on")
+    model: Literal["gbm", "ou-jump"] | None = None
     cap: Price | None = None
     upside_share: float = Field(0.0, ge=0, le=1)
     variants: bool = True
@@ -173,7 +178,7 @@ class ResearchGaps(_Params):
     seed: int = Field(0, ge=0, le=2**31 - 1)
 
 
-class TariffValuation(_Params):
+class TariffValuation(_PriceModel):
     """``minsec markets tariff``: the same options; price-model parameters not given are calibrated on the
     ``material`` series."""
     kind: Literal["markets_tariff"] = "markets_tariff"
@@ -183,18 +188,6 @@ class TariffValuation(_Params):
     material: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")] | None = None
     since: int | None = Field(None, ge=1960, le=2100)
     model: Literal["gbm", "ou-jump"] = "gbm"
-    spot: Price | None = None
-    drift: float | None = Field(None, ge=-1, le=1)
-    vol: float | None = Field(None, ge=0, le=5)
-    kappa: float | None = Field(None, ge=0, le=50)
-    long_run_price: Price | None = None
-    jump_rate: float | None = Field(None, ge=0, le=50)
-    jump_mean: float | None = Field(None, ge=-5, le=5)
-    jump_vol: float | None = Field(None, ge=0, le=5)
-    rate: float | None = Field(None, ge=-0.1, le=0.5)
-    settlement: Literal["monthly", "quarterly", "annual"] | None = None
-    paths: int = Field(100_000, ge=100, le=1_000_000)
-    seed: int = Field(0, ge=0, le=2**31 - 1)
     dumping: Annotated[str, Field(max_length=40, pattern=r"^[0-9.]+:[0-9.]+:[0-9.]+$")] | None = None
 
 

@@ -325,13 +325,17 @@ def verdict_html(document: dict, token: str) -> str:
                   verdict=document.get("verdict", "unknown"), policy=document.get("policy", "policy"))
 
 
+def _unknown_importer(request: Request, caller: Principal, active: str, importer: str, choices) -> Response:
+    return page(request, caller, "error.html", active, "Unknown importer", status=404,
+                message=f"importer {importer!r} is not a partner or group; choose one of "
+                        f"{', '.join(code for code, _ in choices)}")
+
+
 @router.get("/trade")
 def trade_page(request: Request, caller: SignedIn, chain: Chain, importer: str = "EU27") -> Response:
     choices = views.importer_choices(chain)
     if importer not in {code for code, _ in choices}:
-        return page(request, caller, "error.html", "trade", "Unknown importer", status=404,
-                    message=f"importer {importer!r} is not a partner or group; choose one of "
-                            f"{', '.join(code for code, _ in choices)}")
+        return _unknown_importer(request, caller, "trade", importer, choices)
     return page(request, caller, "trade.html", "trade", "Trade routes", view=_DATA.trade(chain, importer),
                 importers=choices)
 
@@ -413,9 +417,7 @@ def data_csv(table: str, request: Request, caller: Viewer, chain: Chain, databas
 def risk_page(request: Request, caller: SignedIn, chain: Chain, importer: str = "USA") -> Response:
     choices = views.importer_choices(chain)
     if importer not in {code for code, _ in choices}:
-        return page(request, caller, "error.html", "risk", "Unknown importer", status=404,
-                    message=f"importer {importer!r} is not a partner or group; choose one of "
-                            f"{', '.join(code for code, _ in choices)}")
+        return _unknown_importer(request, caller, "risk", importer, choices)
     return page(request, caller, "risk.html", "risk", "Risk matrix", view=_DATA.risk(chain, importer),
                 choices=choices, importer=importer)
 
