@@ -398,6 +398,39 @@ def test_composed_alert_appears_live_for_a_subscribed_recipient(site, browser):
     writer.close()
 
 
+def test_emergency_allocation_shares_the_shortfall_in_the_page(site, browser):
+    """/scenarios: Japan's 60 days and a 10-day joint pool shared out in the gallium ban; the page shows the
+    partners before and after, Japan's release and the CLI's numbers."""
+    import json as json_module
+
+    from typer.testing import CliRunner
+
+    from minsec.cli import app
+
+    server, _, _ = site
+    watched = Watched(browser, server.url, "us_analyst")
+    watched.open("/scenarios")
+    page = watched.page
+    page.fill("#alloc-stocks", "JPN=60")
+    page.fill("#alloc-joint", "10")
+    page.click("form[data-job-kind=emergency_allocate] button[type=submit]")
+    page.wait_for_selector("[data-job-panel=emergency_allocate] .job-result[data-ready]", timeout=120_000)
+    result = page.locator("[data-job-panel=emergency_allocate] .job-result")
+    assert result.locator(".js-plotly-plot").count() == 1
+    assert "JPN" in result.locator("#allocation-releases").inner_text()
+    expected = json_module.loads(CliRunner().invoke(app, ["emergency", "allocate", "gallium_partnership_ban_12m",
+                                                          "--stock-days", "JPN=60", "--joint-days", "10", "-f",
+                                                          "json"]).stdout)
+    from minsec.web.views import Column, cell
+
+    usa = next(r for r in expected["partners"] if r["partner"] == "USA")
+    shown = cell(usa["unmet_pct"], Column("unmet_pct", "", "float"))          # as the page formats it
+    assert "USA\tgallium.refining\t" in result.locator("#allocation-partners").inner_text()
+    assert shown in result.locator("#allocation-partners").inner_text()
+    assert watched.problems == [], watched.problems
+    watched.close()
+
+
 def test_running_a_scenario_shows_its_results(site, browser):
     server, _, _ = site
     watched = Watched(browser, server.url, "us_analyst")

@@ -21,6 +21,8 @@ def job_result(kind: str, result: dict[str, Any]) -> dict[str, Any]:
         from minsec.web.invest import portfolio_result
 
         return portfolio_result(result)
+    if kind == "emergency_allocate":
+        return _allocation(result)
     if kind == "economic_impact":
         from minsec.web.economic import impact_result
 
@@ -222,3 +224,42 @@ def _surveillance(result: dict[str, Any]) -> dict[str, Any]:
         charts["kinds"] = figures.bars(counts.rename_axis("kind").reset_index(name="findings"), "kind", "findings",
                                        "Findings by kind", "findings")
     return {"figures": charts, "tables": tables, "key_figures": [], "warnings": []}
+
+
+def _allocation(result: dict[str, Any]) -> dict[str, Any]:
+    """A finished ``emergency_allocate`` job: each partner's shortfall before and its unmet demand after, the
+    release orders and the transfers."""
+    partners = pd.DataFrame(result.get("partners", []))
+    group = pd.DataFrame(result.get("group", []))
+    charts = {}
+    if len(partners):
+        before = partners.assign(pct=100 * partners["shortfall_before_t"] / partners["demand_t"].where(
+            partners["demand_t"] > 0), series="before")
+        after = partners.assign(pct=partners["unmet_pct"], series="after allocation")
+        both = pd.concat([before, after]).assign(label=lambda t: t["partner"] + " · " + t["market"])
+        charts["allocation"] = figures.bars(both, "label", "pct", "Unmet demand, % of each partner's demand",
+                                            "% of demand", color="series")
+    tables = [
+        Table("allocation-partners", "Partners after allocation (tonnes over the scenario's horizon)", [
+            Column("partner", "Partner"), Column("market", "Market"), Column("demand_t", "Demand t", "float"),
+            Column("shortfall_before_t", "Short before t", "float"), Column("restraint_t", "Restraint t", "float"),
+            Column("unmet_t", "Unmet t", "float"), Column("unmet_pct", "Unmet %", "float"),
+            Column("sharing_bound", "At the shared level")], _rows(partners),
+            source="minsec emergency allocate (LP, HiGHS) on the scenario's outcome",
+            formula="minimise Σ weight × unmet subject to stocks, release limits and equal percentage sharing "
+                    "(docs/methods.md, Emergency allocation)"),
+        Table("allocation-releases", "Release orders", [
+            Column("holder", "Holder"), Column("market", "Market"), Column("release_t", "Release t", "float"),
+            Column("stock_t", "Stock t", "float"), Column("bound", "Bound")], _rows(pd.DataFrame(
+                result.get("releases", []))), empty="No release: no stock was given, or none was needed."),
+        Table("allocation-transfers", "Transfers between partners", [
+            Column("from", "From"), Column("to", "To"), Column("market", "Market"),
+            Column("tonnes", "Tonnes", "float")], _rows(pd.DataFrame(result.get("transfers", []))),
+            empty="No transfer: each partner's own supply and releases met the shared level.")]
+    keys = [{"label": f"{row['market']}: group short before", "value": f"{row['group_shortfall_before_pct']:.1f} %",
+             "source": "#allocation-partners"} for row in group.to_dict("records")[:2]]
+    keys += [{"label": f"{row['market']}: shared unmet level", "value": f"{row['sharing_level_pct']:.1f} %",
+              "source": "#allocation-partners"} for row in group.to_dict("records")[:2]
+             if row.get("sharing_level_pct") is not None]
+    return {"figures": charts, "tables": tables, "key_figures": keys,
+            "warnings": [f"LP status: {result.get('status')}"] if result.get("status") != "ok" else []}

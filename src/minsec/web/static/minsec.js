@@ -130,6 +130,10 @@
       if (type === "int") params[input.name] = parseInt(input.value, 10);
       else if (type === "float") params[input.name] = parseFloat(input.value);
       else if (type === "bool") params[input.name] = input.value === "true";
+      else if (type === "days") {                      // "JPN=60, USA=30" → {"JPN": 60, "USA": 30}
+        params[input.name] = Object.fromEntries(input.value.split(",").map((pair) => pair.split("="))
+          .filter((kv) => kv.length === 2).map(([k, v]) => [k.trim().toUpperCase(), parseFloat(v)]));
+      }
       else if (type === "floats") params[input.name] = input.value.split(",").map((v) => parseFloat(v.trim()));
       else if (type === "split") {
         const us = parseFloat(input.value);
