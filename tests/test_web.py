@@ -267,7 +267,7 @@ EXPECTED = {  # page → (selector, text it must contain or minimum count) provi
     "risk": [(".js-plotly-plot .scatterlayer .point", 10), ("#risk-matrix h3", "EU27"), ("#risk-matrix td", "niobium")],
     "scenarios": [("#scenario option", 3), ("#calibration td", "CN-GA-GE-2023"), ("#parameters td", "gallium")],
     "stockpile": [("form.job-form", 2)],
-    "markets": [("form.job-form", 2), ("#price-series td", "terbium")],
+    "markets": [("form.job-form", 2), ("#price-series td", "terbium"), ("#price-models td", "long_run_price")],
     # routes and reliance for the USA with the 65 % chart, and its USITC imports to 2026
     "trade": [(".js-plotly-plot .bars path", 10), ("#routes td", "antimony"), ("#reliance td", "graphite"),
               ("#us-imports td", "8112")],

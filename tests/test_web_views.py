@@ -286,3 +286,15 @@ def test_trade_page_counts_the_65_percent_breaches_and_keeps_missing_reliance_nu
     unknown = [r for r in reliance.rows if r["net_import_reliance"] is None]
     assert unknown and all(r["nir_note"] for r in unknown)         # null with its reason, never 0
     assert all(t.id != "us-imports" for t in view["tables"])        # USITC imports only for the USA
+
+
+def test_every_material_ensemble_result_ranks_as_the_cli_does():
+    result = CliRunner().invoke(app, ["scenario", "ensemble", "--n", "300", "--scheduler", "none", "-f", "json"])
+    document = json.loads(result.stdout)
+    view = job_views.job_result("ensemble_summary", document)
+    ranking = next(t for t in view["tables"] if t.id == "ensemble-ranking")
+    assert [r["material"] for r in ranking.rows] == [r["material"] for r in document["ranking"]]
+    tails = next(t for t in view["tables"] if t.id == "ensemble-tails")
+    cvar = [r["cvar95_shortfall_pct"] for r in tails.rows]
+    assert cvar == sorted(cvar, reverse=True) and len(cvar) <= 30
+    assert "ensemble-ranking" in view["figures"]

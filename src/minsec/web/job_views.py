@@ -23,6 +23,8 @@ def job_result(kind: str, result: dict[str, Any]) -> dict[str, Any]:
         return portfolio_result(result)
     if kind == "emergency_allocate":
         return _allocation(result)
+    if kind == "ensemble_summary":
+        return _ensemble_summary(result)
     if kind == "economic_impact":
         from minsec.web.economic import impact_result
 
@@ -263,3 +265,32 @@ def _allocation(result: dict[str, Any]) -> dict[str, Any]:
              if row.get("sharing_level_pct") is not None]
     return {"figures": charts, "tables": tables, "key_figures": keys,
             "warnings": [f"LP status: {result.get('status')}"] if result.get("status") != "ok" else []}
+
+
+def _ensemble_summary(result: dict[str, Any]) -> dict[str, Any]:
+    """A finished ``ensemble_summary`` job (``minsec scenario ensemble -f json``): the ranking by expected loss
+    and the partners' largest tail shortfalls."""
+    ranking = pd.DataFrame(result.get("ranking", []))
+    cells = pd.DataFrame(result.get("by_market_importer", []))
+    spec = result.get("spec", {})
+    charts = {}
+    if len(ranking):
+        top = ranking.head(15).assign(loss_musd=lambda t: t["expected_loss_usd"] / 1e6)
+        charts["ensemble-ranking"] = figures.bars(top, "material", "loss_musd",
+                                                  "Expected loss of material value a year (US$ million)",
+                                                  "US$ million")
+    tail = cells.sort_values("cvar95_shortfall_pct", ascending=False).head(30) if len(cells) else cells
+    tables = [
+        Table("ensemble-ranking", f"Materials by expected loss ({spec.get('n_scenarios', 0):,} scenarios, seed "
+                                  f"{spec.get('seed')})", [
+            Column("rank", "Rank", "int"), Column("material", "Material", "link"),
+            Column("expected_loss_usd", "Expected loss /yr", "usd")], _rows(ranking),
+            source="minsec scenario ensemble (event model: restriction and outage rates by governance and history)",
+            formula="expected loss = mean over scenarios of the material value not supplied"),
+        Table("ensemble-tails", "The largest tail shortfalls (CVaR 95 %, % of demand over the horizon)", [
+            Column("market", "Market"), Column("importer", "Importer"),
+            Column("expected_shortfall_pct", "Expected %", "float"),
+            Column("p_shortfall_gt_10pct", "P(> 10 %)", "share"),
+            Column("cvar95_shortfall_pct", "CVaR 95 %", "float")], _rows(tail),
+            formula="CVaR 95 % = mean shortfall over the worst 5 % of scenarios")]
+    return {"figures": charts, "tables": tables, "key_figures": [], "warnings": []}

@@ -151,6 +151,11 @@ class WebData:
         return self.memo(chain, ("planning-tables",),
                          lambda: {"calibration": calibration_tables(chain), "prices": price_tables(chain)})
 
+    def price_models(self, chain, material: str):
+        from minsec.web.trade import price_model_table
+
+        return self.memo(chain, ("price-models", material), lambda: price_model_table(chain, material))
+
     def economic(self, chain):
         from minsec.web.economic import economic_view
 
@@ -438,11 +443,13 @@ def stockpile_page(request: Request, caller: SignedIn) -> Response:
 
 
 @router.get("/markets")
-def markets_page(request: Request, caller: SignedIn, chain: Chain) -> Response:
+def markets_page(request: Request, caller: SignedIn, chain: Chain, models: str = "copper") -> Response:
     series = chain.markets.price_series()
     priced = sorted(set(series["material"]))
+    chosen = models if models in priced else "copper"
     return page(request, caller, "markets.html", "markets", "Markets", importers=views.importer_choices(chain),
-                priced=priced, tables=_DATA.planning_tables(chain)["prices"])
+                priced=priced, tables=_DATA.planning_tables(chain)["prices"], chosen=chosen,
+                models=_DATA.price_models(chain, chosen))
 
 
 @router.get("/alerts")

@@ -103,3 +103,19 @@ def price_tables(chain) -> list[Table]:
         source="USGS MCS salient tables, World Bank Pink Sheet, company and agency reports (markets/PROVENANCE)",
         formula="minsec markets prices; a floor or tariff calibrates on one of these with --material",
         download="/data/price-series.csv")]
+
+
+def price_model_table(chain, material: str) -> Table:
+    """The price models fitted on one material's bundled series, each parameter with its standard error and
+    whether the series identifies it (``minsec markets calibrate``)."""
+    table = chain.markets.calibrate(material=material)
+    skipped = "; ".join(table.attrs.get("skipped", []))
+    return Table("price-models", table.attrs.get("title", f"Price models for {material}"), [
+        Column("model", "Model"), Column("parameter", "Parameter"), Column("estimate", "Estimate", "float"),
+        Column("std_error", "Std error", "float"), Column("identified", "Identified"),
+        Column("aic", "AIC", "float"), Column("points", "Prices", "int"), Column("period", "Period")],
+        _rows(table), source=(table["source"].iloc[0] if len(table) else "") + (f" — not fitted: {skipped}"
+                                                                               if skipped else ""),
+        formula="maximum likelihood; a parameter is identified when its standard error is no larger than the "
+                "estimate — a valuation never uses one that is not (docs/methods.md, Market mechanisms)",
+        empty=f"No model could be fitted: {skipped}")
