@@ -26,7 +26,7 @@ PAGES = {"overview": "/", "materials": "/materials", "material-cobalt": "/materi
          "material-gallium": "/materials/gallium", "risk": "/risk?importer=EU27", "scenarios": "/scenarios",
          "stockpile": "/stockpile", "markets": "/markets", "alerts": "/alerts", "rare-earths": "/rare-earths",
          "research": "/research", "invest": "/invest", "commitments": "/commitments", "rules": "/rules",
-         "economic": "/economic", "trade": "/trade?importer=USA"}
+         "economic": "/economic", "trade": "/trade?importer=USA", "sources": "/sources"}
 SECRET_TITLE = "Gallium licence backlog at the border (US to the Commission only)"
 
 
@@ -267,11 +267,14 @@ EXPECTED = {  # page → (selector, text it must contain or minimum count) provi
     "risk": [(".js-plotly-plot .scatterlayer .point", 10), ("#risk-matrix h3", "EU27"), ("#risk-matrix td", "niobium")],
     "scenarios": [("#scenario option", 3), ("#calibration td", "CN-GA-GE-2023"), ("#parameters td", "gallium")],
     "stockpile": [("form.job-form", 2)],
-    "markets": [("form.job-form", 2), ("#price-series td", "terbium"), ("#price-models td", "long_run_price")],
+    "markets": [("form.job-form", 2), ("#price-series td", "terbium"), ("#price-models td", "long_run_price"),
+                ("#reference-price td", "market-based")],
+    # every source with its edition and known gaps (MCS 2026's corrections among them)
+    "sources": [("#sources td", "MCS 2026"), ("#sources td", "corrected per MCS2026")],
     # routes and reliance for the USA with the 65 % chart, and its USITC imports to 2026
     "trade": [(".js-plotly-plot .bars path", 10), ("#routes td", "antimony"), ("#reliance td", "graphite"),
               ("#us-imports td", "8112")],
-    "alerts": [("#alert-list li.alert", 5), (".tlp-green", 1)],
+    "alerts": [("#alert-list li.alert", 5), (".tlp-green", 1), ("form[data-job-kind=early_warnings]", 1)],
     # the chain: China's share at 4 stages × 4 elements + magnets drawn as bars, the oxide prices as lines
     "rare-earths": [(".js-plotly-plot .bars path", 13), (".js-plotly-plot .scatterlayer .trace", 10),
                     ("#chain td", "dysprosium"), ("#chain td", "separation (oxide)"), ("#prices td", "terbium")],

@@ -87,6 +87,10 @@ def price_series(chain, **_) -> pd.DataFrame:
     return chain.markets.price_series()
 
 
+def sources(chain, **_) -> pd.DataFrame:
+    return _joined(chain.sources(), "known_gaps")
+
+
 def rules_policies(chain, **_) -> pd.DataFrame:
     return chain.rules.policies()
 
@@ -116,4 +120,4 @@ TABLES: dict[str, Callable[..., pd.DataFrame]] = {
     "commitments-register": commitments_register, "commitments-breaches": commitments_breaches,
     "commitments-reports": commitments_reports, "rules-policies": rules_policies, "routes": routes,
     "import-reliance": import_reliance, "us-imports": us_imports, "calibration": calibration,
-    "parameters": parameters, "price-series": price_series}
+    "parameters": parameters, "price-series": price_series, "sources": sources}

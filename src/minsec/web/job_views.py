@@ -25,6 +25,11 @@ def job_result(kind: str, result: dict[str, Any]) -> dict[str, Any]:
         return _allocation(result)
     if kind == "ensemble_summary":
         return _ensemble_summary(result)
+    if kind == "early_warnings":
+        return {"figures": {}, "tables": [], "warnings": [], "key_figures": [
+            {"label": "Warnings found in the data", "value": str(result.get("warnings", 0))},
+            {"label": "Published now", "value": str(result.get("created", 0))},
+            {"label": "Published before", "value": str(result.get("existing", 0))}]}
     if kind == "economic_impact":
         from minsec.web.economic import impact_result
 

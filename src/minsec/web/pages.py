@@ -152,9 +152,15 @@ class WebData:
                          lambda: {"calibration": calibration_tables(chain), "prices": price_tables(chain)})
 
     def price_models(self, chain, material: str):
-        from minsec.web.trade import price_model_table
+        from minsec.web.trade import price_model_table, reference_table
 
-        return self.memo(chain, ("price-models", material), lambda: price_model_table(chain, material))
+        return self.memo(chain, ("price-models", material),
+                         lambda: [price_model_table(chain, material), reference_table(chain, material)])
+
+    def sources(self, chain):
+        from minsec.web.trade import sources_view
+
+        return self.memo(chain, ("sources",), lambda: _rendered(sources_view(chain)))
 
     def economic(self, chain):
         from minsec.web.economic import economic_view
@@ -343,6 +349,11 @@ def trade_page(request: Request, caller: SignedIn, chain: Chain, importer: str =
         return _unknown_importer(request, caller, "trade", importer, choices)
     return page(request, caller, "trade.html", "trade", "Trade routes", view=_DATA.trade(chain, importer),
                 importers=choices)
+
+
+@router.get("/sources")
+def sources_page(request: Request, caller: SignedIn, chain: Chain) -> Response:
+    return page(request, caller, "sources.html", "sources", "Data sources", view=_DATA.sources(chain))
 
 
 @router.get("/economic")

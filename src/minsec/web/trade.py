@@ -119,3 +119,31 @@ def price_model_table(chain, material: str) -> Table:
         formula="maximum likelihood; a parameter is identified when its standard error is no larger than the "
                 "estimate — a valuation never uses one that is not (docs/methods.md, Market mechanisms)",
         empty=f"No model could be fitted: {skipped}")
+
+
+def reference_table(chain, material: str) -> Table:
+    """The market-based reference price of one material (``minsec markets reference-price``)."""
+    table = chain.markets.reference_price(material, "market")
+    return Table("reference-price", f"Reference price: {material}", [
+        Column("method", "Method"), Column("reference_usd_per_t", "USD/t", "usd"),
+        Column("window_years", "Window (years)", "float"), Column("observations", "Prices", "int"),
+        Column("excluded_as_distorted", "Left out as distorted", "int"), Column("first", "From"),
+        Column("last", "To"), Column("source", "Source")], _rows(table),
+        formula="the trailing mean of the undistorted prices over the window (cost-based and basket references: "
+                "`minsec markets reference-price --method cost|basket`)")
+
+
+def sources_view(chain) -> dict[str, Any]:
+    """Every source of the loaded dataset: edition, years, licence, rows and its known gaps (``minsec data
+    info``)."""
+    table = chain.sources()
+    table = table.assign(gaps=table["known_gaps"].map(len),
+                         first_gaps=table["known_gaps"].map(lambda gaps: " | ".join(gaps[:3])))
+    manifest = chain.manifest
+    return {"name": "Data sources", "tables": [Table("sources", f"The dataset (format {manifest['format']}, built "
+                                                                f"{manifest['built']})", [
+        Column("source", "Source"), Column("title", "Title"), Column("edition", "Edition"),
+        Column("years", "Years"), Column("licence", "Licence"), Column("rows", "Rows", "int"),
+        Column("gaps", "Known gaps", "int"), Column("first_gaps", "The first of them")], _rows(table),
+        source="each source's PROVENANCE.md in data/raw/; the bundled dataset's manifest",
+        download="/data/sources.csv")], "key_figures": [], "figures": {}}
