@@ -580,7 +580,16 @@ def test_a_pasted_or_uploaded_bill_of_materials_gets_its_verdict_rule_by_rule(si
     page.click("#rules-form button[type=submit]")
     page.wait_for_selector("#rules-result[data-ready] #verdict-lines")
     assert "Talison" in page.inner_text("#verdict-rules") or "Talison" in page.inner_text("#verdict-lines")
+    # a policy of one's own: the shipped baseline is valid and listed by version; a misspelt key names its line
+    page.click("#policy-form button[type=submit]")
+    page.wait_for_selector("#policy-result[data-ready] #policy-versions")
+    assert "partnership_baseline" in page.inner_text("#policy-versions")
     assert watched.problems == [], watched.problems
+    text = page.input_value("#policy-yaml")
+    page.fill("#policy-yaml", text.replace("rules:", "rulez:", 1))
+    page.click("#policy-form button[type=submit]")
+    page.wait_for_selector("#policy-result[data-ready] .error")
+    assert "line" in page.inner_text("#policy-result .error")
     page.fill("#rules-bom", "line,material\nLi,lithium\n")
     page.click("#rules-form button[type=submit]")
     page.wait_for_selector("#rules-result[data-ready] .error")

@@ -29,7 +29,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from minsec.errors import MinsecError
 from minsec.service.deps import Chain, Db, Viewer, supply_chain
-from minsec.service.rules_check import RulesCheck
+from minsec.service.rules_check import PolicyText, RulesCheck
 from minsec.service.security import Principal
 from minsec.web import job_views, views
 from minsec.web.figures import to_json
@@ -310,6 +310,7 @@ def rules_page(request: Request, caller: SignedIn, chain: Chain) -> Response:
 
     return page(request, caller, "rules.html", "rules", "Rules", view=_DATA.rules(chain),
                 example_bom=library.example(EXAMPLE_BOM).read_text(), example_policy=EXAMPLE_POLICY,
+                example_policy_yaml=(library.folder("policies") / f"{EXAMPLE_POLICY}.yaml").read_text(),
                 today=dt.date.today().isoformat())
 
 
@@ -326,6 +327,26 @@ def rules_verdict(body: RulesCheck, request: Request, caller: Viewer, chain: Cha
     except MinsecError as exc:
         return Response(str(exc), status_code=422, media_type="text/plain")
     return HTMLResponse(verdict_html(document, uuid.uuid4().hex[:8]), headers={"Cache-Control": "no-store"})
+
+
+@router.post("/ui/rules/policy")
+def rules_policy(body: PolicyText, request: Request, caller: Viewer, chain: Chain) -> Response:
+    """A posted policy validated, its versions and rules as an HTML fragment (the /rules page); a problem is
+    plain text naming its line (``POST /api/rules/validate``)."""
+    if caller is None:
+        return Response("authentication required", status_code=401, media_type="text/plain")
+    import tempfile
+
+    from minsec.service.rules_check import policy_file
+    from minsec.web.rules import policies_table
+
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            table = chain.rules.validate(policy_file(body.policy_yaml, folder))
+    except MinsecError as exc:
+        return Response(str(exc), status_code=422, media_type="text/plain")
+    html = render("rules_policy.html", table=policies_table(table, "policy-versions", "Your policy: valid"))
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
 def verdict_html(document: dict, token: str) -> str:

@@ -29,15 +29,21 @@ LINE_LABELS = {"rule": ("Rule", ""), "line": ("Line", ""), "material": ("Materia
                "qualifies": ("Qualifies", ""), "why": ("Why", "")}
 
 
-def policies_view(chain) -> dict[str, Any]:
-    """The shipped policies, every version with its dates and rules."""
-    table = chain.rules.policies()
-    return {"policies": Table("policies", "Shipped policies (every version with the dates it is in force)", [
+def policies_table(table: pd.DataFrame, table_id: str, title: str, download: str | None = None) -> Table:
+    """Policy versions with their dates and rules (``minsec rules list`` / ``rules validate``)."""
+    return Table(table_id, title, [
         Column("policy", "Policy"), Column("version", "Version"), Column("title", "Title"),
         Column("effective_from", "In force from"), Column("effective_to", "Until"), Column("rules", "Rules")],
         _rows(table), source="minsec/data/library/policies (YAML, each rule with its legal source)",
-        download="/data/rules-policies.csv"),
-        "choices": sorted(set(table["policy"]))}
+        download=download)
+
+
+def policies_view(chain) -> dict[str, Any]:
+    """The shipped policies, every version with its dates and rules."""
+    table = chain.rules.policies()
+    return {"policies": policies_table(table, "policies", "Shipped policies (every version with the dates it is "
+                                                          "in force)", "/data/rules-policies.csv"),
+            "choices": sorted(set(table["policy"]))}
 
 
 def verdict_frames(document: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -390,6 +390,37 @@
     return {bom_csv: text};
   }
 
+  // a server-rendered fragment for a posted body, drawn into `result` (errors as an alert naming the field)
+  async function postFragment(url, body, result, button) {
+    button.disabled = true;
+    delete result.dataset.ready;
+    try {
+      const response = await fetch(url, {
+        method: "POST", credentials: "same-origin", body: JSON.stringify(body),
+        headers: {"Content-Type": "application/json", "X-CSRF-Token": cookie("minsec_csrf")}});
+      const text = await response.text();
+      if (!response.ok) {
+        let message = text;
+        try {
+          const detail = JSON.parse(text).detail;
+          message = typeof detail === "string" ? detail
+            : detail.map((d) => `${d.loc.slice(1).join(".")}: ${d.msg}`).join("; ");
+        } catch (ignored) { /* plain-text errors are shown as they are */ }
+        throw new Error(message);
+      }
+      const fragment = document.createElement("template");
+      fragment.innerHTML = text;                   // server-rendered and escaped by Jinja2
+      result.replaceChildren(fragment.content);
+      csvLinks(result);
+      await drawFigures(result, true);
+    } catch (error) {
+      result.replaceChildren(el("p", {class: "error", role: "alert", text: error.message}));
+    } finally {
+      result.dataset.ready = "1";
+      button.disabled = false;
+    }
+  }
+
   function setupRulesPage() {
     const form = document.getElementById("rules-form");
     const result = document.getElementById("rules-result");
@@ -399,39 +430,24 @@
       const file = event.target.files[0];
       if (file) textarea.value = await file.text();
     });
-    form.addEventListener("submit", async (event) => {
+    form.addEventListener("submit", (event) => {
       event.preventDefault();
-      const button = form.querySelector("button[type=submit]");
-      button.disabled = true;
-      delete result.dataset.ready;
+      let body;
       try {
-        const body = {policy: form.policy.value, ...bomBody(textarea.value)};
-        if (form.date.value) body.date = form.date.value;
-        const response = await fetch("/ui/rules/verdict", {
-          method: "POST", credentials: "same-origin", body: JSON.stringify(body),
-          headers: {"Content-Type": "application/json", "X-CSRF-Token": cookie("minsec_csrf")}});
-        const text = await response.text();
-        if (!response.ok) {
-          let message = text;
-          try {
-            const detail = JSON.parse(text).detail;
-            message = typeof detail === "string" ? detail
-              : detail.map((d) => `${d.loc.slice(1).join(".")}: ${d.msg}`).join("; ");
-          }
-          catch (ignored) { /* plain-text errors are shown as they are */ }
-          throw new Error(message);
-        }
-        const fragment = document.createElement("template");
-        fragment.innerHTML = text;                   // server-rendered and escaped by Jinja2
-        result.replaceChildren(fragment.content);
-        csvLinks(result);
-        await drawFigures(result, true);
+        body = {policy: form.policy.value, ...bomBody(textarea.value)};
       } catch (error) {
         result.replaceChildren(el("p", {class: "error", role: "alert", text: error.message}));
-      } finally {
         result.dataset.ready = "1";
-        button.disabled = false;
+        return;
       }
+      if (form.date.value) body.date = form.date.value;
+      postFragment("/ui/rules/verdict", body, result, form.querySelector("button[type=submit]"));
+    });
+    const policyForm = document.getElementById("policy-form");
+    policyForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      postFragment("/ui/rules/policy", {policy_yaml: policyForm.policy_yaml.value},
+                   document.getElementById("policy-result"), policyForm.querySelector("button[type=submit]"));
     });
   }
 
