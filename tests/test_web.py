@@ -286,7 +286,8 @@ EXPECTED = {  # page → (selector, text it must contain or minimum count) provi
                ("form.job-form", 1)],
     # the register's two commitments, and the check of the recorded measures (none by a partner: it says so)
     "commitments": [("#register td", "no_export_restrictions"), ("#register td", "stock_reporting"),
-                    ("#breaches", "measures checked"), ("#reports td", "never reported")],
+                    ("#breaches", "measures checked"), ("#reports td", "never reported"),
+                    (".js-plotly-plot .bars path", 1)],
     # the example battery pack checked against the partnership's baseline: the verdict, each rule, the lines
     "rules": [("#rules-result .keys", "FAIL"), ("#verdict-rules td", "partner_content"),
               ("#verdict-lines td", "lithium"), ("#rules-policy option", 3), ("#policies td", "us_30d")],

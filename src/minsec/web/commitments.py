@@ -63,13 +63,24 @@ def commitments_view(chain, as_of: dt.date | None = None) -> dict[str, Any]:
     return {"name": "Commitments between partners", "key_figures": key_figures, "tables": tables, "figures": {}}
 
 
-def reports_table(chain, submissions: pd.DataFrame, organisations: pd.DataFrame, day: dt.date) -> Table:
+def reports_view(chain, submissions: pd.DataFrame, organisations: pd.DataFrame, day: dt.date) -> dict[str, Any]:
     """Every stock-reporting obligation in force on ``day`` with who is overdue, from the service's submissions
-    (dates only: a holding's quantity never leaves its organisation)."""
+    (dates only: a holding's quantity never leaves its organisation): the table and a chart of the reports'
+    status per organisation."""
     from minsec.rules.commitments import stock_report_status
+    from minsec.web import figures
 
     check = chain.rules.commitments(date=day)
     status = stock_report_status(check.register, submissions, organisations, day, chain.groups)
+    counts = (status.groupby(["organisation", "status"], as_index=False).size().rename(columns={"size": "reports"})
+              if len(status) else status)
+    figs = {"reports": figures.to_json(figures.bars(counts, "organisation", "reports",
+                                                    f"Stock reports due on {day}, by organisation and status",
+                                                    "materials", color="status"))} if len(counts) else {}
+    return {"table": _reports_table(status, day), "figures": figs}
+
+
+def _reports_table(status: pd.DataFrame, day: dt.date) -> Table:
     late = int((status["status"] != "ok").sum())
     return Table("reports", f"Stock reports due on {day}: {late} of {len(status)} overdue or never made", [
         Column("organisation", "Organisation"), Column("country", "Speaks for"), Column("material", "Material", "link"),

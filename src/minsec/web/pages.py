@@ -289,11 +289,11 @@ def material_page(material: str, request: Request, caller: SignedIn, chain: Chai
 
 @router.get("/commitments")
 def commitments_page(request: Request, caller: SignedIn, chain: Chain, database: Db) -> Response:
-    from minsec.web.commitments import reports_table
+    from minsec.web.commitments import reports_view
 
     # the reports change with every submission: read them on each visit (dates only, never a quantity)
     return page(request, caller, "commitments.html", "commitments", "Commitments", view=_DATA.commitments(chain),
-                reports=reports_table(chain, *_report_dates(database), dt.date.today()))
+                reports=reports_view(chain, *_report_dates(database), dt.date.today()))
 
 
 def _report_dates(database) -> tuple:
