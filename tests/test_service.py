@@ -297,6 +297,29 @@ def test_failed_logins_are_throttled_per_name_and_address_never_locking_the_acco
     assert actions["login.failed"] == 8 and actions["login.throttled"] == 3
 
 
+def test_a_burst_of_failed_logins_on_one_new_pair_never_collides(database):
+    """Eight simultaneous failures of a name never seen from one address: each is counted (one upsert, no key
+    collision between the first inserts), none is a server error."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from minsec.service import accounts
+    from minsec.service.db import LoginThrottle
+
+    def attempt(_):
+        with database.writing() as session:          # as the login route: the failure is committed, then answered
+            try:
+                accounts.login(session, "burst_name", "wrong", "203.0.113.9")
+            except accounts.LoginFailedError as exc:
+                return type(exc).__name__
+        return "signed in"
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(attempt, range(8)))
+    assert set(outcomes) <= {"LoginFailedError", "LoginThrottledError"}, outcomes
+    with database.reading() as session:
+        assert 1 <= session.get(LoginThrottle, ("burst_name", "203.0.113.9")).failures <= 8
+
+
 def test_throttle_delay_grows_and_is_capped():
     from minsec.service.accounts import FREE_FAILURES, MAX_DELAY, throttle_delay
 

@@ -201,11 +201,7 @@ def login(session: Session, username: str, password: str, client: str) -> tuple[
         failures = (pair.failures if pair is not None and now - pair.last_failure_at < FAILURE_MEMORY else 0) + 1
         delay = throttle_delay(failures)
         blocked = now + delay if delay else None
-        if pair is None:
-            session.add(LoginThrottle(username=username, client=client, failures=failures, last_failure_at=now,
-                                      blocked_until=blocked))
-        else:
-            pair.failures, pair.last_failure_at, pair.blocked_until = failures, now, blocked
+        _record_failure(session, username, client, failures, now, blocked)
         audit.append(session, "login.failed", actor_user_id=user.id if user else None,
                      actor_org_id=user.org_id if user else None,
                      detail={"username": username, "client": client, "failures": failures,
@@ -219,6 +215,19 @@ def login(session: Session, username: str, password: str, client: str) -> tuple[
                                expires_at=now + SESSION_LIFETIME))
     audit.append(session, "login", actor_user_id=user.id, actor_org_id=user.org_id, detail={"client": client})
     return user, cookie, csrf
+
+
+def _record_failure(session: Session, username: str, client: str, failures: int, now: dt.datetime,
+                    blocked: dt.datetime | None) -> None:
+    """Insert or update the pair's row in one statement: concurrent failures of a new pair (an attacker's burst)
+    must not collide on its key (``INSERT … ON CONFLICT DO UPDATE``, SQLite and PostgreSQL)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    values = {"failures": failures, "last_failure_at": now, "blocked_until": blocked}
+    statement = insert(LoginThrottle).values(username=username, client=client, **values)
+    session.execute(statement.on_conflict_do_update(index_elements=["username", "client"], set_=values))
 
 
 def logout(session: Session, cookie: str) -> None:
