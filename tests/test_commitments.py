@@ -15,10 +15,11 @@ from minsec.data import catalogue
 from minsec.data.dataset import load
 from minsec.rules.commitments import (
     check_export_commitments,
-    check_stock_reports,
     load_register,
+    overdue_reports,
     read_measures_csv,
     recorded_measures,
+    stock_report_status,
 )
 from minsec.rules.policy import PolicyError
 
@@ -74,7 +75,7 @@ def test_overdue_stock_reports():
     submissions = pd.DataFrame({"org_id": [1, 2], "kind": ["stockpile_holding"] * 2, "material": ["gallium"] * 2,
                                 "as_of": [dt.date(2026, 11, 1), dt.date(2026, 5, 1)]})
     register = load_register()
-    found = [f for f in check_stock_reports(register, submissions, organisations, DAY, GROUPS)
+    found = [f for f in overdue_reports(stock_report_status(register, submissions, organisations, DAY, GROUPS))
              if f.materials == ["gallium"]]
     # USA reported a month ago; the Commission's report is 214 days old; Japan never reported; observers owe none
     assert sorted(f.detail.split(":")[0] for f in found) == ["ec", "jpn"]

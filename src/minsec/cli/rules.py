@@ -100,13 +100,11 @@ def commitments_check(
 def _with_service(result, groups, database: str | None, publish: bool) -> dict | None:
     """Add the overdue stock reports found in the service database to ``result``; publish breaches as alerts."""
     from minsec.cli.service import open_database
-    from minsec.rules.commitments import as_warnings, check_stock_reports
-    from minsec.service.sharing import report_dates
+    from minsec.rules.commitments import as_warnings, overdue_reports
+    from minsec.service.sharing import stock_reporting
 
     with open_database(database) as db:
-        with db.reading() as session:
-            submissions, organisations = report_dates(session)
-        result.findings += check_stock_reports(result.register, submissions, organisations, result.date, groups)
+        result.findings += overdue_reports(stock_reporting(db, result, groups))
         if not publish:
             return None
         from minsec.service.warnings import publish as publish_warnings

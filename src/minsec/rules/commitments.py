@@ -273,11 +273,9 @@ def stock_report_status(register: Register, submissions: pd.DataFrame, organisat
     return pd.DataFrame(rows, columns=REPORT_COLUMNS)
 
 
-def check_stock_reports(register: Register, submissions: pd.DataFrame, organisations: pd.DataFrame, day: dt.date,
-                        groups) -> list[Finding]:
-    """Overdue stock reports (:func:`stock_report_status`): a party organisation whose latest holding report of
+def overdue_reports(status: pd.DataFrame) -> list[Finding]:
+    """The findings of a :func:`stock_report_status` table: a party organisation whose latest holding report of
     a listed material is older than ``every_days``, or missing."""
-    status = stock_report_status(register, submissions, organisations, day, groups)
     return [Finding(row.commitment, "overdue_report", row.country, [row.material],
                     f"{row.organisation}: {row.material} stock report overdue "
                     f"({f'last report {row.last_report}' if row.status == 'overdue' else 'no report'}; due every "

@@ -70,3 +70,10 @@ def check_document(chain, body: RulesCheck) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         policy = body.policy if body.policy is not None else policy_file(body.policy_yaml or "", folder)
         return _jsonable(chain.rules.check(bom, policy, date=body.date).to_dict())
+
+
+def validated(chain, body: PolicyText):
+    """A posted policy validated: its versions and rules (``minsec rules validate``), or the error naming the line
+    of its first problems."""
+    with tempfile.TemporaryDirectory() as folder:
+        return chain.rules.validate(policy_file(body.policy_yaml, folder))

@@ -412,3 +412,13 @@ def report_dates(session: Session) -> tuple[pd.DataFrame, pd.DataFrame]:
                                                         Organisation.kind)).all(),
                                  columns=["id", "slug", "country", "kind"])
     return submissions, organisations
+
+
+def stock_reporting(database, check, groups) -> pd.DataFrame:
+    """Every stock-reporting obligation of ``check``'s register in force on its date, with its status from this
+    service's report dates (:func:`minsec.rules.commitments.stock_report_status`; never a quantity)."""
+    from minsec.rules.commitments import stock_report_status
+
+    with database.reading() as session:
+        submissions, organisations = report_dates(session)
+    return stock_report_status(check.register, submissions, organisations, check.date, groups)

@@ -18,6 +18,8 @@ import datetime as dt
 from collections.abc import Iterable
 from functools import cache
 
+from minsec.service.sharing import InvalidError
+
 EARLIEST_AS_OF = dt.date(1990, 1, 1)
 YEARS_OF_OUTPUT = 10
 UNKNOWN_OUTPUT_MAX_T = 1e9
@@ -45,8 +47,6 @@ def _country_codes() -> frozenset[str]:
 
 def materials(values: Iterable[str], field: str) -> list[str]:
     """The catalogue ids of ``values`` (ids or names, any case); an unknown one is refused."""
-    from minsec.service.sharing import InvalidError
-
     known, out, unknown = _material_ids(), [], []
     for value in values:
         found = known.get(value.strip().lower().replace(" ", "_")) or known.get(value.strip().lower())
@@ -59,8 +59,6 @@ def materials(values: Iterable[str], field: str) -> list[str]:
 
 def countries(values: Iterable[str], field: str) -> list[str]:
     """ISO 3166-1 alpha-3 codes (or a catalogue group such as EU27), upper-cased; anything else is refused."""
-    from minsec.service.sharing import InvalidError
-
     codes = [v.strip().upper() for v in values]
     unknown = [c for c in codes if c not in _country_codes()]
     if unknown:
@@ -70,8 +68,6 @@ def countries(values: Iterable[str], field: str) -> list[str]:
 
 
 def as_of(value: dt.date, field: str = "as_of") -> dt.date:
-    from minsec.service.sharing import InvalidError
-
     latest = dt.date.today() + dt.timedelta(days=1)
     if not EARLIEST_AS_OF <= value <= latest:
         raise InvalidError(f"{field}: {value} is outside {EARLIEST_AS_OF} … {latest} (a report cannot be dated in "
@@ -94,8 +90,6 @@ def max_quantity_t(material: str) -> float:
 
 
 def quantity_t(material: str, value: float, field: str = "quantity_t") -> float:
-    from minsec.service.sharing import InvalidError
-
     bound = max_quantity_t(material)
     if value > bound:
         raise InvalidError(f"{field}: {value:,.6g} t of {material} is more than {YEARS_OF_OUTPUT} years of the "

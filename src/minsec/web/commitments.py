@@ -63,15 +63,12 @@ def commitments_view(chain, as_of: dt.date | None = None) -> dict[str, Any]:
     return {"name": "Commitments between partners", "key_figures": key_figures, "tables": tables, "figures": {}}
 
 
-def reports_view(chain, submissions: pd.DataFrame, organisations: pd.DataFrame, day: dt.date) -> dict[str, Any]:
-    """Every stock-reporting obligation in force on ``day`` with who is overdue, from the service's submissions
-    (dates only: a holding's quantity never leaves its organisation): the table and a chart of the reports'
-    status per organisation."""
-    from minsec.rules.commitments import stock_report_status
+def reports_view(status: pd.DataFrame, day: dt.date) -> dict[str, Any]:
+    """Every stock-reporting obligation in force on ``day`` with who is overdue (``status``:
+    :func:`minsec.service.sharing.stock_reporting`, dates only: a holding's quantity never leaves its
+    organisation): the table and a chart of the reports' status per organisation."""
     from minsec.web import figures
 
-    check = chain.rules.commitments(date=day)
-    status = stock_report_status(check.register, submissions, organisations, day, chain.groups)
     counts = (status.groupby(["organisation", "status"], as_index=False).size().rename(columns={"size": "reports"})
               if len(status) else status)
     figs = {"reports": figures.to_json(figures.bars(counts, "organisation", "reports",

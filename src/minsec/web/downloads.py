@@ -1,7 +1,7 @@
 """The whole tables behind the dashboard's pages, for their CSV downloads (``/data/{table}.csv``): one builder per
 table, each the same call the page makes (so the file holds the page's numbers, and all of its rows).
 
-Pure: takes the supply chain (and, for the stock reports, a function reading the service's report dates)."""
+Takes the supply chain (and, for the stock reports, the service's database)."""
 
 from __future__ import annotations
 
@@ -105,12 +105,10 @@ def commitments_breaches(chain, **_) -> pd.DataFrame:
     return _joined(chain.rules.commitments(date=dt.date.today()).table, "materials", "affected_parties")
 
 
-def commitments_reports(chain, report_dates: Callable[[], tuple] | None = None, **_) -> pd.DataFrame:
-    from minsec.rules.commitments import stock_report_status
+def commitments_reports(chain, database=None, **_) -> pd.DataFrame:
+    from minsec.service.sharing import stock_reporting
 
-    check = chain.rules.commitments(date=dt.date.today())
-    submissions, organisations = report_dates()
-    return stock_report_status(check.register, submissions, organisations, check.date, chain.groups)
+    return stock_reporting(database, chain.rules.commitments(date=dt.date.today()), chain.groups)
 
 
 TABLES: dict[str, Callable[..., pd.DataFrame]] = {

@@ -289,18 +289,14 @@ def material_page(material: str, request: Request, caller: SignedIn, chain: Chai
 
 @router.get("/commitments")
 def commitments_page(request: Request, caller: SignedIn, chain: Chain, database: Db) -> Response:
+    from minsec.service.sharing import stock_reporting
     from minsec.web.commitments import reports_view
 
     # the reports change with every submission: read them on each visit (dates only, never a quantity)
+    today = dt.date.today()
+    status = stock_reporting(database, chain.rules.commitments(date=today), chain.groups)
     return page(request, caller, "commitments.html", "commitments", "Commitments", view=_DATA.commitments(chain),
-                reports=reports_view(chain, *_report_dates(database), dt.date.today()))
-
-
-def _report_dates(database) -> tuple:
-    from minsec.service.sharing import report_dates
-
-    with database.reading() as session:
-        return report_dates(session)
+                reports=reports_view(status, today))
 
 
 @router.get("/rules")
@@ -335,14 +331,11 @@ def rules_policy(body: PolicyText, request: Request, caller: Viewer, chain: Chai
     plain text naming its line (``POST /api/rules/validate``)."""
     if caller is None:
         return Response("authentication required", status_code=401, media_type="text/plain")
-    import tempfile
-
-    from minsec.service.rules_check import policy_file
+    from minsec.service.rules_check import validated
     from minsec.web.rules import policies_table
 
     try:
-        with tempfile.TemporaryDirectory() as folder:
-            table = chain.rules.validate(policy_file(body.policy_yaml, folder))
+        table = validated(chain, body)
     except MinsecError as exc:
         return Response(str(exc), status_code=422, media_type="text/plain")
     html = render("rules_policy.html", table=policies_table(table, "policy-versions", "Your policy: valid"))
@@ -444,7 +437,7 @@ def data_csv(table: str, request: Request, caller: Viewer, chain: Chain, databas
                         media_type="text/plain")
     try:
         rows = build(chain, stage=stage, importer=importer, material=material,
-                     report_dates=lambda: _report_dates(database))
+                     database=database)
     except MinsecError as exc:
         return Response(str(exc), status_code=422, media_type="text/plain")
     return _csv(rows, f"minsec-{table}.csv")

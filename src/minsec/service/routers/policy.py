@@ -5,15 +5,15 @@ documents for the same inputs (a long portfolio optimisation is a background job
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from minsec.service import sharing
 from minsec.service.deps import Caller, Chain, Db, Runner
 from minsec.service.jobs import InvestPortfolio, JobOut, job_out
 from minsec.service.routers.common import ERRORS, table_rows
-from minsec.service.rules_check import PolicyText, RulesCheck, check_document, policy_file
+from minsec.service.rules_check import PolicyText, RulesCheck, check_document, validated
 
 router = APIRouter(prefix="/api", tags=["rules, commitments, investments"])
 @router.get("/rules/policies", responses={401: ERRORS[401]})
@@ -26,8 +26,7 @@ def policies(caller: Caller, chain: Chain) -> list[dict[str, Any]]:
 def validate(body: PolicyText, caller: Caller, chain: Chain) -> list[dict[str, Any]]:
     """A policy of your own validated (unknown fields, thresholds outside 0–100 %, overlapping dates, unknown
     countries) and its versions listed; a 422 names the line of the first problems (``minsec rules validate``)."""
-    with tempfile.TemporaryDirectory() as folder:
-        return table_rows(chain.rules.validate(policy_file(body.policy_yaml, folder)))
+    return table_rows(validated(chain, body))
 
 
 @router.post("/rules/check", responses={401: ERRORS[401], 422: ERRORS[422]})
@@ -50,11 +49,11 @@ def breaches(caller: Caller, chain: Chain, database: Db, date: dt.date | None = 
     """The recorded export measures checked against the no-export-restriction commitment on ``date`` (default
     today), and the stock reports overdue in this service: ``minsec commitments check --database <the service's>
     -f json``."""
-    from minsec.rules.commitments import check_stock_reports
+    from minsec.rules.commitments import overdue_reports
     from minsec.service.jobs import _jsonable
 
-    result, submissions, organisations = _checked(chain, database, date)
-    result.findings += check_stock_reports(result.register, submissions, organisations, result.date, chain.groups)
+    result = chain.rules.commitments(date=date)
+    result.findings += overdue_reports(sharing.stock_reporting(database, result, chain.groups))
     return _jsonable(result.to_dict())
 
 
@@ -63,21 +62,9 @@ def reports(caller: Caller, chain: Chain, database: Db, date: dt.date | None = N
     """Every stock-reporting obligation in force on ``date`` (default today): per party organisation and material
     the latest report's date, when the next is due and who is overdue or never reported.  Dates only — a
     holding's quantity is never shown to another organisation (``/api/submissions/aggregates``)."""
-    from minsec.rules.commitments import stock_report_status
-
-    result, submissions, organisations = _checked(chain, database, date)
-    status = stock_report_status(result.register, submissions, organisations, result.date, chain.groups)
-    return {"register": result.register.name, "date": str(result.date), "obligations": table_rows(status)}
-
-
-def _checked(chain, database, date: dt.date | None):
-    """The shipped register checked on ``date``, and this service's report dates and organisations."""
-    from minsec.service import sharing
-
     result = chain.rules.commitments(date=date)
-    with database.reading() as session:
-        submissions, organisations = sharing.report_dates(session)
-    return result, submissions, organisations
+    status = sharing.stock_reporting(database, result, chain.groups)
+    return {"register": result.register.name, "date": str(result.date), "obligations": table_rows(status)}
 
 
 @router.get("/invest/projects", responses={401: ERRORS[401]})
