@@ -9,13 +9,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from minsec.cli import app
 from minsec.data import catalogue
 from minsec.investment import benchmarks
 from minsec.investment.pipeline import PipelineError, apply_fill, bundled_pipeline_path, load_projects
-from minsec.investment.portfolio import needs_from_gaps, needs_from_shortfall, optimize
+from minsec.investment.portfolio import needs_from_gaps, needs_from_shortfall, optimize, secured_curve
 
 ROOT = Path(__file__).resolve().parents[1]
 EU = catalogue.load_groups().members("EU27")
@@ -78,6 +80,92 @@ def test_shortfall_objective_is_expected_loss_avoided():
     result = optimize(projects(), needs, 10.0)
     assert result.chosen["project_id"].tolist() == ["d"] and result.objective == pytest.approx(8e5)
     assert optimize(projects(), needs, 0.0).objective == 0.0
+
+
+def test_a_capacity_secures_the_expected_shortfall_it_meets_not_min_of_capacity_and_mean():
+    # S = 0 or 100 t with equal chance (E[S] = 50): 50 t of capacity secures E[min(50, S)] = 25 t, not 50 t
+    t, secured = secured_curve(np.array([100.0]), np.array([0.5]))
+    assert t.tolist() == [0, 100] and secured.tolist() == [0, 50]
+    shortfall = pd.DataFrame({"material": ["lithium"], "expected_shortfall_t": [50.0], "loss_usd_per_t": [1.0]})
+    needs = needs_from_shortfall(shortfall, catalogue.load_groups().members("partnership"))
+    table = projects(capacity_t_per_yr=[50.0, 500.0, 500.0, 500.0], capex_usd=[1.0, 50.0, 50.0, 50.0])
+    curves = {"shortfall lithium": (t, secured)}
+    assert optimize(table, needs, 1.0).objective == pytest.approx(50)               # min(k, E[S]): overstated
+    assert optimize(table, needs, 1.0, curves=curves).objective == pytest.approx(25)
+    # 500 t (b) cover every scenario: all 50 t expected are secured
+    assert optimize(table, needs, 50.0, curves=curves).objective == pytest.approx(50)
+    # three scenarios, 10 / 40 / 100 t with 0.2 each (else 0): E[min(40, S)] = 0.2·10 + 0.2·40 + 0.2·40 = 18
+    t, secured = secured_curve(np.array([40.0, 10.0, 100.0]), np.array([0.2, 0.2, 0.2]))
+    assert dict(zip(t.tolist(), secured.tolist(), strict=True)) == pytest.approx({0: 0, 10: 6, 40: 18, 100: 30})
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.floats(0.01, 1e4), st.floats(1e-4, 1.0)), min_size=1, max_size=40),
+       st.floats(0, 2e4))
+def test_secured_curve_is_the_expected_minimum_concave_and_bounded(scenarios, capacity):
+    shortfall = np.array([s for s, _ in scenarios])
+    probability = np.array([p for _, p in scenarios])
+    probability = probability / probability.sum() * 0.9          # 10 % of the mass: no shortfall
+    t, secured = secured_curve(shortfall, probability)
+    exact = float((probability * np.minimum(capacity, shortfall)).sum())
+    assert np.interp(capacity, t, secured) == pytest.approx(exact, rel=1e-9, abs=1e-9)
+    assert np.all(np.diff(secured) >= -1e-9) and secured[-1] == pytest.approx(float(probability @ shortfall))
+    slopes = np.diff(secured) / np.diff(t)
+    assert np.all(np.diff(slopes) <= 1e-9) and np.all(slopes <= 0.9 + 1e-9)     # concave; slope = P(S > t)
+    assert np.all(secured <= t + 1e-9)
+    thinned_t, thinned = secured_curve(shortfall, probability, points=3)        # thinned: never above the curve
+    assert np.all(np.interp(t, thinned_t, thinned) <= secured + 1e-9)
+
+
+def test_one_partner_never_pays_for_another_partners_project_unless_the_rule_says_so():
+    # a US plant (d) and an EU plant (b) both needed; US budget 10, EU 30; pooled lets the EU pay for d
+    table = projects(material=["lithium", "lithium", "graphite", "lithium"],
+                     country=["CAN", "DEU", "FRA", "USA"], capex_usd=[30.0, 20.0, 20.0, 20.0])
+    needs = pd.DataFrame({"need": ["US lithium", "EU lithium"], "material": ["lithium", "lithium"],
+                          "stages": ["extraction", "extraction"],
+                          "countries": [frozenset({"USA"}), frozenset(EU)], "size_t": [100.0, 50.0],
+                          "value_per_t": [1.0, 1.0], "year": [None, None]})
+    territories = {"US": frozenset({"USA"}), "EU": frozenset(EU)}
+    split = {"US": 0.25, "EU": 0.75}
+    pooled = optimize(table, needs, 40.0, split, funding="pooled", territories=territories)
+    assert sorted(pooled.chosen["project_id"]) == ["b", "d"] and pooled.objective == pytest.approx(150)
+    assert pooled.chosen.set_index("project_id").loc["d", "funding_EU_usd"] >= 10 - 1e-6   # the US has only 10
+    home = optimize(table, needs, 40.0, split, funding="home", territories=territories)
+    assert home.chosen["project_id"].tolist() == ["b"] and home.objective == pytest.approx(50)
+    assert home.chosen["funding_US_usd"].sum() == pytest.approx(0)
+    # a third country's project (a, CAN) may be paid by either; pro-rata pays every project 25/75
+    third = needs.assign(countries=[frozenset({"CAN"}), frozenset(EU)])
+    assert optimize(table, third, 30.0, {"US": 0.5, "EU": 0.5}, funding="home",
+                    territories=territories).chosen["project_id"].tolist() == ["a"]
+    prorata = optimize(table, needs, 40.0, split, funding="pro-rata", territories=territories)
+    paid = prorata.chosen[["funding_US_usd", "funding_EU_usd"]].to_numpy()
+    assert paid / prorata.chosen["capex_usd"].to_numpy()[:, None] == pytest.approx(np.array([[0.25, 0.75]] *
+                                                                                        len(paid)))
+    with pytest.raises(ValueError, match="--funding"):
+        optimize(table, needs, 40.0, split, funding="whoever")
+
+
+def test_benchmarks_cover_every_material_with_a_consumption_and_list_the_rest():
+    import minsec
+
+    bench = minsec.load().invest.benchmarks()
+    assessed = bench[bench["assessed"].astype(bool)]
+    for region in ("EU27", "USA"):
+        mine = set(assessed.loc[assessed["region"] == region, "material"])
+        # trade-and-production materials, the baseline's partner demand and the rare-earth chain alike
+        assert {"aluminium", "gallium", "germanium", "graphite", "lithium", "cobalt", "nickel", "tungsten",
+                "dysprosium", "ndfeb_magnets"} <= mine
+    # missing is never zero: a current capacity the data do not record leaves the share null, never 0 %
+    unknown = assessed[~assessed["current_known"].astype(bool)]
+    assert len(unknown) and unknown["share_now_pct"].isna().all() and unknown["share_end_pct"].isna().all()
+    assert unknown["share_added_pct"].notna().all()
+    recycling = assessed[assessed["stage"] == "recycling"]
+    assert recycling["share_now_pct"].isna().all()           # recycling output is in no bundled source
+    # materials in scope with no consumption are listed with why; rare earths are assessed element by element
+    missing = bench[~bench["assessed"].astype(bool)]
+    assert len(missing) and missing["note"].str.contains("--consumption").all()
+    assert "rare_earths" not in set(missing["material"]) and "iridium" in set(missing["material"])
+    assert missing["share_now_pct"].isna().all()
 
 
 def test_pipeline_conversions_gaps_and_fill():

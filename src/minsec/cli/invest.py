@@ -65,6 +65,10 @@ def invest_optimize(
     regions: RegionsOption = "EU27,USA", split: Annotated[str | None, typer.Option(
         "--split", help="Each partner's share of the budget, e.g. US=0.5,EU=0.5 (default: one joint "
                         "funder).")] = None,
+    funding: Annotated[str, typer.Option(
+        "--funding", help="Who may pay for which project with --split: home (a partner pays for projects on its "
+                          "own territory and in third countries, never on another partner's), pro-rata (every "
+                          "project in the budget shares) or pooled (any budget, any project).")] = "home",
     projects: ProjectsOption = None, fill: FillOption = None, consumption: ConsumptionOption = None,
     ensemble: Annotated[int, typer.Option("--ensemble", help="Scenarios for the shortfall objective.")] = 2000,
     seed: Annotated[int, typer.Option("--seed", help="Ensemble seed.")] = 0,
@@ -80,7 +84,7 @@ def invest_optimize(
     with Working("choosing the portfolio (MILP, HiGHS)"):
         result = chain().invest.optimize(budget, objective, regions=regions, split=split, projects=projects,
                                          fill=fill, consumption=consumption, ensemble=ensemble, seed=seed,
-                                         years=years, default_start=default_start)
+                                         years=years, default_start=default_start, funding=funding)
     if fmt is Format.json:
         emit_json(result.to_dict())
         return

@@ -30,6 +30,10 @@ GAP_COLUMNS = ["region", "material", "stage", "gap_t", "target_pct", "consumptio
 #: what the pipeline shows (``minsec invest pipeline``, ``GET /api/invest/projects``)
 PIPELINE_COLUMNS = ["project_id", "name", "country", "material", "stages", "capacity_t_per_yr", "capex_usd",
                     "expected_start_year", "status", "evaluable", "not_evaluable"]
+#: ``minsec invest benchmarks``: every assessed region × material × stage, then the materials in scope it cannot
+#: assess (``assessed`` false, ``note`` says why)
+BENCHMARK_COLUMNS = ["region", "material", "stage", "assessed", "consumption_t", "basis", "target_pct",
+                     "share_now_pct", "share_end_pct", "share_added_pct", "first_year_met", "current_known", "note"]
 CHOSEN_COLUMNS = ["project_id", "name", "country", "material", "stages", "capacity_t_per_yr", "capex_usd",
                   "cost_per_t_per_yr_usd", "expected_start_year", "start_year_assumed"]
 
@@ -80,43 +84,106 @@ class InvestAccessor:
         """Each region's share of consumption from its own capacity (current + pipeline projects with a capacity)
         against the benchmarks — extraction 10 %, processing 40 %, recycling 25 % — now, at the end of ``years``,
         and the first year each is met."""
+        import numpy as np
+        import pandas as pd
+
         from minsec.investment import benchmarks
 
         table, members, gaps = self._inputs(projects, fill, consumption, regions, default_start)
         pool = table[table["evaluable"] | table["capacity_t_per_yr"].notna()]
         path = benchmarks.trajectory(gaps, pool, members, year_span(years))
-        return path.groupby(["region", "material", "stage"], as_index=False).agg(
-            target_pct=("target_pct", "first"), share_now_pct=("share_pct", "first"),
-            share_end_pct=("share_pct", "last"), first_year_met=("first_year_met", "first"),
-            current_known=("current_known", "first"))
+        keys = ["region", "material", "stage"]
+        if path.empty:
+            bench = pd.DataFrame(columns=BENCHMARK_COLUMNS)
+        else:
+            bench = path.groupby(keys, as_index=False, sort=False).agg(
+                target_pct=("target_pct", "first"), share_now_pct=("share_pct", "first"),
+                share_end_pct=("share_pct", "last"), share_added_pct=("added_t", "last"),
+                first_year_met=("first_year_met", "first"), current_known=("current_known", "first"))
+            bench = bench.merge(gaps[[*keys, "consumption_t", "basis"]], on=keys, how="left")
+            bench["share_added_pct"] = 100 * bench["share_added_pct"] / bench["consumption_t"]
+            # missing is never zero: a share whose current capacity the data do not record is null, and with the
+            # pipeline a lower bound (share_added_pct), not a share
+            unknown = ~bench["current_known"].astype(bool)
+            bench.loc[unknown, ["share_now_pct", "share_end_pct"]] = np.nan
+            bench.loc[unknown & bench["first_year_met"].isna(), "first_year_met"] = None
+            bench["assessed"] = True
+            bench["note"] = np.where(unknown, "current capacity not recorded: share unknown, the pipeline adds "
+                                              "share_added_pct", "")
+        missing = benchmarks.not_assessed(self._chain, members, set(zip(gaps.get("region", []),
+                                                                            gaps.get("material", []), strict=True)))
+        return pd.concat([bench, missing], ignore_index=True)[BENCHMARK_COLUMNS] if len(missing) else \
+            bench[BENCHMARK_COLUMNS]
 
     def optimize(self, budget_usd: float, objective: str = "benchmarks", *, regions: str | Iterable[str] = "EU27,USA",
                  split: str | Mapping[str, float] | None = None, projects: str | Path | None = None,
                  fill: str | Path | None = None, consumption: str | Path | None = None, ensemble: int = 2000,
-                 seed: int = 0, years: str | tuple[int, int] = "2026:2035", default_start: int = 2030
-                 ) -> InvestmentResult:
+                 seed: int = 0, years: str | tuple[int, int] = "2026:2035", default_start: int = 2030,
+                 funding: str = "home") -> InvestmentResult:
         """Choose projects and partner funding under a joint budget (USD; MILP, HiGHS): ``objective`` is
         ``benchmarks`` (CRMA gap points, 1 = a gap closed by 2030) or ``shortfall`` (expected annual loss avoided
-        in USD, from an ensemble of ``ensemble`` scenarios).  ``split``: each partner's share of the budget."""
+        in USD, E[min(capacity, shortfall)] over an ensemble of ``ensemble`` scenarios).  ``split``: each partner's
+        share of the budget; ``funding``: who may pay for which project (``home``: a partner pays for projects
+        on its own territory or in third countries, never on another partner's; ``pro-rata``; ``pooled``)."""
         from minsec.investment import benchmarks
-        from minsec.investment.portfolio import needs_from_gaps, needs_from_shortfall, optimize
+        from minsec.investment.portfolio import (
+            FUNDING_RULES,
+            needs_from_gaps,
+            needs_from_shortfall,
+            optimize,
+            secured_curve,
+        )
 
         shares, span = parse_shares(split), year_span(years)       # checked before any long work
         if objective not in ("benchmarks", "shortfall"):
             raise InputError(f"--objective {objective!r}: benchmarks or shortfall")
+        if funding not in FUNDING_RULES:
+            raise InputError(f"--funding {funding!r}: one of {', '.join(FUNDING_RULES)}")
+        territories = self._territories(shares)
         table, members, gaps = self._inputs(projects, fill, consumption, regions, default_start)
+        curves = None
         if objective == "benchmarks":
             needs = needs_from_gaps(gaps, members, benchmarks.TARGET_YEAR)
             unit = f"benchmark points (1 = a gap closed by {benchmarks.TARGET_YEAR})"
         else:
-            needs = needs_from_shortfall(self.expected_shortfall(ensemble, seed), self._chain.members("partnership"))
+            expected, scenarios = self.shortfall_distribution(ensemble, seed)
+            needs = needs_from_shortfall(expected, self._chain.members("partnership"))
+            curves = {f"shortfall {m}": secured_curve(*scenarios[m]) for m in expected["material"]}
             unit = "USD a year of expected loss avoided"
-        result = optimize(table, needs, budget_usd, shares, unit)
-        return _result(result, table, gaps, members, span)
+        result = optimize(table, needs, budget_usd, shares, unit, funding=funding, territories=territories,
+                          curves=curves)
+        out = _result(result, table, gaps, members, span)
+        out.summary["funding_rule"] = f"{funding}: {FUNDING_RULES[funding]}" if shares else \
+            "one joint funder (no --split)"
+        return out
+
+    def _territories(self, shares: dict[str, float] | None) -> dict[str, frozenset[str] | None]:
+        """Each funding partner's countries (``US``/``USA``, ``EU``/``EU27``, an ISO3 code or a group); ``joint``
+        has none (it pays anywhere)."""
+        from minsec.stockpile.inputs import canonical_party
+
+        out: dict[str, frozenset[str] | None] = {}
+        for partner in shares or {}:
+            if partner.lower() == "joint":
+                out[partner] = None
+                continue
+            try:
+                out[partner] = frozenset(self._chain.members(canonical_party(partner)))
+            except (KeyError, ValueError, InputError):
+                raise InputError(f"--split: {partner!r} is not a partner (US, EU, an ISO3 code, a group or "
+                                 "joint)") from None
+        return out
 
     def expected_shortfall(self, size: int = 2000, seed: int = 0) -> pd.DataFrame:
         """The partners' (USA, EU27) expected annual shortfall (t) and loss per tonne short (USD), per material,
         from a minsec ensemble of ``size`` one-year scenarios."""
+        return self.shortfall_distribution(size, seed)[0]
+
+    def shortfall_distribution(self, size: int = 2000, seed: int = 0
+                               ) -> tuple[pd.DataFrame, dict[str, tuple[np.ndarray, np.ndarray]]]:
+        """:meth:`expected_shortfall` and, per material, the partners' shortfall in each scenario where there is
+        one with its probability (what a capacity secures is E[min(capacity, shortfall)] over these)."""
+        import numpy as np
         import pandas as pd
 
         from minsec.stockpile.inputs import annual_sample
@@ -125,10 +192,19 @@ class InvestAccessor:
         context = self._chain.scenarios.context()
         sample = annual_sample(context, ["USA", "EU27"], size, seed)
         prepared = prepare_problem(context, sample, 0.0, ("joint",), drop_unpriced=True)
-        expected = prepared.problem.working_sample().expected().sum(axis=1)
+        working = prepared.problem.working_sample()
+        expected = working.expected().sum(axis=1)
         materials = list(prepared.problem.materials)
-        return pd.DataFrame({"material": materials, "expected_shortfall_t": expected,
-                             "loss_usd_per_t": prepared.problem.loss.reindex(materials).to_numpy(float)})
+        scenarios = {}
+        for m, material in enumerate(materials):
+            rows = working.material == m
+            total = np.bincount(working.scenario[rows], weights=working.shortfall_t[rows],
+                                minlength=working.n_scenarios)
+            short = np.flatnonzero(total > 0)
+            scenarios[material] = (total[short], working.probability[short])
+        table = pd.DataFrame({"material": materials, "expected_shortfall_t": expected,
+                              "loss_usd_per_t": prepared.problem.loss.reindex(materials).to_numpy(float)})
+        return table, scenarios
 
     def _inputs(self, projects, fill, consumption, regions, default_start):
         """Pipeline (start years assumed where missing, flagged), the benchmark regions' members, their gaps."""

@@ -6,7 +6,10 @@ as one).
 
 Consumption is apparent consumption P + M − X from the bundled data (:mod:`minsec.risk.import_reliance`,
 latest year with a figure) or the user's table; current capacity is the region's production at the stage in
-that year (processing: the refining series; recycling: not in the bundled data, counted as 0 and flagged).
+that year (processing: the refining series; recycling: not in the bundled data, so unknown).  Materials with
+neither come from the partner demand of the scenario baseline (:func:`baseline_consumption`).  A current capacity
+the data do not record is unknown: the benchmark share is then null, never 0 % (the portfolio's gap still counts
+it as 0, flagged ``current_known`` false).
 
 Rare-earth elements and magnets (:func:`chain_consumption`), which trade data cannot see element by element, come
 from the scenario baseline's supply chain: a region consumes an element directly (the separated oxide or metal it
@@ -59,7 +62,9 @@ def consumption(chain, region: str) -> pd.DataFrame:
     if len(chain_rows):
         kept = table[~table["material"].isin(chain_rows["material"])] if len(table) else table
         table = pd.concat([kept, chain_rows], ignore_index=True)
-    return table
+    covered = set(table["material"]) if len(table) else set()
+    more = baseline_consumption(chain, region, covered)
+    return pd.concat([table, more], ignore_index=True) if len(more) else table
 
 
 def chain_consumption(chain, region: str) -> pd.DataFrame:
@@ -76,23 +81,9 @@ def chain_consumption(chain, region: str) -> pd.DataFrame:
         return pd.DataFrame()
     coefficients = input_coefficients(markets)
     demand = baseline.demand.to_pandas()
-    production = baseline.production.to_pandas()            # market × producer
-    producers = [p for p in production.columns if p in members]
     magnets = "ndfeb_magnets.manufacturing"
     magnet_use = float(demand.loc[magnets, region]) if magnets in markets else 0.0
-
-    table = chain.production_table
-    unattributed = table[(table["source"] == "minsec") & (table["measure"] == "production") & table["value"].isna()
-                         & table["country"].isin(members)]
-    unattributed = set(unattributed["material"] + "." + unattributed["stage"])
-
-    def output(market: str) -> tuple[float, bool]:
-        """The region's output of a market and whether it is known: a zero is known at the mines (USGS lists mine
-        output country by country) unless a member's element content is not attributed (US Dy: Mountain Pass's
-        Dy is 'NA' in USGS MYB 2022 Table 2); past the mines, producers outside the few recorded are not named."""
-        value = float(production.loc[market, producers].sum()) if market in markets and producers else 0.0
-        return value, value > 0 or (market.endswith(".mining") and market not in unattributed)
-
+    output = _region_output(chain, baseline, members)
     rows = []
     for material in sorted(catalogue.parts("rare_earths")):
         stocked = f"{material}.refining"
@@ -124,6 +115,87 @@ def chain_consumption(chain, region: str) -> pd.DataFrame:
                      "stage_basis": "manufacturing", "benchmark_stages": "processing;recycling",
                      "current_extraction_t": np.nan, "current_processing_t": made if known else np.nan,
                      "current_recycling_t": np.nan})
+    return pd.DataFrame(rows)
+
+
+def _region_output(chain, baseline, members: set[str]):
+    """``output(market) → (t, known)``: the members' output of a baseline market and whether it is known.  A
+    zero is known at the mines (USGS lists mine output country by country) unless a member's element content is
+    not attributed (US Dy: Mountain Pass's Dy is 'NA' in USGS MYB 2022 Table 2); past the mines, producers
+    outside the few recorded are not named, so a zero there is unknown."""
+    production = baseline.production.to_pandas()            # market × producer
+    producers = [p for p in production.columns if p in members]
+    table = chain.production_table
+    unattributed = table[(table["source"] == "minsec") & (table["measure"] == "production") & table["value"].isna()
+                         & table["country"].isin(members)]
+    unattributed = set(unattributed["material"] + "." + unattributed["stage"])
+
+    def output(market: str) -> tuple[float, bool]:
+        value = float(production.loc[market, producers].sum()) if market in baseline.markets and producers else 0.0
+        return value, value > 0 or (market.endswith(".mining") and market not in unattributed)
+
+    return output
+
+
+def baseline_consumption(chain, region: str, covered: set[str]) -> pd.DataFrame:
+    """The region's demand for the materials trade and production series leave without an apparent consumption
+    (``covered`` have one): the scenario baseline's partner demand at the stage the region buys (its use market,
+    with the demand's basis: published consumption, trade, or a flagged share-of-world estimate), with its current
+    extraction (mine output) and processing (refinery output) from the same baseline."""
+    from minsec.data import catalogue
+
+    baseline = chain.scenarios.context().baseline
+    if region not in baseline.regions:
+        return pd.DataFrame()
+    output = _region_output(chain, baseline, set(chain.members(region)))
+    skip = covered | set(catalogue.parts("rare_earths")) | {"rare_earths", "ndfeb_magnets"}
+    rows = []
+    for material in sorted({m.split(".")[0] for m in baseline.markets} - skip):
+        use = baseline.use_market(material, region)
+        if use is None:
+            continue
+        extraction, extraction_known = output(f"{material}.mining")
+        processing, processing_known = output(f"{material}.refining")
+        basis = str(baseline.demand_basis.sel(market=use, region=region).item())
+        rows.append({"region": region, "material": material, "year": int(baseline.year),
+                     "consumption_t": float(baseline.demand.sel(market=use, region=region)),
+                     "basis": f"partner demand at {use} (minsec supply-chain baseline: {basis})",
+                     "stage_basis": use.rsplit(".", 1)[1], "benchmark_stages": "extraction;processing;recycling",
+                     "current_extraction_t": extraction if extraction_known else np.nan,
+                     "current_processing_t": processing if processing_known else np.nan,
+                     "current_recycling_t": np.nan})
+    return pd.DataFrame(rows)
+
+
+def in_scope(region: str) -> set[str]:
+    """The materials a region's benchmarks concern: the EU's strategic raw materials (CRMA Annex I, Section 1;
+    the catalogue's ``eu_crma_2023``) and, for the US analogue, the 2025 US critical-minerals list."""
+    from minsec.data import catalogue
+
+    table = catalogue.materials()
+    if region == "EU27":
+        return set(table.index[table["eu_crma_2023"] == "strategic"])
+    return set(table.index[table["us_critical_2025"] == "yes"])
+
+
+def not_assessed(chain, members: dict[str, frozenset[str]], assessed: set[tuple[str, str]]) -> pd.DataFrame:
+    """The materials in each region's scope (:func:`in_scope`) it cannot assess, and why: neither an apparent
+    consumption (production + trade) nor a partner demand in the supply-chain baseline."""
+    from minsec.data import catalogue
+
+    baseline = chain.scenarios.context().baseline
+    rows = []
+    for region in members:
+        for material in sorted(in_scope(region)):
+            if (region, material) in assessed or any((region, m) in assessed for m in catalogue.parts(material)):
+                continue            # rare earths: assessed element by element
+            markets = baseline.market_ids(material)
+            why = (f"no consumption: {material} is not traded or produced under a code minsec reads for {region}"
+                   if not markets else f"no consumption: the baseline records no {region} demand for "
+                                       f"{', '.join(markets)}")
+            rows.append({"region": region, "material": material, "stage": None, "assessed": False,
+                         "consumption_t": np.nan, "current_known": False,
+                         "note": why + "; give it with --consumption"})
     return pd.DataFrame(rows)
 
 
@@ -161,14 +233,16 @@ def gaps(consumption_table: pd.DataFrame) -> pd.DataFrame:
     """Per region × material × stage: target tonnes, current tonnes (NaN → 0, flagged) and the gap."""
     rows = []
     for row in consumption_table.itertuples():
-        applies = str(getattr(row, "benchmark_stages", "") or "").split(";")
+        stages = getattr(row, "benchmark_stages", "")
+        applies = ("" if pd.isna(stages) else str(stages)).split(";")   # NaN (a concatenated table) = all
         for stage, pct in TARGETS_PCT.items():
             if applies != [""] and stage not in applies:
                 continue   # e.g. no extraction of a manufactured product (magnets)
             current = getattr(row, f"current_{stage}_t")
             target = pct / 100 * row.consumption_t
             rows.append({"region": row.region, "material": row.material, "stage": stage, "target_pct": pct,
-                         "consumption_t": row.consumption_t, "target_t": target,
+                         "consumption_t": row.consumption_t, "basis": getattr(row, "basis", None),
+                         "target_t": target,
                          "current_t": 0.0 if pd.isna(current) else float(current),
                          "current_known": bool(pd.notna(current)),
                          "current_pct": 100 * (0.0 if pd.isna(current) else current) / row.consumption_t,

@@ -168,6 +168,9 @@ class InvestPortfolio(_Params):
     regions: Annotated[str, Field(max_length=60, pattern=r"^[A-Za-z0-9, ]+$")] = "EU27,USA"
     split: Annotated[str | None, Field(max_length=100, pattern=r"^[A-Za-z0-9=.,]+$",
                                        description="each partner's share of the budget, e.g. 'US=0.5,EU=0.5'")] = None
+    funding: Literal["home", "pro-rata", "pooled"] = Field(
+        "home", description="who may pay for which project: home (own territory and third countries), pro-rata "
+                            "(every project in the budget shares) or pooled (any budget, any project)")
     ensemble: int = Field(2_000, ge=100, le=50_000)
     seed: int = Field(0, ge=0, le=2**31 - 1)
 
@@ -400,7 +403,8 @@ def run_allocation(params: EmergencyAllocation, progress: Callable[[float], None
 def run_invest_portfolio(params: InvestPortfolio, progress: Callable[[float], None], database: Database) -> dict:
     """The CLI's ``minsec invest optimize -f json``."""
     result = analytics_chain().invest.optimize(params.budget, params.objective, regions=params.regions,
-                                               split=params.split, ensemble=params.ensemble, seed=params.seed)
+                                               split=params.split, ensemble=params.ensemble, seed=params.seed,
+                                               funding=params.funding)
     return result.to_dict()
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from minsec.web import figures
@@ -16,17 +15,13 @@ from minsec.web.views import Column, Table, _rows
 BENCHMARKS_FORMULA = ("share = the region's capacity at the stage (current + pipeline projects with a capacity) / "
                       "its consumption; targets 10 % extraction, 40 % processing, 25 % recycling (EU CRMA, "
                       "Regulation (EU) 2024/1252 Art. 5); a share whose current capacity is not recorded is empty, "
-                      "not 0, and with the pipeline a lower bound")
+                      "not 0: the pipeline's addition is then shown alone, a lower bound; a material in scope "
+                      "without a consumption is listed as not assessed, with why")
 
 
 def benchmark_shares(chain) -> pd.DataFrame:
-    """``minsec invest benchmarks`` with the shares a current capacity the data do not record leaves unknown set
-    to null, not 0 (missing is never zero): with the pipeline such a share is a lower bound, kept where the
-    pipeline adds capacity."""
-    bench = chain.invest.benchmarks()
-    unknown = ~bench["current_known"].astype(bool)
-    return bench.assign(share_now_pct=bench["share_now_pct"].where(~unknown, np.nan),
-                        share_end_pct=bench["share_end_pct"].where(~unknown | (bench["share_end_pct"] > 0), np.nan))
+    """``minsec invest benchmarks``: a share whose current capacity the data do not record is null, not 0."""
+    return chain.invest.benchmarks()
 
 
 def invest_view(chain) -> dict[str, Any]:
@@ -51,7 +46,9 @@ def invest_view(chain) -> dict[str, Any]:
         Table("benchmarks", "Capacity benchmarks by region, material and stage", [
             Column("region", "Region"), Column("material", "Material", "link"), Column("stage", "Stage"),
             Column("target_pct", "Target %", "float"), Column("share_now_pct", "Now %", "float"),
-            Column("share_end_pct", "With pipeline %", "float"), Column("first_year_met", "Met in", "year")],
+            Column("share_end_pct", "With pipeline %", "float"),
+            Column("share_added_pct", "Pipeline adds %", "float"), Column("first_year_met", "Met in", "year"),
+            Column("consumption_t", "Consumption t/yr", "float"), Column("note", "Note")],
             _rows(bench), source="minsec invest benchmarks: bundled production and consumption, the project "
                                  "pipeline (data/raw/projects)", formula=BENCHMARKS_FORMULA,
             download="/data/invest-benchmarks.csv"),
@@ -68,8 +65,10 @@ def invest_view(chain) -> dict[str, Any]:
     met = bench[bench["first_year_met"].notna()]
     key_figures = [{"label": "Pipeline projects", "value": f"{len(pipeline)} ({int(pipeline['evaluable'].sum())} "
                                                            "evaluable)", "source": "#pipeline"},
-                   {"label": "Benchmarks met by 2035 with the pipeline", "value": f"{len(met)} of {len(bench)}",
-                    "source": "#benchmarks"}]
+                   {"label": "Benchmarks met by 2035 with the pipeline",
+                    "value": f"{len(met)} of {int(bench['assessed'].sum())}", "source": "#benchmarks"},
+                   {"label": "Materials in scope not assessed",
+                    "value": f"{int((~bench['assessed'].astype(bool)).sum())}", "source": "#benchmarks"}]
     return {"name": "Joint investments", "key_figures": key_figures, "tables": tables, "figures": figs}
 
 
@@ -77,11 +76,14 @@ def portfolio_result(result: dict[str, Any]) -> dict[str, Any]:
     """A finished ``invest_portfolio`` job: the chosen projects and the needs they meet."""
     summary = result.get("summary", {})
     chosen = pd.DataFrame(result.get("chosen", []))
+    paid_by = [Column(c, f"Paid by {c[len('funding_'):-len('_usd')]}", "usd") for c in chosen.columns
+               if c.startswith("funding_")]
     tables = [Table("portfolio-chosen", "Chosen projects", [
         Column("project_id", "Project"), Column("name", "Name"), Column("country", "Country"),
         Column("material", "Material", "link"), Column("capacity_t_per_yr", "Capacity t/yr", "float"),
-        Column("capex_usd", "Capex", "usd"), Column("expected_start_year", "Start", "year")], _rows(chosen),
-        source="minsec invest optimize (MILP, HiGHS)", formula=str(summary.get("objective_unit", "")),
+        Column("capex_usd", "Capex", "usd"), *paid_by, Column("expected_start_year", "Start", "year")],
+        _rows(chosen), source="minsec invest optimize (MILP, HiGHS)",
+        formula=f"{summary.get('objective_unit', '')}; funding: {summary.get('funding_rule', '')}",
         empty="No project chosen: none of the evaluable projects closes a need within the budget.")]
     spent, budget = summary.get("spent_usd", 0) / 1e9, summary.get("budget_usd", 0) / 1e9
     key_figures = [{"label": "Spent of the budget", "value": f"US${spent:,.2f} bn of {budget:,.2f}",
