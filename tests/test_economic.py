@@ -118,13 +118,25 @@ def test_no_negative_supply_response_in_shipped_scenarios(context, name):
     assert (path.loc[rising, "supply_response_t"] >= -1e-6).all()
 
 
+@pytest.mark.parametrize("name", ["drc_cobalt_suspension_2025", "graphite_controls_2023_12"])
+def test_a_producer_hit_by_two_events_loses_its_spare_capacity_once(context, name):
+    """A suspension then a quota by the same producer (DRC cobalt: 100 % then 56 %; China's graphite: 94 % then
+    71 %) take that producer's spare capacity away once.  Subtracted once per event, they took 156 % of the DRC's
+    spare capacity — the other producers' with it — and the supply response was 0 at a price ×2.9."""
+    path = run_scenario(load_scenario(name), context, sensitivity=False).price_path
+    rising = path["price_index_restricted"].fillna(0) > 1.05
+    assert rising.any() and (path.loc[rising, "supply_response_t"] > 0).all(), path
+
+
 def test_drc_cobalt_draws_recorded_stocks_and_price_moves_with_the_shortage(context):
     """The DRC's suspension no longer calibrates cobalt's elasticity (stocks covered it, SK001), the shipped
     scenario draws the recorded 80 kt (SK006), and a world shortfall comes with a price rise that matches it:
     shortfall share = |ε_d| × price rise (no 47 % shortage at ×1.6)."""
     result = run_scenario(load_scenario("drc_cobalt_suspension_2025"), context, sensitivity=False)
     market = result.summary.set_index("market").loc["cobalt.mining"]
-    assert market["shortfall_t"] == pytest.approx(market["lost_t"] - 80_000, rel=1e-6)
+    # lost − the recorded stocks − what producers outside the DRC add (their 7,000 t over the two years)
+    assert market["supply_response_t"] == pytest.approx(7_000)
+    assert market["shortfall_t"] == pytest.approx(market["lost_t"] - 80_000 - 7_000, rel=1e-6)
     eps_d = -context.parameters.loc["cobalt.mining", "demand_elasticity"]
     worst = result.price_path[result.price_path["market"] == "cobalt.mining"].iloc[-1]
     restricted = result.by_region[(result.by_region["market"] == "cobalt.mining") & result.by_region["targeted"]]

@@ -175,9 +175,9 @@ def emergency_allocate(
     elif fmt is Format.csv:
         emit(allocation.partners, fmt)
     else:
-        emit(allocation.group, fmt, f"{allocation.scenario}: group outcome")
-        emit(allocation.releases, fmt, "Release orders")
-        emit(allocation.transfers, fmt, "Transfers")
+        emit(allocation.group, fmt, f"{allocation.scenario}: group outcome (tonnes over the scenario's horizon)")
+        emit(allocation.releases, fmt, "Release orders (tonnes over the scenario's horizon)")
+        emit(allocation.transfers, fmt, "Transfers (tonnes over the scenario's horizon)")
         emit(allocation.partners[["partner", "market", "demand_t", "shortfall_before_t", "restraint_t",
                                   "unmet_t", "unmet_pct", "sharing_bound"]], fmt,
              "Partners after allocation (tonnes over the scenario's horizon)")

@@ -345,10 +345,17 @@ def _event_gaps(arrays: MarketArrays, events: EventTable, local: np.ndarray, n_r
 
 def _spare_capacity(arrays: MarketArrays, events: EventTable, local: np.ndarray, row_market: np.ndarray,
                     n_periods: int, period_months: float) -> np.ndarray:
-    """Spare capacity of the producers not disrupted, ramping up from the first event of each row (t/period)."""
+    """Spare capacity of the producers not disrupted, ramping up from the first event of each row (t/period).
+
+    A producer's spare capacity is lost once, whatever the number of its events on the row: a suspension followed
+    by a quota (DRC cobalt 2025: 100 % then 56 %) takes its spare capacity away, not 156 % of it, which would
+    also take the other producers' (their supply response was 0 at a price ×4)."""
     n_rows = len(row_market)
-    spare_lost = np.bincount(local, weights=events.fraction * arrays.spare[events.market, events.producer],
-                             minlength=n_rows)
+    n_producers = arrays.spare.shape[1]
+    pair, where = np.unique(local * n_producers + events.producer, return_inverse=True)
+    fraction = np.minimum(np.bincount(where, weights=events.fraction), 1.0)
+    row, producer = pair // n_producers, pair % n_producers
+    spare_lost = np.bincount(row, weights=fraction * arrays.spare[row_market[row], producer], minlength=n_rows)
     spare = np.maximum(arrays.spare.sum(axis=1)[row_market] - spare_lost, 0.0)
     first_start = np.full(n_rows, np.inf)
     np.minimum.at(first_start, local, events.start)
