@@ -41,7 +41,7 @@ ARGS = {
     "rules list": [], "rules validate": ["us_30d"],
     "rules check": ["ev_battery_pack.json", "--policy", "partnership_baseline"],
     "commitments check": [],
-    "invest pipeline": [], "invest benchmarks": [], "invest optimize": ["--budget", "1e9"],
+    "invest pipeline": [], "invest benchmarks": [], "rules consumption": [], "invest optimize": ["--budget", "1e9"],
     "research list": [], "research gaps": ["--n", "200"],
     "admin bootstrap": ["--database", "{db}"],
     "admin org": ["ita", "--name", "Italy", "--country", "ITA", "--database", "{db}"],

@@ -101,6 +101,10 @@ def test_rules_commitments_and_investments_give_the_cli_documents(service, datab
     database_url = database.url
     headers = p.headers("us_analyst")
     assert client.get("/api/rules/policies", headers=headers).json() == cli_json("rules", "list")
+    assert client.get("/api/rules/consumption?material=gallium", headers=headers).json() == cli_json(
+        "rules", "consumption", "--material", "gallium")
+    assert client.get("/api/rules/consumption?policy=partnership_baseline",
+                      headers=headers).status_code == 422          # its parties are not one region
     bom = json.loads(Path(library.example("ev_battery_pack.json")).read_text())
     checked = client.post("/api/rules/check", json={"bom": bom, "policy": "us_30d", "date": "2025-06-01"},
                           headers=headers)

@@ -290,7 +290,8 @@ EXPECTED = {  # page → (selector, text it must contain or minimum count) provi
                     (".js-plotly-plot .bars path", 1)],
     # the example battery pack checked against the partnership's baseline: the verdict, each rule, the lines
     "rules": [("#rules-result .keys", "FAIL"), ("#verdict-rules td", "partner_content"),
-              ("#verdict-lines td", "lithium"), ("#rules-policy option", 3), ("#policies td", "us_30d")],
+              ("#verdict-lines td", "lithium"), ("#rules-policy option", 3), ("#policies td", "us_30d"),
+              ("#crma-consumption td", "gallium"), (".js-plotly-plot .bars path", 10)],
     # the partnership's ranking and each partner's total, the USGS comparison
     "economic": [(".js-plotly-plot .bars path", 15), ("#ranking td", "copper"), ("#usgs td", "samarium"),
                  ("#partners td", "EU27"), ("form.job-form", 1)],

@@ -62,6 +62,25 @@ def rules_check(
     emit(report.entities_table, fmt, "Entities (foreign entity of concern status)")
 
 
+@rules_app.command("consumption")
+def rules_consumption(
+    policy: Annotated[str, typer.Option("--policy", help="Policy with a single-supplier rule on consumption "
+                                                         "(shipped: eu_crma).")] = "eu_crma",
+    material: Annotated[str | None, typer.Option("--material", help="One material (default: every one the "
+                                                                   "region buys).")] = None,
+    date: Annotated[str | None, typer.Option("--date", help="Rules in force on this date (YYYY-MM-DD; default "
+                                                            "today).")] = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """The single-third-country benchmark on what it concerns, the region's annual consumption (CRMA Art.
+    5(1)(b): no third country above 65 % of the Union's consumption of a material at any stage): per market,
+    the largest third country's share, the unnamed producers' share and exceeds / within / unknown."""
+    table = chain().rules.consumption(policy, date=date, material=material)
+    region = table["region"].iloc[0] if len(table) else ""
+    emit(table, fmt, f"{region} annual consumption (t a year) by the largest single third country supplying it "
+                     "(minsec supply-chain baseline)")
+
+
 @commitments_app.command("check")
 def commitments_check(
     register: Annotated[Path | None, typer.Option("--register", help="Commitments file (YAML; default: the "

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from minsec.errors import InputError
 from minsec.model.records import records
 from minsec.model.supply_chain import register_accessor
+from minsec.scenarios.accessor import ScenariosAccessor  # noqa: F401 - sc.scenarios, for rules on consumption
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -107,7 +108,39 @@ class RulesAccessor:
             parsed = load_bom(_shipped_example(bom), entities)
         day = as_date(date)
         chosen = policy_on(load_policies(policy), day)
-        return check(parsed, chosen, day, self._chain.groups)
+        context = None
+        if any(getattr(r, "scope", "product") == "consumption" for r in chosen.in_force(day)):
+            from minsec.rules.consumption import context_line
+
+            shares = self._consumption_shares(chosen, day, sorted({x.material for x in parsed.lines}))
+            context = [context_line(shares, m) for m in sorted(set(shares["material"]))]
+        return check(parsed, chosen, day, self._chain.groups, context)
+
+    def consumption(self, policy: str | Path = "eu_crma", *, date: str | dt.date | None = None,
+                    material: str | None = None) -> pd.DataFrame:
+        """The policy's single-third-country rule on what it concerns, the parties' annual consumption (the
+        CRMA's 65 % of the Union's): per market the region buys, its consumption (t/yr, with its basis), the
+        largest third country's share, the unnamed producers' share and ``exceeds`` / ``within`` / ``unknown``
+        (:mod:`minsec.rules.consumption`)."""
+        from minsec.rules.policy import load_policies, policy_on
+
+        day = as_date(date)
+        chosen = policy_on(load_policies(policy), day)
+        materials = None if material is None else [self._chain.check_material(material)]
+        return self._consumption_shares(chosen, day, materials)
+
+    def _consumption_shares(self, policy, day: dt.date, materials: list[str] | None) -> pd.DataFrame:
+        from minsec.rules.consumption import single_supplier_shares
+        from minsec.rules.policy import SingleSupplier, members
+
+        rules = [r for r in policy.in_force(day) if isinstance(r, SingleSupplier) and r.scope == "consumption"]
+        if not rules:
+            raise InputError(f"policy {policy.policy} {policy.version} has no single-supplier rule on consumption "
+                             f"in force on {day} (scope: consumption); eu_crma has one")
+        baseline = self._chain.scenarios.context().baseline
+        region = _consumption_region(policy, baseline.regions)
+        return single_supplier_shares(baseline, region, members(policy.partners, self._chain.groups),
+                                      rules[0].maximum_pct, materials)
 
     def commitments(self, register: str | Path | None = None, measures: str | Path | None = None,
                     date: str | dt.date | None = None) -> CommitmentsCheck:
@@ -131,6 +164,16 @@ class RulesAccessor:
             recorded += read_measures_csv(read_text(measures, "measures CSV"), str(measures))
         return CommitmentsCheck(chosen, day, len(recorded),
                                 check_export_commitments(chosen, recorded, day, self._chain.groups))
+
+
+def _consumption_region(policy, regions: tuple[str, ...]) -> str:
+    """The one baseline region a policy's parties are (the CRMA's: EU27)."""
+    named = [*policy.partners.groups, *policy.partners.countries]
+    if len(named) != 1 or named[0] not in regions:
+        raise InputError(f"policy {policy.policy}: a rule on consumption needs its parties to be one region of the "
+                         f"supply-chain baseline ({', '.join(r for r in regions if r != 'ROW')}); it names "
+                         f"{', '.join(named) or 'none'}")
+    return named[0]
 
 
 def _shipped_example(path: str | Path) -> str | Path:

@@ -217,8 +217,27 @@ def check_feoc(rule: FeocExclusion, lines: list[Line], status: dict[str, FeocSta
                    lines=evidence)
 
 
-def check_single_supplier(rule: SingleSupplier, lines: list[Line], partners: frozenset[str]) -> Verdict:
-    """Per material × stage: the largest share of one non-partner country (unknown origins reported)."""
+def check_single_supplier(rule: SingleSupplier, lines: list[Line], partners: frozenset[str],
+                          context: list[dict] | None = None) -> Verdict:
+    """Per material × stage: the largest share of one non-partner country (unknown origins reported).  A rule
+    on consumption (``scope: consumption``) is reported as context, verdict ``info``, with the region's own
+    figure for each material of the bill where ``context`` gives it (:mod:`minsec.rules.consumption`)."""
+    verdict = _single_supplier_in_product(rule, lines, partners)
+    if rule.scope == "product":
+        return verdict
+    union = [c for c in context or [] if c is not None]
+    text = (f"context, not a product verdict: the benchmark concerns annual consumption, not one product. In this "
+            f"bill: {verdict.explanation}")
+    if union:
+        text += ". Consumption: " + "; ".join(
+            f"{c['material']} {c['stage']}: {c['top_country'] or 'no third country'} {c['share_pct']:.1f} % of "
+            f"{c['scope']} ({c['status']})" for c in union)
+    return Verdict(rule.id, rule.type, "info", text, verdict.measured_pct, rule.maximum_pct,
+                   remedy="judged on consumption: minsec rules consumption --policy <this policy>",
+                   lines=verdict.lines + [{"consumption": c} for c in union])
+
+
+def _single_supplier_in_product(rule: SingleSupplier, lines: list[Line], partners: frozenset[str]) -> Verdict:
     worst: tuple[float, str] = (0.0, "")
     evidence, failures, unknowns = [], [], []
     for material in sorted({x.material for x in lines}):
@@ -302,8 +321,10 @@ def check_tariff(rule: Tariff, lines: list[Line], partners: frozenset[str]) -> V
     return Verdict(rule.id, rule.type, "info", text, lines=evidence, amount_usd=round(due, 2))
 
 
-def check(bom: BillOfMaterials, policy: Policy, day: dt.date, groups) -> Report:
-    """Every rule of ``policy`` in force on ``day`` applied to ``bom``."""
+def check(bom: BillOfMaterials, policy: Policy, day: dt.date, groups, context: list[dict] | None = None
+          ) -> Report:
+    """Every rule of ``policy`` in force on ``day`` applied to ``bom``; ``context``: the region's consumption
+    figures beside a rule on consumption (:func:`check_single_supplier`)."""
     partners = members(policy.partners, groups)
     covered_nations = frozenset(policy.feoc.countries)
     status = feoc_status(bom, covered_nations, frozenset(policy.feoc.entities), policy.feoc.control_threshold_pct)
@@ -314,7 +335,7 @@ def check(bom: BillOfMaterials, policy: Policy, day: dt.date, groups) -> Report:
         elif isinstance(rule, FeocExclusion):
             verdicts.append(check_feoc(rule, list(bom.lines), status, covered_nations))
         elif isinstance(rule, SingleSupplier):
-            verdicts.append(check_single_supplier(rule, list(bom.lines), partners))
+            verdicts.append(check_single_supplier(rule, list(bom.lines), partners, context))
         elif isinstance(rule, RecycledContent):
             verdicts.append(check_recycled(rule, list(bom.lines)))
         elif isinstance(rule, Tariff):

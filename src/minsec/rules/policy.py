@@ -119,12 +119,16 @@ class FeocExclusion(_Rule):
 
 class SingleSupplier(_Rule):
     """No single non-partner country may supply more than ``maximum_pct`` of a material at a stage — the
-    CRMA's diversification benchmark (Regulation (EU) 2024/1252, Art. 5(1)(b): 65 %)."""
+    CRMA's diversification benchmark (Regulation (EU) 2024/1252, Art. 5(1)(b): 65 %).  ``scope: product``
+    judges a bill of materials; ``scope: consumption`` says the rule concerns the parties' annual consumption
+    (the CRMA's is the Union's): it is judged on the region's consumption (``minsec rules consumption``) and a
+    product check reports the bill's figure as context (verdict ``info``), never as the product's verdict."""
 
     type: Literal["single_supplier"]
     stages: list[Stage] = Field(min_length=1)
     maximum_pct: Percent
     basis: Literal["value", "quantity"] = "quantity"
+    scope: Literal["product", "consumption"] = "product"
 
 
 class RecycledContent(_Rule):

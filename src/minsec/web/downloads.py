@@ -95,6 +95,10 @@ def rules_policies(chain, **_) -> pd.DataFrame:
     return chain.rules.policies()
 
 
+def rules_consumption(chain, **_) -> pd.DataFrame:
+    return chain.rules.consumption("eu_crma")
+
+
 def commitments_register(chain, **_) -> pd.DataFrame:
     from minsec.web.commitments import register_rows
 
@@ -116,6 +120,7 @@ TABLES: dict[str, Callable[..., pd.DataFrame]] = {
     "research-gaps": research_gaps, "economic-ranking": economic_ranking, "economic-impact": economic_impact,
     "invest-projects": invest_projects, "invest-benchmarks": invest_benchmarks,
     "commitments-register": commitments_register, "commitments-breaches": commitments_breaches,
-    "commitments-reports": commitments_reports, "rules-policies": rules_policies, "routes": routes,
+    "commitments-reports": commitments_reports, "rules-policies": rules_policies,
+    "rules-consumption": rules_consumption, "routes": routes,
     "import-reliance": import_reliance, "us-imports": us_imports, "calibration": calibration,
     "parameters": parameters, "price-series": price_series, "sources": sources}

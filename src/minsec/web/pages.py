@@ -175,7 +175,7 @@ class WebData:
 
         def build():
             document = chain.rules.check(EXAMPLE_BOM, EXAMPLE_POLICY, date=today).to_dict()
-            return policies_view(chain) | {"example": verdict_html(document, "example")}
+            return _rendered(policies_view(chain)) | {"example": verdict_html(document, "example")}
 
         return self.memo(chain, ("rules", today), build)
 

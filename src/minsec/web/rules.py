@@ -39,11 +39,30 @@ def policies_table(table: pd.DataFrame, table_id: str, title: str, download: str
 
 
 def policies_view(chain) -> dict[str, Any]:
-    """The shipped policies, every version with its dates and rules."""
+    """The shipped policies, every version with its dates and rules; the CRMA's 65 % benchmark on what it
+    concerns, the Union's annual consumption (``minsec rules consumption``)."""
     table = chain.rules.policies()
+    shares = chain.rules.consumption("eu_crma")
+    top = shares.head(25).assign(label=lambda t: t["material"] + " · " + t["stage"] + " (" +
+                                 t["top_country"].fillna("none") + ")")
+    figure = figures.bars(top.iloc[::-1], "label", "top_share_pct", "EU27 consumption from the largest single "
+                          "third country, %", "% of EU27 consumption", threshold=65.0,
+                          threshold_label="CRMA 65 %")
+    consumption = Table("crma-consumption", "EU27 annual consumption by the largest single third country (CRMA "
+                                            "Art. 5(1)(b))", [
+        Column("material", "Material", "link"), Column("stage", "Stage"),
+        Column("consumption_t_per_yr", "Consumption t/yr", "float"), Column("top_country", "Largest third country"),
+        Column("top_share_pct", "Its share %", "float"), Column("unnamed_share_pct", "Unnamed producers %", "float"),
+        Column("own_share_pct", "EU's own %", "float"), Column("status", "Against 65 %"),
+        Column("sourcing_basis", "Split by producer from"), Column("demand_basis", "Consumption basis")],
+        _rows(shares), source="minsec rules consumption --policy eu_crma: the supply-chain baseline's partner "
+                              "demand split by producing country",
+        formula="share = supply from one third country / EU27 consumption of the material at that stage; "
+                "unknown where the largest named share is within 65 % but the unnamed producers could tip it",
+        download="/data/rules-consumption.csv")
     return {"policies": policies_table(table, "policies", "Shipped policies (every version with the dates it is "
                                                           "in force)", "/data/rules-policies.csv"),
-            "choices": sorted(set(table["policy"]))}
+            "choices": sorted(set(table["policy"])), "consumption": consumption, "figures": {"crma": figure}}
 
 
 def verdict_frames(document: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -36,6 +36,17 @@ def check(body: RulesCheck, caller: Caller, chain: Chain) -> dict[str, Any]:
     return check_document(chain, body)
 
 
+@router.get("/rules/consumption", responses={401: ERRORS[401], 422: ERRORS[422]})
+def consumption(caller: Caller, chain: Chain,
+                policy: Annotated[str, Query(max_length=60, pattern=r"^[a-z0-9_]+$")] = "eu_crma",
+                material: Annotated[str | None, Query(max_length=60)] = None,
+                date: dt.date | None = None) -> list[dict[str, Any]]:
+    """A shipped policy's single-third-country rule on what it concerns, the region's annual consumption (CRMA
+    Art. 5(1)(b): no third country above 65 % of the Union's): per market, the largest third country's share,
+    the unnamed producers', and exceeds / within / unknown (``minsec rules consumption -f json``)."""
+    return table_rows(chain.rules.consumption(policy, date=date, material=material))
+
+
 @router.get("/commitments", responses={401: ERRORS[401]})
 def register(caller: Caller) -> dict[str, Any]:
     """The partnership's commitments register as shipped (parties, commitments, reporting obligations)."""
