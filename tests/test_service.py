@@ -149,6 +149,18 @@ def test_labels_sharing_and_their_rules(service):
     assert client.get(f"/api/alerts/{second['id']}", headers=p.headers("de_viewer")).status_code == 200
     assert client.post(f"/api/alerts/{second['id']}/recipients", json={"organisations": ["jpn"]},
                        headers=p.headers("ec_coord")).status_code == 403          # JPN is no client of the EC
+    # one hop: Germany, a client the EC passed it on to, passes it on to none of its own clients
+    assert client.post("/api/organisations/deu/clients", json={"client": "jpn"},
+                       headers=p.headers("admin")).status_code == 201
+    from minsec.service import accounts
+
+    with database.writing() as session:
+        de_coord = accounts.create_user(session, "de_coord", "de_coord", "deu", ["viewer", "coordinator"], PASSWORD)
+        de_token = accounts.issue_token(session, de_coord, "test", 5)[0]
+    onward = client.post(f"/api/alerts/{second['id']}/recipients", json={"organisations": ["jpn"]},
+                         headers={"Authorization": f"Bearer {de_token}"})
+    assert onward.status_code == 403 and "passes it no further" in onward.json()["detail"]
+    assert client.get(f"/api/alerts/{second['id']}", headers=p.headers("jp_coord")).status_code == 404
     assert client.post(f"/api/alerts/{second['id']}/recipients", json={"organisations": ["jpn"]},
                        headers=p.headers("us_coord")).status_code == 200          # the author widens
     # raised to RED with its individuals in one call: every organisation reader loses access at once
@@ -329,10 +341,15 @@ def test_throttle_delay_grows_and_is_capped():
 
 
 def test_login_attempts_are_rate_limited(service):
-    _, client, _ = service
-    codes = [client.post("/api/auth/login", json={"username": f"ghost{i}", "password": "x"}).status_code
-             for i in range(25)]
+    database, client, _ = service
+    answers = [client.post("/api/auth/login", json={"username": f"ghost{i}", "password": "x"}) for i in range(25)]
+    codes = [a.status_code for a in answers]
     assert codes[:20] == [401] * 20 and set(codes[20:]) == {429}
+    # when to come back, and one audit entry for the flood of refusals, not one per attempt
+    assert all(1 <= int(a.headers["Retry-After"]) <= 60 for a in answers[20:])
+    with database.reading() as session:
+        actions = session.scalars(select(AuditEntry.action)).all()
+    assert actions.count("login.rate_limited") == 1 and actions.count("login.failed") == 20
 
 
 def test_the_caller_dependency_can_be_overridden(service):
@@ -503,6 +520,29 @@ def test_openapi_document_lists_every_route_with_models(service):
     schemas = document["components"]["schemas"]
     assert set(schemas["AlertIn"]["properties"]) >= {"title", "body", "tlp", "recipient_orgs", "recipient_users"}
     assert schemas["AlertIn"]["additionalProperties"] is False
+
+
+#: what anyone may call without signing in (the public feeds, the health check, the login itself)
+ANONYMOUS = {"/api/health", "/api/auth/login"}
+
+
+def test_every_api_operation_refuses_an_anonymous_caller(service):
+    """The probe over the whole API, every operation the OpenAPI document lists (those added since the first
+    sharing service included: risk, scenarios, markets, stockpile, invest, rules, research, jobs): without a
+    session or a token each one answers 401 before it reads, computes or starts anything."""
+    _, client, _ = service
+    paths = client.get("/openapi.json").json()["paths"]
+    checked = 0
+    for path, operations in paths.items():
+        if not path.startswith("/api/") or path in ANONYMOUS:
+            continue
+        # {alert_id} → 1, {slug} → 1: a parameter's value never matters before the caller is known
+        concrete = "/".join("1" if seg.startswith("{") else seg for seg in path.split("/"))
+        for method in operations:
+            response = client.request(method.upper(), concrete, json={})
+            assert response.status_code == 401, (method, path, response.status_code, response.text[:200])
+            checked += 1
+    assert checked >= 60, checked
 
 
 def test_role_and_org_combinations_for_user_management(service):

@@ -88,6 +88,14 @@ def test_every_page_is_served_with_a_strict_content_security_policy(web):
         assert assets and all(a.startswith("/") or a.startswith("data:") for a in assets), (path, assets)
     assert client.get("/materials/unobtainium").status_code == 404
     assert "not a partner or group" in client.get("/risk?importer=XXX").text
+    # the protective headers on pages and API answers alike, and the session cookie's flags
+    for response in (client.get("/"), client.get("/api/alerts"), client.get("/api/health")):
+        assert (response.headers["x-content-type-options"], response.headers["x-frame-options"],
+                response.headers["referrer-policy"]) == ("nosniff", "DENY", "no-referrer")
+        assert response.headers["cache-control"] in ("no-store", "no-cache")
+    login = client.post("/api/auth/login", json={"username": "de_viewer", "password": PASSWORD})
+    session_cookie = next(c for c in login.headers.get_list("set-cookie") if c.startswith("minsec_session="))
+    assert "HttpOnly" in session_cookie and "SameSite=strict" in session_cookie
 
 
 def test_material_page_numbers_trace_to_the_source_rows(web):
@@ -122,6 +130,8 @@ def test_job_results_are_private_to_the_organisation(web):
     _login(client, "ec_viewer")
     fragment = client.get("/ui/jobs/job-1")
     assert fragment.status_code == 200 and "No findings." in fragment.text
+    # opened on its own, a fragment runs and loads nothing (the page it is inserted in carries the dashboard's)
+    assert fragment.headers["content-security-policy"].startswith("default-src 'none'")
     client.cookies.clear()
     _login(client, "us_analyst")
     assert client.get("/ui/jobs/job-1").status_code == 404

@@ -140,6 +140,8 @@ class AlertRecipientOrg(Base):
     __tablename__ = "alert_recipient_orgs"
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True, index=True)
+    #: null: named by the author's organisation; else the recipient that passed the alert on (AMBER, one hop)
+    passed_on_by: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), nullable=True)
 
 
 class AlertRecipientUser(Base):

@@ -40,6 +40,9 @@ class SecurityHeaders:
 
     HEADERS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
                (b"referrer-policy", b"no-referrer"))
+    #: an HTML fragment (``/ui/…``, inserted by a page that carries the dashboard's policy) opened on its own runs
+    #: nothing and loads nothing
+    FRAGMENT_CSP = (b"content-security-policy", b"default-src 'none'; style-src 'self'; frame-ancestors 'none'")
 
     def __init__(self, app) -> None:
         self.app = app
@@ -54,6 +57,8 @@ class SecurityHeaders:
                 extra = [h for h in self.HEADERS if h[0] not in present]
                 if b"cache-control" not in present:
                     extra.append((b"cache-control", b"no-store"))
+                if scope["path"].startswith("/ui/") and b"content-security-policy" not in present:
+                    extra.append(self.FRAGMENT_CSP)
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import fcntl
 import json
+import math
 import os
 import threading
 import time
@@ -188,17 +189,26 @@ class LoginLimiter:
     """At most ``limit`` login attempts per client address per minute (sliding window, in memory)."""
 
     def __init__(self, limit: int = LOGIN_ATTEMPTS_PER_MINUTE) -> None:
-        self.limit, self.seen = limit, {}
+        self.limit, self.seen, self.refused = limit, {}, set()
 
     def allow(self, client: str) -> bool:
+        return self.wait(client)[0] == 0
+
+    def wait(self, client: str) -> tuple[int, bool]:
+        """(seconds until ``client`` may try again — 0: now, the attempt is counted —, whether this is the first
+        refusal of the current window: the one worth an audit entry, so a flood writes one entry a minute, not
+        one per attempt)."""
         now = time.monotonic()
         window = self.seen.setdefault(client, deque())
         while window and now - window[0] > 60:
             window.popleft()
         if len(window) >= self.limit:
-            return False
+            first = client not in self.refused
+            self.refused.add(client)
+            return max(1, math.ceil(60 - (now - window[0]))), first
+        self.refused.discard(client)
         window.append(now)
-        return True
+        return 0, False
 
 
 class TokenCache:

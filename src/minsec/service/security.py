@@ -149,8 +149,9 @@ def can_relabel(principal: Principal, author_org_id: int, author_user_id: int | 
 
 
 def can_share(principal: Principal, tlp: str, author_org_id: int, recipient_org_ids: set[int]) -> bool:
-    """Who may add recipients: the author's organisation always (coordinators); for AMBER also a recipient
-    organisation's coordinator; AMBER+STRICT and RED never beyond the author's organisation."""
+    """Who may add recipients: the author's organisation always (coordinators); for AMBER also the coordinator of
+    a recipient organisation the author named (``recipient_org_ids``; a client it was passed on to passes it no
+    further); AMBER+STRICT and RED never beyond the author's organisation."""
     if not principal.may("share"):
         return False
     if principal.org_id == author_org_id:

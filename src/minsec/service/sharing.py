@@ -276,13 +276,15 @@ def relabel(session: Session, principal: Principal, alert_id: int, tlp: str, org
     return alert
 
 
-def _add_recipients(session: Session, alert: Alert, organisations: Sequence[str], users: Sequence[str]) -> bool:
-    """Name further recipient organisations and users (resolved by slug and user name); True if any is new."""
+def _add_recipients(session: Session, alert: Alert, organisations: Sequence[str], users: Sequence[str],
+                    passed_on_by: int | None = None) -> bool:
+    """Name further recipient organisations and users (resolved by slug and user name; ``passed_on_by``: the
+    recipient organisation passing the alert on, None for the author's own); True if any is new."""
     have_orgs = {r.org_id for r in alert.recipient_orgs}
     have_users = {r.user_id for r in alert.recipient_users}
     new_orgs = [i for i in _resolve_orgs(session, list(organisations), "organisations") if i not in have_orgs]
     new_users = [i for i in _resolve_users(session, list(users), "users") if i not in have_users]
-    alert.recipient_orgs.extend(AlertRecipientOrg(org_id=i) for i in new_orgs)
+    alert.recipient_orgs.extend(AlertRecipientOrg(org_id=i, passed_on_by=passed_on_by) for i in new_orgs)
     alert.recipient_users.extend(AlertRecipientUser(user_id=i) for i in new_users)
     return bool(new_orgs or new_users)
 
@@ -296,13 +298,16 @@ def clients_of(session: Session, org_id: int) -> set[int]:
 def share(session: Session, principal: Principal, alert_id: int, organisations: list[str], users: list[str]
           ) -> Alert:
     """Name further recipients.  The author's organisation widens the audience as it likes; a recipient
-    organisation may pass a TLP:AMBER alert on only to its own recorded clients (TLP 2.0: "within their
-    organisation and its clients"); AMBER+STRICT and RED never leave the author's choice."""
+    organisation the author named may pass a TLP:AMBER alert on only to its own recorded clients (TLP 2.0:
+    "within their organisation and its clients"), and those clients no further; AMBER+STRICT and RED never
+    leave the author's choice."""
     alert = _editable(session, principal, alert_id)
     recipients = {r.org_id for r in alert.recipient_orgs}
-    if not can_share(principal, alert.tlp, alert.author_org_id, recipients):
+    named_by_author = {r.org_id for r in alert.recipient_orgs if r.passed_on_by is None}
+    if not can_share(principal, alert.tlp, alert.author_org_id, named_by_author):
         raise ForbiddenError(f"{alert.tlp} alerts may be passed on only by "
-                             + ("the author's or a recipient organisation's coordinators" if alert.tlp == "AMBER"
+                             + ("the author's coordinators or those of a recipient the author named "
+                                "(a client it was passed on to passes it no further)" if alert.tlp == "AMBER"
                                 else "the author organisation's coordinators"))
     if users and alert.tlp != "RED":
         raise InvalidError("users: only RED alerts are addressed to individuals")
@@ -318,7 +323,8 @@ def share(session: Session, principal: Principal, alert_id: int, organisations: 
             raise ForbiddenError(f"organisations: a recipient passes TLP:AMBER on only to its own clients; "
                                  f"{', '.join(outside)} {'is' if len(outside) == 1 else 'are'} not a recorded "
                                  "client of your organisation (only the author's organisation widens the audience)")
-    if _add_recipients(session, alert, organisations, users):
+    passed_on_by = None if principal.org_id == alert.author_org_id else principal.org_id
+    if _add_recipients(session, alert, organisations, users, passed_on_by):
         alert.updated_at = utcnow()
         audit.append(session, "alert.share", actor_user_id=principal.user_id, actor_org_id=principal.org_id,
                      object_type="alert", object_id=alert.id,

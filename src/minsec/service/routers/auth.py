@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request, Response
 from sqlalchemy import select
 
-from minsec.service import accounts
+from minsec.service import accounts, audit
 from minsec.service.db import ApiToken, User
 from minsec.service.deps import CSRF_COOKIE, SESSION_COOKIE, Caller, Db, Service, client_address
 from minsec.service.routers.common import ERRORS, IdPath
@@ -18,9 +18,15 @@ router = APIRouter(prefix="/api/auth", tags=["authentication"])
 @router.post("/login", response_model=LoginOut, responses={401: ERRORS[401], 429: {"model": Problem}})
 def login(body: LoginIn, request: Request, response: Response, service: Service) -> dict:
     """Browser login: sets an HttpOnly session cookie and returns the CSRF token for changes."""
-    limiter = service.limiter
-    if not limiter.allow(client_address(request)):
-        raise HTTPException(429, f"more than {limiter.limit} login attempts a minute from this address")
+    limiter, client = service.limiter, client_address(request)
+    wait, first_refusal = limiter.wait(client)
+    if wait:
+        if first_refusal:              # audited once a window: a flood of refusals writes one entry, not many
+            with service.database.writing() as session:
+                audit.append(session, "login.rate_limited", detail={"client": client, "limit_per_minute":
+                                                                    limiter.limit})
+        raise HTTPException(429, f"more than {limiter.limit} login attempts a minute from this address",
+                            headers={"Retry-After": str(wait)})
     failure = None
     with service.database.writing() as session:
         try:
