@@ -73,8 +73,9 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
-def read_stream(client, url: str, headers: dict, until_id: int, timeout: float = 10.0) -> list[dict]:
-    """Read Server-Sent Events until an ``id:`` at or beyond ``until_id``; returns the alert payloads."""
+def read_stream(client, url: str, headers: dict, until_alert: int, timeout: float = 10.0) -> list[dict]:
+    """Read Server-Sent Events until the event of alert ``until_alert``; returns the alert payloads, each with the
+    (opaque) ``event_id`` the stream gave it."""
     import json
 
     events, current = [], {}
@@ -83,15 +84,15 @@ def read_stream(client, url: str, headers: dict, until_id: int, timeout: float =
         assert response.status_code == 200, response.read()
         for line in response.iter_lines():
             if line.startswith("id:"):
-                current["id"] = int(line[3:].strip())
+                current["id"] = line[3:].strip()
             elif line.startswith("data:"):
                 current["data"] = json.loads(line[5:].strip())
             elif line == "":
                 if "data" in current:
                     events.append(current["data"] | {"event_id": current["id"]})
-                if current.get("id", -1) >= until_id:
-                    return events
+                    if current["data"]["id"] == until_alert:
+                        return events
                 current = {}
             if time.monotonic() > deadline:
-                raise TimeoutError(f"stream did not reach event {until_id}")
+                raise TimeoutError(f"stream did not reach alert {until_alert}")
     return events

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from minsec.cli import app as cli_app
 from minsec.server import create_app
-from minsec.service import audit
+from minsec.service import audit, stream_ids
 from minsec.service.db import Alert, AuditEntry
 from tests.service_support import PASSWORD, USERS, LiveServer, read_stream, seed_partnership
 
@@ -71,8 +71,6 @@ def test_authorisation_matrix_has_no_leaks(service):
         created.append((alert["id"], tlp, author, orgs, users))
     # a CLEAR alert last: every stream reads up to its event (a stream sends nothing for hidden alerts)
     sentinel = publish(client, partnership, "us_analyst", tlp="CLEAR", title="End of the matrix")["id"]
-    with database.reading() as session:
-        last_event = int(session.execute(text("SELECT max(id) FROM alert_events")).scalar())
     checked = 0
     with LiveServer(create_app(database)) as server, httpx.Client(base_url=server.url) as live:
         for reader in READERS:
@@ -95,7 +93,7 @@ def test_authorisation_matrix_has_no_leaks(service):
                                                                headers=headers).content)}
             csv_rows = client.get("/api/alerts/export", headers=headers).text.splitlines()[1:]
             exported_csv = {int(row.split(",", 1)[0]) for row in csv_rows}
-            streamed = {e["id"] for e in read_stream(live, "/api/alerts/stream?after=0", headers, last_event)
+            streamed = {e["id"] for e in read_stream(live, "/api/alerts/stream?after=0", headers, sentinel)
                         } - {sentinel}
             fetched = set()
             for alert_id, *_ in created:
@@ -427,23 +425,30 @@ def test_stream_delivers_live_and_resumes_after_reconnect(service):
         publish(client, p, "us_analyst", tlp="GREEN", materials=["gallium"], title="Gallium only")
         third = publish(client, p, "us_analyst", tlp="AMBER", recipient_orgs=["ec"], materials=["germanium"],
                         title="Germanium third")
-        with database.reading() as session:
-            newest = int(session.execute(text("SELECT max(id) FROM alert_events")).scalar())
         resumed = read_stream(live, "/api/alerts/stream?subscribed=true",
-                              p.headers("ec_viewer") | {"Last-Event-ID": str(last_seen)}, newest)
+                              p.headers("ec_viewer") | {"Last-Event-ID": last_seen}, third["id"])
         assert [e["title"] for e in resumed] == ["Germanium second", "Germanium third"]
-        assert resumed[-1]["id"] == third["id"]
+        # the same through ?after=, and an id the stream never sent (or sent another reader) is refused
+        again = read_stream(live, f"/api/alerts/stream?subscribed=true&after={last_seen}", p.headers("ec_viewer"),
+                            third["id"])
+        assert [e["title"] for e in again] == ["Germanium second", "Germanium third"]
+        for forged in (last_seen[::-1], str(int(last_seen, 16) ^ 1).zfill(16)[:16]):
+            assert live.get("/api/alerts/stream", headers=p.headers("ec_viewer") | {"Last-Event-ID": forged}
+                            ).status_code == 422
+        assert live.get("/api/alerts/stream", headers=p.headers("de_viewer") | {"Last-Event-ID": last_seen}
+                        ).status_code == 422
 
 
 def test_stream_sends_nothing_for_alerts_the_reader_may_not_read(service):
-    """Hidden alerts leave no trace in a reader's stream — no line, no id — so neither their timing nor their
-    count shows; the next readable alert arrives with its own id."""
+    """Hidden alerts leave no trace in a reader's stream — no line, and ids that are opaque and the reader's own,
+    so two of them do not count the hidden changes between; the next readable alert arrives with its id."""
     database, client, p = service
     with (LiveServer(create_app(database)) as server, httpx.Client(base_url=server.url) as live,
           live.stream("GET", "/api/alerts/stream", headers=p.headers("de_viewer"), timeout=20) as response):
         lines = response.iter_lines()
         assert next(lines).startswith("retry:")
-        while next(lines) != "":                    # the rest of the connection's preamble (its id, a comment)
+        connected = next(lines)
+        while next(lines) != "":                    # the rest of the connection's preamble (a comment)
             pass
         for i in range(4):
             publish(client, p, "us_analyst", tlp="AMBER", recipient_orgs=["ec"], title=f"Hidden {i}")
@@ -457,8 +462,16 @@ def test_stream_sends_nothing_for_alerts_the_reader_may_not_read(service):
     with database.reading() as session:
         event_id = session.execute(text("SELECT max(id) FROM alert_events WHERE alert_id = :a"),
                                    {"a": visible["id"]}).scalar()
-    assert meaningful[:2] == [f"id: {event_id}", "event: alert"], seen
+    with database.writing() as session:
+        ids = stream_ids.load(session)
+    reader = p.user_ids["de_viewer"]
+    assert meaningful[:2] == [f"id: {ids.encode(reader, event_id)}", "event: alert"], seen
     assert json.loads(meaningful[2][5:])["title"] == "Visible to members"
+    # four hidden alerts in between, yet the two ids the reader saw say nothing of them: 16 hex digits each,
+    # decoded only with the server's key and the reader's identity
+    before, after = connected[3:].strip(), meaningful[0][3:].strip()
+    assert len(before) == len(after) == 16 and ids.decode(reader, after) == event_id
+    assert ids.decode(reader, before) == event_id - 5 and ids.decode(p.user_ids["ec_viewer"], after) != event_id
 
 
 def test_alerts_and_submissions_refuse_unknown_materials_countries_and_implausible_figures(service):
@@ -610,6 +623,58 @@ def test_stopping_the_server_stops_the_running_job_and_frees_its_connection(data
                   "vol": 0.3, "drift": 0.0, "rate": 0.03, "paths": 1_000, "seed": 1}
         submitted = client.post("/api/jobs", json={"params": params}, headers=headers)
         assert wait_for(client, headers, submitted.json()["id"])["status"] == "done"
+
+
+def test_a_worker_starting_up_fails_only_the_jobs_of_runners_that_are_gone(database, monkeypatch):
+    """``minsec serve --workers 2``: each process has its job runner on the one database.  A second worker (or a
+    restarted one) starting up must not fail a job the first is running; a job whose runner stopped beating (its
+    process died) is failed."""
+    import datetime as dt
+    import threading
+
+    from minsec.service import jobs
+    from minsec.service.db import Job, JobRunnerRow
+    from minsec.service.security import Principal
+
+    release = threading.Event()
+
+    def waits(params, progress, database):
+        while not release.wait(0.01):
+            progress(0.5)
+        return {"ok": True}
+
+    partnership = seed_partnership(database)
+    monkeypatch.setitem(jobs.RUNNERS, "scenario_ensemble", waits)
+    analyst = Principal(user_id=partnership.user_ids["us_analyst"], org_id=partnership.org_ids["usa"],
+                        org_kind="member", roles=frozenset({"viewer", "analyst"}), username="us_analyst",
+                        org_slug="usa")
+    first = jobs.JobRunner(database)
+    second = None
+    try:
+        job = first.submit(analyst, jobs.EnsembleOutlook(material="gallium"))
+        second = jobs.JobRunner(database)                     # another worker starts while the job runs
+        with database.reading() as session:
+            assert session.get(Job, job.id).status in ("queued", "running")
+        release.set()
+        first.pool.submit(lambda: None).result(timeout=30)    # the job's turn is over
+        with database.reading() as session:
+            assert session.get(Job, job.id).status == "done"
+        # a runner that stopped beating a minute ago is gone: its job fails at the next start-up
+        release.clear()
+        stale = first.submit(analyst, jobs.EnsembleOutlook(material="germanium"))
+        with database.writing() as session:
+            session.get(JobRunnerRow, first.runner_id).heartbeat_at = jobs.utcnow() - dt.timedelta(minutes=1)
+        first.stopping.set()                                  # its process "dies": no more beats
+        third = jobs.JobRunner(database)
+        with database.reading() as session:
+            assert (session.get(Job, stale.id).status, session.get(Job, stale.id).error) == ("failed",
+                                                                                             jobs.STOPPED)
+        third.shutdown()
+    finally:
+        release.set()
+        first.shutdown()
+        if second is not None:
+            second.shutdown()
 
 
 def test_background_jobs_run_and_report(service):

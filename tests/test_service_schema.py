@@ -42,8 +42,16 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", app).exclude(
                r"emergency/allocation)")
 
 
+def invalid_data_rejected(ctx, response, case):
+    """schemathesis's negative-data check, with 413 counted as a rejection: a body over 256 KiB (a generated
+    string of 600 kB) is refused by the size limit before its schema is read — rightly, and as documented."""
+    if response.status_code == 413:
+        return None
+    return negative_data_rejection(ctx, response, case)
+
+
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
-          response_schema_conformance, negative_data_rejection]
+          response_schema_conformance, invalid_data_rejected]
 
 
 @schema.parametrize()

@@ -82,6 +82,14 @@ class LoginThrottle(Base):
     blocked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
+class ServiceSecret(Base):
+    """A secret the server draws once per database and every process shares (the stream-id key,
+    :mod:`minsec.service.stream_ids`)."""
+    __tablename__ = "service_secrets"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+
+
 class OrganisationClient(Base):
     """``client_org_id`` is a client of ``org_id``: the organisation may pass TLP:AMBER alerts on to it."""
     __tablename__ = "organisation_clients"
@@ -222,6 +230,16 @@ class Job(Base):
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    #: the job runner (one per server process) that queued it and runs it
+    runner_id: Mapped[str | None] = mapped_column(String(36), index=True)
+
+
+class JobRunnerRow(Base):
+    """A live job runner, one per server process: a runner whose heartbeat is older than
+    ``minsec.service.jobs.RUNNER_TIMEOUT_SECONDS`` is gone, and its queued or running jobs with it."""
+    __tablename__ = "job_runners"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
 # --------------------------------------------------------------------------------------------------- engines

@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from minsec.errors import MinsecError, UnknownNameError
 from minsec.scenarios.schema import Scenario
 from minsec.service import audit
-from minsec.service.db import Database, Job, utcnow
+from minsec.service.db import Database, Job, JobRunnerRow, utcnow
 from minsec.service.schemas import UtcDatetime
 from minsec.service.security import Principal
 
@@ -435,6 +435,8 @@ def data_version() -> str:
 
 
 STOPPED = "the server stopped before the job finished"
+#: a runner writes its heartbeat this often; one silent for ``RUNNER_TIMEOUT_SECONDS`` is gone (its process died)
+RUNNER_HEARTBEAT_SECONDS, RUNNER_TIMEOUT_SECONDS = 5.0, 30.0
 
 
 class _ServerStoppingError(MinsecError):
@@ -442,22 +444,49 @@ class _ServerStoppingError(MinsecError):
 
 
 class JobRunner:
-    """Runs jobs one at a time in a worker thread; ``on_change`` is called after alerts may have changed."""
+    """Runs jobs one at a time in a worker thread; ``on_change`` is called after alerts may have changed.
+
+    One runner per server process (``--workers N``: N runners on one database), each with its id and a heartbeat
+    (``job_runners``); a job records its runner, so a process starting up fails only the jobs of runners that are
+    gone, never another live worker's."""
 
     def __init__(self, database: Database, on_change: Callable[[], None] | None = None) -> None:
         self.database, self.on_change = database, on_change
+        self.runner_id = str(uuid.uuid4())
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.start()
 
     def start(self) -> None:
-        """Mark what a previous run left queued or running as failed, and open the worker (again, after
-        :meth:`shutdown`: an application can be started more than once)."""
+        """Record this runner, fail what gone runners (and this one, before a restart) left queued or running,
+        and open the worker and the heartbeat (again, after :meth:`shutdown`: an app can start more than once)."""
+        from datetime import timedelta
+
+        from sqlalchemy import delete, or_
+
+        now = utcnow()
+        gone = now - timedelta(seconds=RUNNER_TIMEOUT_SECONDS)
         with self.database.writing() as session:
-            session.execute(update(Job).where(Job.status.in_(("queued", "running")))
-                            .values(status="failed", error=STOPPED, finished_at=utcnow()))
+            session.merge(JobRunnerRow(id=self.runner_id, heartbeat_at=now))
+            alive = select(JobRunnerRow.id).where(JobRunnerRow.heartbeat_at >= gone,
+                                                  JobRunnerRow.id != self.runner_id)
+            session.execute(update(Job).where(Job.status.in_(("queued", "running")),
+                                              or_(Job.runner_id.is_(None), Job.runner_id.not_in(alive)))
+                            .values(status="failed", error=STOPPED, finished_at=now))
+            session.execute(delete(JobRunnerRow).where(JobRunnerRow.heartbeat_at < gone))
         self.stopping.clear()
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minsec-job")
+        self.heartbeat = threading.Thread(target=self._beat, name="minsec-job-heartbeat", daemon=True)
+        self.heartbeat.start()
+
+    def _beat(self) -> None:
+        while not self.stopping.wait(RUNNER_HEARTBEAT_SECONDS):
+            try:
+                with self.database.writing() as session:
+                    session.execute(update(JobRunnerRow).where(JobRunnerRow.id == self.runner_id)
+                                    .values(heartbeat_at=utcnow()))
+            except Exception:  # a busy or restarting database: the next beat tries again
+                continue
 
     def submit(self, principal: Principal, params: BaseModel) -> Job:
         """Queue an analysis — or, when the organisation already has it done on the same inputs and the same
@@ -479,8 +508,8 @@ class JobRunner:
                                  detail={"kind": params.kind, "cached": True})
                 return done
         with self.database.writing() as session:
-            job = Job(id=str(uuid.uuid4()), kind=params.kind, params=stored,
-                      status="queued", progress=0.0, user_id=principal.user_id, org_id=principal.org_id)
+            job = Job(id=str(uuid.uuid4()), kind=params.kind, params=stored, status="queued", progress=0.0,
+                      user_id=principal.user_id, org_id=principal.org_id, runner_id=self.runner_id)
             session.add(job)
             audit.append(session, "job.submit", actor_user_id=principal.user_id, actor_org_id=principal.org_id,
                          object_type="job", object_id=job.id, detail={"kind": params.kind})
@@ -532,3 +561,14 @@ class JobRunner:
         marked failed, here or at the next start)."""
         self.stopping.set()
         self.pool.shutdown(wait=True, cancel_futures=True)
+        self.heartbeat.join(timeout=RUNNER_HEARTBEAT_SECONDS + 5)
+        try:          # this runner's queued jobs and itself, now rather than at a next start
+            from sqlalchemy import delete
+
+            with self.database.writing() as session:
+                session.execute(update(Job).where(Job.runner_id == self.runner_id,
+                                                  Job.status.in_(("queued", "running")))
+                                .values(status="failed", error=STOPPED, finished_at=utcnow()))
+                session.execute(delete(JobRunnerRow).where(JobRunnerRow.id == self.runner_id))
+        except Exception:  # a database already gone: the next start marks them
+            pass

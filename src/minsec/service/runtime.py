@@ -270,6 +270,17 @@ class ServiceState:
         self.feed = EventFeed(database)
         self.token_cache, self.listings = TokenCache(), PageCache()
         self._watcher: asyncio.Task | None = None
+        self._stream_ids = None
+
+    @property
+    def stream_ids(self):
+        """The live stream's opaque per-reader ids (:mod:`minsec.service.stream_ids`), keyed once per database."""
+        if self._stream_ids is None:
+            from minsec.service import stream_ids
+
+            with self.database.writing() as session:
+                self._stream_ids = stream_ids.load(session)
+        return self._stream_ids
 
     async def start(self) -> None:
         """Bind the wake-ups to the running loop, open the resources, load the feed and start its watcher."""

@@ -158,18 +158,23 @@ def export(caller: Caller, service: Service, format: Literal["csv", "json"] = "c
 
 @router.get("/stream", responses={401: ERRORS[401], 200: {"content": {"text/event-stream": {}}}})
 async def stream(request: Request, caller: Caller, service: Service,
-                 last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-                 after: Annotated[int | None, Query(ge=0, le=MAX_ID, description="Resume after this event id "
-                                                                     "(or send Last-Event-ID)")] = None,
+                 last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=64)] = None,
+                 after: Annotated[str | None, Query(pattern=r"^(0|[0-9a-f]{16})$", description=(
+                     "Resume after this event id — one the stream sent you — or 0 for every event from the "
+                     "start (or send Last-Event-ID)"))] = None,
                  subscribed: Annotated[bool, Query(description="Only alerts matching the caller's "
                                                                "subscriptions")] = False) -> StreamingResponse:
-    """Server-Sent Events: one ``alert`` event per new or changed alert the caller may read.  Each event
-    carries its id; reconnecting with ``Last-Event-ID`` delivers everything after it, so nothing is lost."""
-    start = after
-    if start is None and last_event_id:
-        if not last_event_id.strip().isdigit() or int(last_event_id) > MAX_ID:
-            raise HTTPException(422, "Last-Event-ID: not an event id this stream sent")
-        start = int(last_event_id)
+    """Server-Sent Events: one ``alert`` event per new or changed alert the caller may read.  Each event carries
+    an id, opaque and the caller's own (:mod:`minsec.service.stream_ids`: two of them tell nothing of what
+    happened in between); reconnecting with ``Last-Event-ID`` delivers everything after it, so nothing is lost."""
+    resume, field = (after, "after") if after is not None else (last_event_id, "Last-Event-ID")
+    start = None
+    if resume == "0":
+        start = 0
+    elif resume:
+        start = service.stream_ids.decode(caller.user_id, resume)
+        if start is None:
+            raise HTTPException(422, f"{field}: not an event id this stream sent you")
     if start is None:
         with service.database.reading() as session:
             start = sharing.latest_event_id(session)
@@ -251,12 +256,14 @@ class AlertStream:
     async def events(self, start: int) -> AsyncIterator[str]:
         """The stream: ``id`` + ``event: alert`` for each event the caller may read, and nothing at all for the
         others — neither a line nor an id — so the stream tells neither when nor how often hidden alerts change.
-        The client's Last-Event-ID stays on the last event it was sent (a resumption re-reads the hidden ones and
-        passes them over again); keep-alives are comments on a fixed timer."""
-        feed = self.service.feed
+        Ids are opaque and per reader, so two of them do not count the changes between; the client's
+        Last-Event-ID stays on the last event it was sent (a resumption re-reads the hidden ones and passes them
+        over again); keep-alives are comments every ``STREAM_KEEPALIVE_SECONDS`` from the connection, on a
+        schedule no hidden change moves."""
+        feed, ids, reader = self.service.feed, self.service.stream_ids, self.caller.user_id
         position = start
-        yield f"retry: 2000\nid: {position}\n: connected\n\n"
-        last_write = time.monotonic()
+        yield f"retry: 2000\nid: {ids.encode(reader, position)}\n: connected\n\n"
+        keep_alive = time.monotonic() + STREAM_KEEPALIVE_SECONDS
         while not await self.request.is_disconnected():
             entries = feed.after(position)
             if entries is None:
@@ -266,12 +273,14 @@ class AlertStream:
             else:
                 found, position_next = [], max(position, feed.last)
             for event_id, text in found:
-                yield f"id: {event_id}\nevent: alert\ndata: {text}\n\n"
-                last_write = time.monotonic()
+                yield f"id: {ids.encode(reader, event_id)}\nevent: alert\ndata: {text}\n\n"
             if position_next != position:
                 position = position_next
                 continue        # more may be waiting
-            await feed.wait(STREAM_POLL_SECONDS)
-            if time.monotonic() - last_write >= STREAM_KEEPALIVE_SECONDS:
-                last_write = time.monotonic()
+            # the wait ends at the next keep-alive at the latest, which then goes out on its fixed schedule: a
+            # hidden change that wakes the stream earlier neither sends nor moves one
+            await feed.wait(max(0.0, min(STREAM_POLL_SECONDS, keep_alive - time.monotonic())))
+            if time.monotonic() >= keep_alive:
+                keep_alive += STREAM_KEEPALIVE_SECONDS * (1 + (time.monotonic() - keep_alive)
+                                                          // STREAM_KEEPALIVE_SECONDS)
                 yield ": keep-alive\n\n"
