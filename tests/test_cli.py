@@ -154,6 +154,14 @@ def test_import_reliance_for_usa_shows_usgs_published_nir_beside_minsec():
         (("serve", "--database", "nonsense://x"), "--database nonsense://x: not a database URL"),
         (("admin", "org", "ita", "--name", "Italy", "--country", "ZZZ", "--database", "sqlite:///{db}"),
          "'ZZZ' not an ISO 3166-1 alpha-3 country code"),
+        (("serve", "--secure-cookies", "--insecure-cookies"), "give one of them"),
+        (("invest", "optimize", "--budget", "1e9", "--split", "US=0.5,EU=0.5", "--funding", "whoever"),
+         "--funding 'whoever': one of home, pro-rata, pooled"),
+        (("invest", "optimize", "--budget", "1e9", "--split", "US=0.5,XX=0.5"), "'XX' is not a partner"),
+        (("rules", "consumption", "--policy", "us_30d", "--date", "2025-06-01"),
+         "has no single-supplier rule on consumption"),
+        (("rules", "consumption", "--policy", "partnership_baseline"), "has no single-supplier rule on consumption"),
+        (("rules", "consumption", "--material", "unobtainium"), "unobtainium"),
     ],
 )
 def test_every_input_error_is_one_line_and_exit_code_2(tmp_path, args, message):

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from minsec.cli.core import Format, FormatOption, chain, emit, emit_record
+from minsec.cli.core import Format, FormatOption, chain, emit, emit_record, fail
 from minsec.errors import InputError, UnknownNameError
 
 DatabaseOption = Annotated[str | None, typer.Option(
@@ -94,6 +94,14 @@ def serve(database: DatabaseOption = None,
           insecure_cookies: Annotated[bool, typer.Option(
               "--insecure-cookies", help="Session cookies without the Secure flag, for plain HTTP (automatic on a "
                                          "loopback address; behind TLS leave it off).")] = False,
+          secure_cookies: Annotated[bool, typer.Option(
+              "--secure-cookies", help="Session cookies with the Secure flag even on a loopback address (behind a "
+                                       "TLS proxy on the same host).")] = False,
+          forwarded_allow_ips: Annotated[str | None, typer.Option(
+              "--forwarded-allow-ips", help="Proxies whose X-Forwarded-For gives the client's address (comma-"
+                                            "separated IPs or networks; default: loopback only). Login throttling "
+                                            "is per client address: behind a proxy on another host, name it.")
+          ] = None,
           ) -> None:
     """Run the partnership service (REST API; OpenAPI at /docs) on SQLite by default."""
 
@@ -106,7 +114,10 @@ def serve(database: DatabaseOption = None,
     from minsec.service.demo import credentials_path, seed
     from minsec.service.jobs import DATA_ENV, GROUPS_ENV
 
+    if secure_cookies and insecure_cookies:
+        fail("--secure-cookies and --insecure-cookies: give one of them")
     _check_port(host, port)              # everything is checked before anything is created
+    proxies = {} if forwarded_allow_ips is None else {"forwarded_allow_ips": forwarded_allow_ips}
     # the service (each of its worker processes) analyses the dataset of --data / --groups
     for name, value in ((DATA_ENV, State.data), (GROUPS_ENV, State.groups)):
         if value is not None:
@@ -129,14 +140,14 @@ def serve(database: DatabaseOption = None,
                 typer.echo(f"Demo credentials: {credentials_path(db)}", err=True)
         typer.echo(f"minsec service on http://{host}:{port} (API docs: /docs) — database {db.url}", err=True)
         loopback = host in ("127.0.0.1", "localhost", "::1")
-        secure = not (insecure_cookies or loopback)
+        secure = secure_cookies or not (insecure_cookies or loopback)
         if workers > 1:
             os.environ["MINSEC_DATABASE"], os.environ["MINSEC_SECURE_COOKIES"] = db.url, "1" if secure else "0"
             uvicorn.run("minsec.server:create", factory=True, workers=workers, host=host, port=port,
-                        log_level="warning")
+                        log_level="warning", **proxies)
         else:
             uvicorn.run(create_app(db, secure_cookies=secure, warm_pages=True), host=host, port=port,
-                        log_level="warning")
+                        log_level="warning", **proxies)
 
 
 @admin_app.command("bootstrap")

@@ -6,6 +6,7 @@ The credentials are generated once per database, written next to it (``<db>.demo
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -57,7 +58,10 @@ def seed(database: Database) -> list[dict] | None:
             out.append({"username": username, "organisation": org, "roles": ",".join(roles), "password": password,
                         "token": token})
     path = credentials_path(database)
-    path.write_text("\n".join(f"{c['username']}\t{c['organisation']}\t{c['roles']}\tpassword={c['password']}\t"
-                              f"token={c['token']}" for c in out) + "\n")
-    path.chmod(0o600)
+    text = "\n".join(f"{c['username']}\t{c['organisation']}\t{c['roles']}\tpassword={c['password']}\t"
+                     f"token={c['token']}" for c in out) + "\n"
+    # created readable by its owner only: never, even for an instant, with the umask's wider mode
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+        handle.write(text)
+    path.chmod(0o600)                    # a file left from an older run keeps its old mode otherwise
     return out
