@@ -64,10 +64,13 @@ def test_ensemble_is_reproducible_and_dask_matches_single_process(context, tmp_p
     local = run_ensemble(context, spec, tmp_path / "single.parquet", scheduler=None)
     again = run_ensemble(context, spec, tmp_path / "again.parquet", scheduler=None)
     dask = run_ensemble(context, spec, tmp_path / "dask.parquet", scheduler="local")
+    threads = run_ensemble(context, spec, tmp_path / "threads.parquet", scheduler="threads")
     a = pd.read_parquet(tmp_path / "single.parquet")
     pd.testing.assert_frame_equal(a, pd.read_parquet(tmp_path / "again.parquet"))
     pd.testing.assert_frame_equal(a, pd.read_parquet(tmp_path / "dask.parquet"))
+    pd.testing.assert_frame_equal(a, pd.read_parquet(tmp_path / "threads.parquet"))     # Dask in this process
     pd.testing.assert_frame_equal(local.summary["ranking"], dask.summary["ranking"])
+    pd.testing.assert_frame_equal(local.summary["ranking"], threads.summary["ranking"])
     assert local.rows_written == again.rows_written == len(a) > 0
     other = run_ensemble(context, spec.model_copy(update={"seed": 8}), None, scheduler=None)
     assert other.rows_written != local.rows_written

@@ -46,8 +46,9 @@ def risk_economic_impact(
     n: Annotated[int, typer.Option("--n", min=100, max=1_000_000,
                                    help="Year-long disruption scenarios in the ensemble.")] = 10_000,
     seed: Annotated[int, typer.Option(min=0, help="Seed (results are reproducible from it).")] = 0,
-    scheduler: Annotated[str, typer.Option(help="'none' (this process), 'local' (Dask LocalCluster) or a Dask "
-                                                "scheduler address: the same numbers either way.")] = "none",
+    scheduler: Annotated[str, typer.Option(help="'none' (this process), 'local' (Dask LocalCluster), 'threads' "
+                                                "(Dask in this process) or a Dask scheduler address: the same "
+                                                "numbers either way.")] = "none",
     top: Annotated[int, typer.Option(min=1, help="Materials shown per importer in the table.")] = 15,
     levers: Annotated[bool, typer.Option(help="Also the loss with the partnership's levers: own stocks, shared "
                                               "stocks, the investments a joint portfolio selects.")] = False,

@@ -122,8 +122,9 @@ def scenario_ensemble(
     n: Annotated[int, typer.Option("--n", help="Number of scenarios.")] = 10_000,
     seed: Annotated[int, typer.Option(help="Seed (results are reproducible from it).")] = 0,
     out: Annotated[Path | None, typer.Option(help="Parquet file for the tidy rows.")] = None,
-    scheduler: Annotated[str, typer.Option(help="'local' (Dask LocalCluster), 'none' (single process) or a "
-                                                 "Dask scheduler address.")] = "local",
+    scheduler: Annotated[str, typer.Option(help="'local' (Dask LocalCluster), 'threads' (Dask in this "
+                                                 "process), 'none' (single process) or a Dask scheduler "
+                                                 "address.")] = "local",
     chunk_size: Annotated[int, typer.Option(help="Scenarios per chunk (memory bound).")] = 10_000,
     spec: Annotated[Path | None, typer.Option(help="YAML/JSON file overriding the event-model parameters.")] = None,
     fmt: FormatOption = Format.table,

@@ -43,7 +43,8 @@ MaterialsOption = Annotated[str | None, typer.Option(
     "--materials", help="Only these materials or families, comma-separated (e.g. rare_earths,magnets: the "
                         "separated rare-earth oxides and NdFeB magnets).")]
 SchedulerOption = Annotated[str, typer.Option(
-    "--scheduler", help="Ensemble executor: 'none' (in process), 'local' or a Dask scheduler address.")]
+    "--scheduler", help="Ensemble executor: 'none' (in process), 'local', 'threads' (Dask in this process) or "
+                        "a Dask scheduler address.")]
 
 
 @stockpile_app.command("optimize")

@@ -115,7 +115,8 @@ class ScenariosAccessor:
         """A Monte Carlo ensemble of ``n`` one-year disruption scenarios (reproducible from ``seed``): expected
         shortfall, exceedance, CVaR and the ranking of materials by expected loss (``result.summary``).
 
-        ``scheduler``: ``"local"`` (a Dask LocalCluster), ``"none"`` (this process) or a Dask scheduler address;
+        ``scheduler``: ``"local"`` (a Dask LocalCluster), ``"threads"`` (Dask in this process), ``"none"`` (this
+        process) or a Dask scheduler address;
         ``out``: a Parquet file for the tidy rows; ``spec``: event-model overrides (a YAML/JSON file or a dict of
         :class:`~minsec.scenarios.ensemble.EnsembleSpec` fields)."""
         from minsec.scenarios.ensemble import run_ensemble
