@@ -37,10 +37,11 @@ def test_clear_segment_capacity_binds_by_hand():
 
 
 def test_clear_segment_glut_floors_price_and_reports_unsold():
-    # gap −30 t on 40 t demand: x − 1 = −30 / 16 → floored at −0.8; absorbed (0.3 + 0.1)·0.8·40 = 12.8 t
+    # gap −30 t on 40 t demand: x − 1 = −30 / 16 → floored at −0.8; buyers take 0.3·0.8·40 = 9.6 t more; producers
+    # cut 0.1·0.8·40 = 3.2 t, withheld like the rest: 30 − 9.6 = 20.4 t unsold, and no negative supply response
     out = clear_segment(np.array([-30.0]), np.array([40.0]), np.array([0.0]), -0.3, 0.1, 0.2)
     assert out.price_index[0] == pytest.approx(0.2)
-    assert out.unsold[0] == pytest.approx(30 - 12.8)
+    assert out.unsold[0] == pytest.approx(30 - 9.6) and out.response[0] == 0
 
 
 @settings(max_examples=200, deadline=None)
@@ -50,6 +51,7 @@ def test_clearing_identity_and_signs(gap, demand, capacity, eps_d, eps_s):
     out = clear_segment(np.array([gap]), np.array([demand]), np.array([capacity]), -eps_d, eps_s)
     # every tonne of the gap is met by extra supply, priced-out demand or left unsold
     assert out.response[0] + out.shortfall[0] - out.unsold[0] == pytest.approx(gap, abs=1e-6 * max(1, abs(gap)))
+    assert out.response[0] >= 0 and out.unsold[0] >= 0        # a cut-back below the baseline price is withheld
     if gap >= 0:
         assert out.shortfall[0] >= -1e-12 and out.price_index[0] >= 1 - 1e-12
         assert out.response[0] <= capacity + 1e-9

@@ -220,12 +220,8 @@ def simulate(arrays: MarketArrays, events: EventTable, n_scenarios: int, n_perio
         ra = clear_segment(gap_r - shift, demand_a[sel], cap, eps_d[sel], eps_s[sel], floor[sel])
         rb = clear_segment(gap_o + shift, demand_b[sel], cap - np.maximum(ra.response, 0.0), eps_d[sel], eps_s[sel],
                            floor[sel])
-        # once every outside tonne of the open segment has gone to restricted buyers, what is left there is the
-        # restrictor's own volume: the output it cuts as its home price falls is volume it withholds (unsold),
+        # the output the restrictor cuts as its home price falls is volume it withholds (unsold, clear_segment),
         # not a supply response of producers who sell to the restricted buyers at more
-        drained = (shift >= outsiders[sel] - 1e-12 * np.maximum(demand_b[sel], 1.0)) & (ra.price_index > 1.0)
-        cut = np.where(drained, np.maximum(-rb.response, 0.0), 0.0)
-        rb = SegmentOutcome(rb.price_index, rb.response + cut, rb.shortfall, rb.unsold + cut)
         # the restricted buyers are never cheaper than the open ones (a restriction over, substitution going on):
         # then they buy from the same producers, and the two segments clear as one market
         pool = (demand_a[sel] > 0) & (rb.price_index > ra.price_index)

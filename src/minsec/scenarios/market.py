@@ -14,8 +14,10 @@ so that, with g = G/D,
     shortfall = |ε_d|·(x − 1)·D = G − R             (demand priced out = unmet baseline demand)
 
 A negative gap (a glut, e.g. diverted volume flooding non-targeted buyers) lowers the price symmetrically down
-to ``price_floor``; volume neither consumed nor cut back is ``unsold``.  Identity checked by the tests:
-``G = response + shortfall − unsold`` (shortfall < 0 means extra consumption).
+to ``price_floor``; the output producers cut back at the lower price (ε_s·(x − 1)·D < 0) and the volume
+neither consumed nor cut back are both ``unsold`` (withheld), so the supply response — the extra output a higher
+price calls forth — is never negative.  Identity checked by the tests: ``G = response + shortfall − unsold``
+(shortfall < 0 means extra consumption).
 """
 
 from __future__ import annotations
@@ -55,7 +57,10 @@ def clear_segment(gap: np.ndarray, demand: np.ndarray, capacity: np.ndarray, dem
     response = np.where(has_demand, response, 0.0)
     shortfall = np.where(has_demand, shortfall, 0.0)
     unsold = np.where(has_demand, response + shortfall - gap, np.maximum(-gap, 0.0))
-    return SegmentOutcome(1.0 + rise, response, shortfall, np.maximum(unsold, 0.0))
+    # below the baseline price producers sell less: volume they withhold, counted unsold — the supply response
+    # is the extra output higher prices call forth, never negative (the price and the identity are unchanged)
+    withheld = np.maximum(-response, 0.0)
+    return SegmentOutcome(1.0 + rise, response + withheld, shortfall, np.maximum(unsold, 0.0) + withheld)
 
 
 def active_share(start: np.ndarray, duration: np.ndarray, n_periods: int, period_months: float) -> np.ndarray:
