@@ -38,7 +38,7 @@ def gap_needs(gap_t=90.0, stage="extraction", material="lithium"):
 
 def test_known_best_portfolio_within_budget_and_split():
     # budget 40: a alone closes 60/90 of the gap (0.67 point); b + c close 90/90 (1 point) for 40; d is in the US
-    result = optimize(projects(), gap_needs(), 40.0, {"US": 0.25, "EU": 0.75})
+    result = optimize(projects(), gap_needs(), 40.0, {"US": 0.25, "EU": 0.75}, funding="pooled")
     assert sorted(result.chosen["project_id"]) == ["b", "c"] and result.objective == pytest.approx(1.0)
     funded = result.chosen[["funding_US_usd", "funding_EU_usd"]].sum()
     assert funded["funding_US_usd"] <= 10 + 1e-6 and funded["funding_EU_usd"] <= 30 + 1e-6
@@ -49,7 +49,7 @@ def test_known_best_portfolio_within_budget_and_split():
     assert small.chosen["project_id"].tolist() == ["a"] and small.objective == pytest.approx(60 / 90)
     assert small.marginal["objective_gain"] == pytest.approx(1 - 60 / 90)      # … until 40 buys b + c
     with pytest.raises(ValueError, match="sum to 1"):
-        optimize(projects(), gap_needs(), 40.0, {"US": 0.5, "EU": 0.6})
+        optimize(projects(), gap_needs(), 40.0, {"US": 0.5, "EU": 0.6}, funding="pooled")
 
 
 def test_equally_good_portfolios_spend_least_and_late_projects_miss_2030():
@@ -99,6 +99,18 @@ def test_a_capacity_secures_the_expected_shortfall_it_meets_not_min_of_capacity_
     assert dict(zip(t.tolist(), secured.tolist(), strict=True)) == pytest.approx({0: 0, 10: 6, 40: 18, 100: 30})
 
 
+def test_shortfalls_a_rounding_apart_do_not_cap_the_curve():
+    # two scenarios 100 t and 100 t + 1 ulp (summed shortfalls differ by rounding), and one of 300 t: 300 t of
+    # capacity secures E[S] = 0.25·100 + 0.25·100 + 0.25·300 = 125 t (a chord of cancelled noise capped it at 65)
+    shortfall = np.array([100.0, np.nextafter(100.0, 200.0), 300.0])
+    t, secured = secured_curve(shortfall, np.full(3, 0.25))
+    assert secured[-1] == pytest.approx(125) and np.interp(300, t, secured) == pytest.approx(125)
+    need = pd.DataFrame({"material": ["lithium"], "expected_shortfall_t": [125.0], "loss_usd_per_t": [1.0]})
+    needs = needs_from_shortfall(need, catalogue.load_groups().members("partnership"))
+    table = projects(capacity_t_per_yr=[300.0, 1.0, 1.0, 1.0], capex_usd=[1.0, 50.0, 50.0, 50.0])
+    assert optimize(table, needs, 1.0, curves={"shortfall lithium": (t, secured)}).objective == pytest.approx(125)
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.floats(0.01, 1e4), st.floats(1e-4, 1.0)), min_size=1, max_size=40),
        st.floats(0, 2e4))
@@ -143,6 +155,8 @@ def test_one_partner_never_pays_for_another_partners_project_unless_the_rule_say
                                                                                         len(paid)))
     with pytest.raises(ValueError, match="--funding"):
         optimize(table, needs, 40.0, split, funding="whoever")
+    with pytest.raises(ValueError, match="needs each partner's territory: none given for US, EU"):
+        optimize(table, needs, 40.0, split)                       # 'home' cannot be applied without them
 
 
 def test_benchmarks_cover_every_material_with_a_consumption_and_list_the_rest():

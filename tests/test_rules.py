@@ -411,3 +411,18 @@ def test_crma_product_check_reports_the_union_figure_beside_the_bill():
     single = {r.rule: r for r in report.rules}["single_third_country"]
     assert single.verdict == "info" and "EU27 annual consumption" in single.explanation
     assert any("consumption" in evidence for evidence in single.lines)
+
+
+def test_a_product_check_is_kept_when_the_consumption_figure_cannot_be_had(tmp_path):
+    """A policy of one's own whose rule on consumption names parties that are no single region (EU27 and Norway):
+    the bill is still checked, and the rule says why it has no consumption figure beside it."""
+    import minsec
+
+    own = tmp_path / "own.yaml"
+    own.write_text(POLICY.replace("partners: {countries: [USA, AUS], groups: [EU27]}",
+                                  "partners: {countries: [NOR], groups: [EU27]}")
+                   .replace("    maximum_pct: 65\n", "    maximum_pct: 65\n    scope: consumption\n"))
+    report = minsec.load().rules.check("ev_battery_pack.json", own, date="2026-06-01")
+    single = {r.rule: r for r in report.rules}["single"]
+    assert single.verdict == "info" and "No consumption figure beside it" in single.explanation
+    assert "one region of the supply-chain baseline" in single.explanation

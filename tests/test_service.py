@@ -159,10 +159,23 @@ def test_labels_sharing_and_their_rules(service):
                          headers={"Authorization": f"Bearer {de_token}"})
     assert onward.status_code == 403 and "passes it no further" in onward.json()["detail"]
     assert client.get(f"/api/alerts/{second['id']}", headers=p.headers("jp_coord")).status_code == 404
+    # raised to AMBER+STRICT, it is back to the author's choice: the client it was passed on to loses it; named by
+    # the author, the client reads it again (as the author's own recipient)
+    third = publish(client, p, "us_analyst", tlp="AMBER", recipient_orgs=["ec"], title="Passed on, then strict")
+    assert client.post(f"/api/alerts/{third['id']}/recipients", json={"organisations": ["deu"]},
+                       headers=p.headers("ec_coord")).status_code == 200
+    assert client.get(f"/api/alerts/{third['id']}", headers=p.headers("de_viewer")).status_code == 200
+    assert client.patch(f"/api/alerts/{third['id']}/label", json={"tlp": "AMBER+STRICT"},
+                        headers=p.headers("us_coord")).status_code == 200
+    assert client.get(f"/api/alerts/{third['id']}", headers=p.headers("de_viewer")).status_code == 404
+    assert client.get(f"/api/alerts/{third['id']}", headers=p.headers("ec_viewer")).status_code == 200
+    assert client.patch(f"/api/alerts/{third['id']}/label", json={"tlp": "AMBER+STRICT", "organisations": ["deu"]},
+                        headers=p.headers("us_coord")).status_code == 200
+    assert client.get(f"/api/alerts/{third['id']}", headers=p.headers("de_viewer")).status_code == 200
     assert client.post(f"/api/alerts/{second['id']}/recipients", json={"organisations": ["jpn"]},
                        headers=p.headers("us_coord")).status_code == 200          # the author widens
     # raised to RED with its individuals in one call: every organisation reader loses access at once
-    assert client.get("/api/alerts", headers=p.headers("ec_viewer")).json()["alerts"][0]["id"] == second["id"]
+    assert second["id"] in [a["id"] for a in client.get("/api/alerts", headers=p.headers("ec_viewer")).json()["alerts"]]
     red = client.patch(f"/api/alerts/{second['id']}/label", json={"tlp": "RED", "users": ["us_analyst", "ec_coord"]},
                        headers=p.headers("us_coord"))
     assert red.status_code == 200 and red.json()["tlp"] == "RED"
@@ -437,6 +450,9 @@ def test_stream_delivers_live_and_resumes_after_reconnect(service):
                             ).status_code == 422
         assert live.get("/api/alerts/stream", headers=p.headers("de_viewer") | {"Last-Event-ID": last_seen}
                         ).status_code == 422
+        for malformed in ("-000000000000001", "0x00000000000001", "ABCDEF0123456789"):   # never a 500
+            assert live.get("/api/alerts/stream", headers=p.headers("ec_viewer") | {"Last-Event-ID": malformed}
+                            ).status_code == 422, malformed
 
 
 def test_stream_sends_nothing_for_alerts_the_reader_may_not_read(service):

@@ -106,7 +106,6 @@ class InvestAccessor:
             # pipeline a lower bound (share_added_pct), not a share
             unknown = ~bench["current_known"].astype(bool)
             bench.loc[unknown, ["share_now_pct", "share_end_pct"]] = np.nan
-            bench.loc[unknown & bench["first_year_met"].isna(), "first_year_met"] = None
             bench["assessed"] = True
             bench["note"] = np.where(unknown, "current capacity not recorded: share unknown, the pipeline adds "
                                               "share_added_pct", "")

@@ -40,7 +40,9 @@ def consumption(chain, region: str) -> pd.DataFrame:
     table = import_reliance_records(chain, region, "all", None, "wmd")
     table = table[table["apparent_consumption_t"].notna() & (table["apparent_consumption_t"] > 0)]
     if table.empty:
-        return chain_consumption(chain, region)
+        chain_rows = chain_consumption(chain, region)
+        covered = set(chain_rows["material"]) if len(chain_rows) else set()
+        return pd.concat([chain_rows, baseline_consumption(chain, region, covered)], ignore_index=True)
     latest = table.sort_values("year").groupby(["material", "stage"]).tail(1)
     rows = []
     for material, rows_m in latest.groupby("material"):
@@ -168,14 +170,10 @@ def baseline_consumption(chain, region: str, covered: set[str]) -> pd.DataFrame:
 
 
 def in_scope(region: str) -> set[str]:
-    """The materials a region's benchmarks concern: the EU's strategic raw materials (CRMA Annex I, Section 1;
-    the catalogue's ``eu_crma_2023``) and, for the US analogue, the 2025 US critical-minerals list."""
+    """The materials a region's benchmarks concern (:func:`minsec.data.catalogue.benchmark_scope`)."""
     from minsec.data import catalogue
 
-    table = catalogue.materials()
-    if region == "EU27":
-        return set(table.index[table["eu_crma_2023"] == "strategic"])
-    return set(table.index[table["us_critical_2025"] == "yes"])
+    return catalogue.benchmark_scope(region)
 
 
 def not_assessed(chain, members: dict[str, frozenset[str]], assessed: set[tuple[str, str]]) -> pd.DataFrame:

@@ -94,6 +94,9 @@ def secured_curve(shortfall_t: np.ndarray, probability: np.ndarray, points: int 
     kinks = np.unique(s)
     if len(kinks) > points:          # thinned to quantiles, the largest kept: chords then lie below the curve
         kinks = np.unique(np.append(np.quantile(kinks, np.linspace(0, 1, points)), kinks[-1]))
+    if len(kinks) > 1:               # kinks a rounding apart would give a chord of cancelled noise: merged
+        apart = np.diff(kinks) > 1e-9 * kinks[-1]
+        kinks = kinks[np.append(apart, True)]
     below = np.searchsorted(s, kinks, side="right")
     mass = np.concatenate([[0.0], np.cumsum(p * s)])
     prob = np.concatenate([[0.0], np.cumsum(p)])
@@ -150,7 +153,8 @@ def _chords(needs: pd.DataFrame, curves: dict | None) -> tuple[np.ndarray, np.nd
             lines.append((np.array([0.0]), np.array([0.0])))
             continue
         slope = np.diff(f) / np.diff(t)
-        lines.append((slope, f[:-1] - slope * t[:-1]))
+        # and flat past the largest shortfall: more capacity secures nothing more than E[S]
+        lines.append((np.append(slope, 0.0), np.append(f[:-1] - slope * t[:-1], f[-1])))
     width = max(len(s) for s, _ in lines)
     slope = np.array([np.pad(s, (0, width - len(s)), mode="edge") for s, _ in lines])
     intercept = np.array([np.pad(a, (0, width - len(a)), mode="edge") for _, a in lines])
@@ -218,6 +222,9 @@ def optimize(projects: pd.DataFrame, needs: pd.DataFrame, budget: float, split: 
     if funding not in FUNDING_RULES:
         raise InputError(f"--funding {funding!r}: one of {', '.join(FUNDING_RULES)}")
     split = split or {"joint": 1.0}
+    unplaced = [p for p in split if p != "joint" and not (territories or {}).get(p)]
+    if funding == "home" and len(split) > 1 and unplaced:
+        raise InputError(f"funding 'home' needs each partner's territory: none given for {', '.join(unplaced)}")
     if (not all(np.isfinite(v) for v in split.values()) or abs(sum(split.values()) - 1) > 1e-6
             or any(v < 0 for v in split.values())):
         raise InputError(f"split: shares must be non-negative and sum to 1 (got {split})")

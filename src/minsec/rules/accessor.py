@@ -112,8 +112,12 @@ class RulesAccessor:
         if any(getattr(r, "scope", "product") == "consumption" for r in chosen.in_force(day)):
             from minsec.rules.consumption import context_line
 
-            shares = self._consumption_shares(chosen, day, sorted({x.material for x in parsed.lines}))
-            context = [context_line(shares, m) for m in sorted(set(shares["material"]))]
+            try:
+                shares = self._consumption_shares(chosen, day, sorted({x.material for x in parsed.lines}))
+                context = [context_line(shares, m) for m in sorted(set(shares["material"]))]
+            except InputError as exc:        # the bill is still checked; the rule says why it has no context
+                context = [{"material": "", "scope": "", "stage": "", "top_country": None, "share_pct": 0.0,
+                            "status": "", "unavailable": str(exc)}]
         return check(parsed, chosen, day, self._chain.groups, context)
 
     def consumption(self, policy: str | Path = "eu_crma", *, date: str | dt.date | None = None,
@@ -137,10 +141,13 @@ class RulesAccessor:
         if not rules:
             raise InputError(f"policy {policy.policy} {policy.version} has no single-supplier rule on consumption "
                              f"in force on {day} (scope: consumption); eu_crma has one")
+        from minsec.data import catalogue
+
         baseline = self._chain.scenarios.context().baseline
         region = _consumption_region(policy, baseline.regions)
         return single_supplier_shares(baseline, region, members(policy.partners, self._chain.groups),
-                                      rules[0].maximum_pct, materials)
+                                      rules[0].maximum_pct, materials, catalogue.benchmark_scope(region),
+                                      list(rules[0].stages))
 
     def commitments(self, register: str | Path | None = None, measures: str | Path | None = None,
                     date: str | dt.date | None = None) -> CommitmentsCheck:

@@ -225,9 +225,12 @@ def check_single_supplier(rule: SingleSupplier, lines: list[Line], partners: fro
     verdict = _single_supplier_in_product(rule, lines, partners)
     if rule.scope == "product":
         return verdict
-    union = [c for c in context or [] if c is not None]
+    union = [c for c in context or [] if c is not None and "unavailable" not in c]
+    missing = [c["unavailable"] for c in context or [] if c is not None and "unavailable" in c]
     text = (f"context, not a product verdict: the benchmark concerns annual consumption, not one product. In this "
             f"bill: {verdict.explanation}")
+    if missing:
+        text += f". No consumption figure beside it: {missing[0]}"
     if union:
         text += ". Consumption: " + "; ".join(
             f"{c['material']} {c['stage']}: {c['top_country'] or 'no third country'} {c['share_pct']:.1f} % of "

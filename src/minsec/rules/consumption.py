@@ -28,10 +28,16 @@ COLUMNS = ["region", "material", "stage", "market", "consumption_t_per_yr", "dem
            "sourcing_basis", "year"]
 
 
+#: the minsec stage of a market → the rule's stage of processing (magnet making is not a raw material's)
+RULE_STAGE = {"mining": "extraction", "refining": "processing", "metal": "processing"}
+
+
 def single_supplier_shares(baseline, region: str, members: frozenset[str], maximum_pct: float,
-                           materials: list[str] | None = None) -> pd.DataFrame:
-    """Per market ``region`` buys: the largest single third-country share of its consumption against
-    ``maximum_pct`` (module docstring); ``status`` is ``exceeds``, ``within`` or ``unknown``."""
+                           materials: list[str] | None = None, scope: set[str] | None = None,
+                           stages: list[str] | None = None) -> pd.DataFrame:
+    """Per market ``region`` buys, of the materials in ``scope`` (the rule's: a strategic raw material) at the
+    rule's ``stages``: the largest single third-country share of its consumption against ``maximum_pct`` (module
+    docstring); ``status`` is ``exceeds``, ``within`` or ``unknown``."""
     supply = baseline.supply.sel(region=region).to_pandas()          # market × producer
     producers = [str(p) for p in supply.columns]
     third = [p for p in producers if p not in members and p != UNNAMED]
@@ -40,7 +46,10 @@ def single_supplier_shares(baseline, region: str, members: frozenset[str], maxim
     for market, flows in supply.iterrows():
         material, stage = str(market).rsplit(".", 1)
         total = float(flows.sum())
-        if total <= 0 or (materials is not None and material not in materials):
+        rule_stage = RULE_STAGE.get(stage)
+        if (total <= 0 or (materials is not None and material not in materials)
+                or (scope is not None and material not in scope)
+                or (stages is not None and rule_stage not in stages)):
             continue
         outside = flows[third]
         top = str(outside.idxmax()) if len(outside) and outside.max() > 0 else None
@@ -49,7 +58,7 @@ def single_supplier_shares(baseline, region: str, members: frozenset[str], maxim
         sourcing = str(baseline.trade_basis.sel(market=market).item())
         status = ("exceeds" if top_share > maximum_pct + 1e-9 else
                   "unknown" if top_share + unnamed > maximum_pct + 1e-9 else "within")
-        rows.append({"region": region, "material": material, "stage": stage, "market": str(market),
+        rows.append({"region": region, "material": material, "stage": rule_stage, "market": str(market),
                      "consumption_t_per_yr": total,
                      "demand_basis": str(baseline.demand_basis.sel(market=market, region=region).item()),
                      "top_country": top, "top_share_pct": top_share, "unnamed_share_pct": unnamed,

@@ -343,13 +343,15 @@ def _spare_capacity(arrays: MarketArrays, events: EventTable, local: np.ndarray,
                     n_periods: int, period_months: float) -> np.ndarray:
     """Spare capacity of the producers not disrupted, ramping up from the first event of each row (t/period).
 
-    A producer's spare capacity is lost once, whatever the number of its events on the row: a suspension followed
-    by a quota (DRC cobalt 2025: 100 % then 56 %) takes its spare capacity away, not 156 % of it, which would
-    also take the other producers' (their supply response was 0 at a price ×4)."""
+    A producer's spare capacity is lost once, whatever the number of its events on the row: by its largest
+    event, as events of one producer follow each other (DRC cobalt 2025: a suspension, 100 %, then a quota, 56 %,
+    takes its spare capacity away, not 156 % of it, which also took the other producers' — their supply response
+    was 0 at a price ×4)."""
     n_rows = len(row_market)
     n_producers = arrays.spare.shape[1]
     pair, where = np.unique(local * n_producers + events.producer, return_inverse=True)
-    fraction = np.minimum(np.bincount(where, weights=events.fraction), 1.0)
+    fraction = np.zeros(len(pair))
+    np.maximum.at(fraction, where, np.minimum(events.fraction, 1.0))
     row, producer = pair // n_producers, pair % n_producers
     spare_lost = np.bincount(row, weights=fraction * arrays.spare[row_market[row], producer], minlength=n_rows)
     spare = np.maximum(arrays.spare.sum(axis=1)[row_market] - spare_lost, 0.0)

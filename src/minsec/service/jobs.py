@@ -481,10 +481,9 @@ class JobRunner:
 
     def _beat(self) -> None:
         while not self.stopping.wait(RUNNER_HEARTBEAT_SECONDS):
-            try:
+            try:             # merge, not update: a row another process removed (a late beat) comes back
                 with self.database.writing() as session:
-                    session.execute(update(JobRunnerRow).where(JobRunnerRow.id == self.runner_id)
-                                    .values(heartbeat_at=utcnow()))
+                    session.merge(JobRunnerRow(id=self.runner_id, heartbeat_at=utcnow()))
             except Exception:  # a busy or restarting database: the next beat tries again
                 continue
 
@@ -523,12 +522,17 @@ class JobRunner:
                                    .order_by(Job.created_at.desc()).limit(200)).scalars().all()
             return next((row for row in rows if row.params == stored), None)
 
-    def _set(self, job_id: str, **values) -> None:
+    def _set(self, job_id: str, **values) -> bool:
+        """Update this runner's job while it is still queued or running (a job another process has marked failed
+        stays failed); whether it was."""
         with self.database.writing() as session:
-            session.execute(update(Job).where(Job.id == job_id).values(**values))
+            changed = session.execute(update(Job).where(Job.id == job_id, Job.runner_id == self.runner_id,
+                                                        Job.status.in_(("queued", "running"))).values(**values))
+            return bool(changed.rowcount)
 
     def _run(self, job_id: str, params: BaseModel) -> None:
-        self._set(job_id, status="running", progress=0.0)
+        if not self._set(job_id, status="running", progress=0.0):
+            return                   # no longer this runner's to run
         last = [0.0]
 
         def progress(fraction: float) -> None:
@@ -561,7 +565,7 @@ class JobRunner:
         marked failed, here or at the next start)."""
         self.stopping.set()
         self.pool.shutdown(wait=True, cancel_futures=True)
-        self.heartbeat.join(timeout=RUNNER_HEARTBEAT_SECONDS + 5)
+        self.heartbeat.join()            # at most one beat's write away: a restart never runs two
         try:          # this runner's queued jobs and itself, now rather than at a next start
             from sqlalchemy import delete
 

@@ -190,6 +190,7 @@ class LoginLimiter:
 
     def __init__(self, limit: int = LOGIN_ATTEMPTS_PER_MINUTE) -> None:
         self.limit, self.seen, self.refused = limit, {}, set()
+        self.lock = threading.Lock()     # login runs on the request threads: check and count in one step
 
     def allow(self, client: str) -> bool:
         return self.wait(client)[0] == 0
@@ -198,17 +199,18 @@ class LoginLimiter:
         """(seconds until ``client`` may try again — 0: now, the attempt is counted —, whether this is the first
         refusal of the current window: the one worth an audit entry, so a flood writes one entry a minute, not
         one per attempt)."""
-        now = time.monotonic()
-        window = self.seen.setdefault(client, deque())
-        while window and now - window[0] > 60:
-            window.popleft()
-        if len(window) >= self.limit:
-            first = client not in self.refused
-            self.refused.add(client)
-            return max(1, math.ceil(60 - (now - window[0]))), first
-        self.refused.discard(client)
-        window.append(now)
-        return 0, False
+        with self.lock:
+            now = time.monotonic()
+            window = self.seen.setdefault(client, deque())
+            while window and now - window[0] > 60:
+                window.popleft()
+            if len(window) >= self.limit:
+                first = client not in self.refused
+                self.refused.add(client)
+                return max(1, math.ceil(60 - (now - window[0]))), first
+            self.refused.discard(client)
+            window.append(now)
+            return 0, False
 
 
 class TokenCache:
@@ -293,6 +295,7 @@ class ServiceState:
         if self.runner.stopping.is_set():                       # started again after a stop
             await asyncio.to_thread(self.runner.start)
         self.resources.open()
+        await asyncio.to_thread(lambda: self.stream_ids)   # the key read (or drawn) off the event loop
         await asyncio.to_thread(self.feed.start)
         self._watcher = asyncio.create_task(self.watch_events())
 

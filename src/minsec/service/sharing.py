@@ -265,6 +265,11 @@ def relabel(session: Session, principal: Principal, alert_id: int, tlp: str, org
         raise InvalidError("users: a RED label must name the individuals who may read it "
                            '(e.g. {"tlp": "RED", "users": ["us_analyst"]})')
     old = alert.tlp
+    if tlp in ("AMBER+STRICT", "RED"):
+        # a stricter label than AMBER never reaches beyond the author's choice: the clients a recipient passed it
+        # on to lose it with this change
+        for row in [r for r in alert.recipient_orgs if r.passed_on_by is not None]:
+            alert.recipient_orgs.remove(row)
     alert.tlp, alert.updated_at = tlp, utcnow()
     direction = ("unchanged" if tlp == old else
                  "downgrade" if TLP_LEVELS.index(tlp) < TLP_LEVELS.index(old) else "upgrade")
@@ -280,13 +285,19 @@ def _add_recipients(session: Session, alert: Alert, organisations: Sequence[str]
                     passed_on_by: int | None = None) -> bool:
     """Name further recipient organisations and users (resolved by slug and user name; ``passed_on_by``: the
     recipient organisation passing the alert on, None for the author's own); True if any is new."""
-    have_orgs = {r.org_id for r in alert.recipient_orgs}
+    have_orgs = {r.org_id: r for r in alert.recipient_orgs}
     have_users = {r.user_id for r in alert.recipient_users}
-    new_orgs = [i for i in _resolve_orgs(session, list(organisations), "organisations") if i not in have_orgs]
+    named = _resolve_orgs(session, list(organisations), "organisations")
+    new_orgs = [i for i in named if i not in have_orgs]
     new_users = [i for i in _resolve_users(session, list(users), "users") if i not in have_users]
+    promoted = False
+    if passed_on_by is None:     # the author now names a client it had been passed on to: one of its own
+        for i in named:
+            if i in have_orgs and have_orgs[i].passed_on_by is not None:
+                have_orgs[i].passed_on_by, promoted = None, True
     alert.recipient_orgs.extend(AlertRecipientOrg(org_id=i, passed_on_by=passed_on_by) for i in new_orgs)
     alert.recipient_users.extend(AlertRecipientUser(user_id=i) for i in new_users)
-    return bool(new_orgs or new_users)
+    return bool(new_orgs or new_users or promoted)
 
 
 def clients_of(session: Session, org_id: int) -> set[int]:

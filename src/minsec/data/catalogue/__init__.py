@@ -100,6 +100,16 @@ def parts(total: str) -> list[str]:
     return list(table.index[table["parent"] == total])
 
 
+def benchmark_scope(region: str) -> set[str]:
+    """The materials a region's supply benchmarks concern: for the EU27 its strategic raw materials (CRMA, Regulation
+    (EU) 2024/1252 Annex I Section 1: the catalogue's ``eu_crma_2023``, rare-earth elements for magnets by
+    element), for any other region the 2025 US critical-minerals list (the US analogue)."""
+    table = materials()
+    if region == "EU27":
+        return set(table.index[table["eu_crma_2023"] == "strategic"])
+    return set(table.index[table["us_critical_2025"] == "yes"])
+
+
 def _path(name: str) -> Path:
     return Path(str(resources.files(__package__).joinpath(name)))
 

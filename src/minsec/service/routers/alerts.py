@@ -158,7 +158,8 @@ def export(caller: Caller, service: Service, format: Literal["csv", "json"] = "c
 
 @router.get("/stream", responses={401: ERRORS[401], 200: {"content": {"text/event-stream": {}}}})
 async def stream(request: Request, caller: Caller, service: Service,
-                 last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=64)] = None,
+                 last_event_id: Annotated[str | None, Header(alias="Last-Event-ID",
+                                                             pattern=r"^\s*(0|[0-9a-f]{16})\s*$")] = None,
                  after: Annotated[str | None, Query(pattern=r"^(0|[0-9a-f]{16})$", description=(
                      "Resume after this event id — one the stream sent you — or 0 for every event from the "
                      "start (or send Last-Event-ID)"))] = None,
