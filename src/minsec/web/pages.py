@@ -256,7 +256,7 @@ def page(request: Request, caller: Principal | None, template: str, active: str,
 def static(name: str, request: Request) -> Response:
     asset = request.app.state.web_assets.files.get(name)
     if asset is None:
-        return Response("not found", status_code=404, media_type="text/plain")
+        return _plain("not found", 404)
     return asset.response(request)
 
 
@@ -315,13 +315,13 @@ def rules_verdict(body: RulesCheck, request: Request, caller: Viewer, chain: Cha
     """A posted bill of materials' verdict as an HTML fragment (inserted by the /rules page's script); the same
     check as ``POST /api/rules/check``, errors as plain text naming the field or line."""
     if caller is None:
-        return Response("authentication required", status_code=401, media_type="text/plain")
+        return _plain("authentication required", 401)
     from minsec.service.rules_check import check_document
 
     try:
         document = check_document(chain, body)
     except MinsecError as exc:
-        return Response(str(exc), status_code=422, media_type="text/plain")
+        return _plain(str(exc), 422)
     return HTMLResponse(verdict_html(document, uuid.uuid4().hex[:8]), headers={"Cache-Control": "no-store"})
 
 
@@ -330,14 +330,14 @@ def rules_policy(body: PolicyText, request: Request, caller: Viewer, chain: Chai
     """A posted policy validated, its versions and rules as an HTML fragment (the /rules page); a problem is
     plain text naming its line (``POST /api/rules/validate``)."""
     if caller is None:
-        return Response("authentication required", status_code=401, media_type="text/plain")
+        return _plain("authentication required", 401)
     from minsec.service.rules_check import validated
     from minsec.web.rules import policies_table
 
     try:
         table = validated(chain, body)
     except MinsecError as exc:
-        return Response(str(exc), status_code=422, media_type="text/plain")
+        return _plain(str(exc), 422)
     html = render("rules_policy.html", table=policies_table(table, "policy-versions", "Your policy: valid"))
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
@@ -395,11 +395,11 @@ def material_rows(material: str, table: str, request: Request, caller: Viewer, c
                   year: int | None = None) -> Response:
     """The source rows behind a material page's numbers, as CSV."""
     if caller is None:
-        return Response("authentication required", status_code=401, media_type="text/plain")
+        return _plain("authentication required", 401)
     try:
         material = chain.check_material(material)
     except MinsecError as exc:
-        return Response(str(exc), status_code=404, media_type="text/plain")
+        return _plain(str(exc), 404)
     if table == "production":
         rows = chain.production_table[(chain.production_table["material"] == material)
                                       & (chain.production_table["source"] == "usgs")]
@@ -415,11 +415,10 @@ def material_rows(material: str, table: str, request: Request, caller: Viewer, c
         try:
             series = material_series(chain, material)
         except MarketInputError as exc:
-            return Response(str(exc), status_code=404, media_type="text/plain")
+            return _plain(str(exc), 404)
         rows = series.table().assign(source=series.source)
     else:
-        return Response(f"unknown table {table!r}: production, trade or prices", status_code=404,
-                        media_type="text/plain")
+        return _plain(f"unknown table {table!r}: production, trade or prices", 404)
     return _csv(rows, f"minsec-{material}-{table}.csv")
 
 
@@ -428,18 +427,17 @@ def data_csv(table: str, request: Request, caller: Viewer, chain: Chain, databas
              importer: str | None = None, material: str | None = None) -> Response:
     """Whole analysis tables behind the dashboard's pages, as CSV (the page's table names its download)."""
     if caller is None:
-        return Response("authentication required", status_code=401, media_type="text/plain")
+        return _plain("authentication required", 401)
     from minsec.web import downloads
 
     build = downloads.TABLES.get(table)
     if build is None:
-        return Response(f"unknown table {table!r}: {', '.join(sorted(downloads.TABLES))}", status_code=404,
-                        media_type="text/plain")
+        return _plain(f"unknown table {table!r}: {', '.join(sorted(downloads.TABLES))}", 404)
     try:
         rows = build(chain, stage=stage, importer=importer, material=material,
                      database=database)
     except MinsecError as exc:
-        return Response(str(exc), status_code=422, media_type="text/plain")
+        return _plain(str(exc), 422)
     return _csv(rows, f"minsec-{table}.csv")
 
 
@@ -486,7 +484,7 @@ def alerts_page(request: Request, caller: SignedIn, chain: Chain) -> Response:
 def job_fragment(job_id: str, request: Request, caller: Viewer, database: Db) -> Response:
     """A finished job's figures and tables as an HTML fragment (inserted by the page's script)."""
     if caller is None:
-        return Response("authentication required", status_code=401, media_type="text/plain")
+        return _plain("authentication required", 401)
     from minsec.service.jobs import owned_job
     from minsec.service.sharing import NotFoundError
 
@@ -495,17 +493,21 @@ def job_fragment(job_id: str, request: Request, caller: Viewer, database: Db) ->
             job = owned_job(session, caller, job_id)
             kind, status, result, error = job.kind, job.status, job.result, job.error
     except NotFoundError as exc:
-        return Response(str(exc), status_code=404, media_type="text/plain")
+        return _plain(str(exc), 404)
     if status != "done":
-        return Response(f"job {job_id} is {status}" + (f": {error}" if error else ""), status_code=409,
-                        media_type="text/plain")
+        return _plain(f"job {job_id} is {status}" + (f": {error}" if error else ""), 409)
     try:
         view = _rendered(job_views.job_result(kind, result or {}))
     except (KeyError, ValueError, TypeError) as exc:      # a result this page cannot draw: say so
-        return Response(f"the {kind} result cannot be shown here ({exc.__class__.__name__}: {exc}); download "
-                        f"it from /api/jobs/{job_id}/result", status_code=422, media_type="text/plain")
+        return _plain(f"the {kind} result cannot be shown here ({exc.__class__.__name__}: {exc}); download "
+                      f"it from /api/jobs/{job_id}/result", 422)
     html = render("job_result.html", view=view, job_id=job_id, kind=kind)
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+def _plain(text: str, status: int) -> Response:
+    """An error a page's script (or a download link) shows as it is: plain text naming what is wrong."""
+    return Response(text, status_code=status, media_type="text/plain")
 
 
 def _csv(frame, filename: str) -> Response:
