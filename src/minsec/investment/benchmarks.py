@@ -39,10 +39,6 @@ def consumption(chain, region: str) -> pd.DataFrame:
 
     table = import_reliance_records(chain, region, "all", None, "wmd")
     table = table[table["apparent_consumption_t"].notna() & (table["apparent_consumption_t"] > 0)]
-    if table.empty:
-        chain_rows = chain_consumption(chain, region)
-        covered = set(chain_rows["material"]) if len(chain_rows) else set()
-        return pd.concat([chain_rows, baseline_consumption(chain, region, covered)], ignore_index=True)
     latest = table.sort_values("year").groupby(["material", "stage"]).tail(1)
     rows = []
     for material, rows_m in latest.groupby("material"):
@@ -63,7 +59,7 @@ def consumption(chain, region: str) -> pd.DataFrame:
     chain_rows = chain_consumption(chain, region)
     if len(chain_rows):
         kept = table[~table["material"].isin(chain_rows["material"])] if len(table) else table
-        table = pd.concat([kept, chain_rows], ignore_index=True)
+        table = pd.concat([kept, chain_rows], ignore_index=True) if len(kept) else chain_rows
     covered = set(table["material"]) if len(table) else set()
     more = baseline_consumption(chain, region, covered)
     return pd.concat([table, more], ignore_index=True) if len(more) else table
