@@ -116,8 +116,7 @@ class RulesAccessor:
                 shares = self._consumption_shares(chosen, day, sorted({x.material for x in parsed.lines}))
                 context = [context_line(shares, m) for m in sorted(set(shares["material"]))]
             except InputError as exc:        # the bill is still checked; the rule says why it has no context
-                context = [{"material": "", "scope": "", "stage": "", "top_country": None, "share_pct": 0.0,
-                            "status": "", "unavailable": str(exc)}]
+                context = [{"unavailable": str(exc)}]
         return check(parsed, chosen, day, self._chain.groups, context)
 
     def consumption(self, policy: str | Path = "eu_crma", *, date: str | dt.date | None = None,
