@@ -124,6 +124,14 @@ def test_import_reliance_for_usa_shows_usgs_published_nir_beside_minsec():
         assert (row["net_import_reliance"] is None) == bool(row["nir_note"])
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -151,7 +159,9 @@ def test_import_reliance_for_usa_shows_usgs_published_nir_beside_minsec():
         # the bill is read before the date is parsed or the policy version looked up
         (("rules", "check", "{binary_csv}", "--policy", "us_30d", "--date", "2025-13-45"),
          "binary.csv: not a text bill of materials"),
-        (("serve", "--database", "nonsense://x"), "--database nonsense://x: not a database URL"),
+        # on a port nobody listens on: the default 8000 may be a developer's running server
+        (("serve", "--database", "nonsense://x", "--port", "{free_port}"),
+         "--database nonsense://x: not a database URL"),
         (("admin", "org", "ita", "--name", "Italy", "--country", "ZZZ", "--database", "sqlite:///{db}"),
          "'ZZZ' not an ISO 3166-1 alpha-3 country code"),
         (("serve", "--secure-cookies", "--insecure-cookies"), "give one of them"),
@@ -169,7 +179,8 @@ def test_every_input_error_is_one_line_and_exit_code_2(tmp_path, args, message):
     (tmp_path / "binary.dat").write_bytes(b"\x00\xff\xfe\x00binary")
     (tmp_path / "binary.csv").write_bytes(b"\x00\xff\xfe\x00binary")
     paths = {"empty": tmp_path / "empty.csv", "binary": tmp_path / "binary.dat", "missing": tmp_path / "nowhere",
-             "pdf": tmp_path / "brief.pdf", "binary_csv": tmp_path / "binary.csv", "db": tmp_path / "service.db"}
+             "pdf": tmp_path / "brief.pdf", "binary_csv": tmp_path / "binary.csv", "db": tmp_path / "service.db",
+             "free_port": _free_port()}
     result = invoke(*[a.format(**paths) for a in args])
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
